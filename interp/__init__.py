@@ -1,0 +1,61 @@
+"""interp: score, ablate and classify every attention head of a small transformer.
+
+Typical use (each step is one call)::
+
+    import interp
+    model = interp.load_model("default")
+    stimuli = interp.repeated_tokens(32, 30, vocab_size=model.cfg.d_vocab, seed=0)
+    scores = interp.score_heads(model, stimuli)
+    effect = interp.measure_ablation(model, stimuli, ["1.0"])
+    result = interp.classify_heads(model, interp.ClassifySettings(seed=0))
+    interp.write_report(result, "report")
+"""
+
+from .ablation import (
+    ABLATION_METHODS,
+    AblationEffect,
+    ablation_hooks,
+    copy_losses,
+    downstream_induction,
+    measure_ablation,
+    residual_after_layer,
+)
+from .census import score_heads
+from .classify import Classification, ClassifySettings, HeadClass, classify_heads
+from .heads import BEHAVIORS, HeadId, all_heads
+from .hooks import attached_hooks, leftover_hooks
+from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
+from .scoring import HeadScores, lift, score_layer, target_masks
+from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli
+
+__all__ = [
+    "ABLATION_METHODS",
+    "AblationEffect",
+    "BEHAVIORS",
+    "Classification",
+    "ClassifySettings",
+    "DEFAULT_MODEL_DIR",
+    "HeadClass",
+    "HeadId",
+    "HeadScores",
+    "ModelLoadError",
+    "Stimuli",
+    "ablation_hooks",
+    "all_heads",
+    "attached_hooks",
+    "classify_heads",
+    "copy_losses",
+    "downstream_induction",
+    "leftover_hooks",
+    "lift",
+    "load_model",
+    "measure_ablation",
+    "occurrence_tokens",
+    "repeated_tokens",
+    "residual_after_layer",
+    "save_model",
+    "score_heads",
+    "score_layer",
+    "target_masks",
+    "text_stimuli",
+]

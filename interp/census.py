@@ -1,0 +1,125 @@
+"""The head census: every head's behavior scores from one hooked forward pass.
+
+Each layer's attention pattern is reduced to per-sequence scores inside its hook (see
+:mod:`interp.scoring` for what the scores mean), so the patterns of all layers are never
+held at once, and the pass stops after the last block (no unembedding).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .hooks import attached_hooks, pattern_hook
+from .models import model_name
+from .scoring import HeadScores, score_layer, target_masks
+from .stimuli import Stimuli
+
+__all__ = ["score_heads"]
+
+
+def score_heads(
+    model: Any,
+    stimuli: Stimuli,
+    *,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> HeadScores:
+    """Score every head of ``model`` for every behavior on ``stimuli``.
+
+    Args:
+        model: a ``TransformerBridge``; it is not modified and no hook stays on it.
+        stimuli: the inputs (e.g. :func:`interp.repeated_tokens`).
+        batch_size: sequences per forward pass (default: all at once); memory stays flat
+            as the number of sequences grows.
+        progress: show a progress bar over batches.
+
+    Returns:
+        :class:`interp.HeadScores` with per-sequence scores and nulls.
+
+    Example:
+        >>> scores = score_heads(model, repeated_tokens(8, 20, vocab_size=64))  # doctest: +SKIP
+        >>> scores.score("induction").shape  # (layer, head)
+    """
+    n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
+    _check_stimuli(model, stimuli)
+    size = batch_size or stimuli.n_seqs
+    if size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    chunks = list(range(0, stimuli.n_seqs, size))
+    per_score: dict[str, list[torch.Tensor]] = {}
+    per_null: dict[str, list[torch.Tensor]] = {}
+    n_queries: dict[str, int] = {}
+    iterator = chunks
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(chunks, desc="census", unit="batch")
+    for start in iterator:
+        index = torch.arange(start, min(start + size, stimuli.n_seqs))
+        chunk = stimuli.subset(index)
+        scores, nulls, counts = _score_chunk(model, chunk, n_layers, n_heads)
+        for behavior in scores:
+            per_score.setdefault(behavior, []).append(scores[behavior])
+            per_null.setdefault(behavior, []).append(nulls[behavior])
+            n_queries[behavior] = n_queries.get(behavior, 0) + counts[behavior]
+    return HeadScores(
+        model_name=model_name(model),
+        n_layers=n_layers,
+        n_heads=n_heads,
+        per_seq_score={b: torch.cat(v) for b, v in per_score.items()},
+        per_seq_null={b: torch.cat(v) for b, v in per_null.items()},
+        n_queries=n_queries,
+        stimuli=stimuli.to_dict(),
+    )
+
+
+def _check_stimuli(model: Any, stimuli: Stimuli) -> None:
+    if not isinstance(stimuli, Stimuli):
+        raise TypeError(f"stimuli must be interp.Stimuli, got {type(stimuli).__name__}")
+    n_ctx = int(model.cfg.n_ctx)
+    if stimuli.n_pos > n_ctx:
+        raise ValueError(
+            f"stimuli have {stimuli.n_pos} positions but the model's context is {n_ctx}; "
+            "use shorter sequences"
+        )
+    vocab = int(model.cfg.d_vocab)
+    if int(stimuli.tokens.max()) >= vocab or int(stimuli.tokens.min()) < 0:
+        raise ValueError(f"stimuli hold token ids outside the model's vocabulary 0..{vocab - 1}")
+
+
+def _score_chunk(
+    model: Any, stimuli: Stimuli, n_layers: int, n_heads: int
+) -> tuple[dict, dict, dict]:
+    device = _model_device(model)
+    tokens = stimuli.tokens.to(device)
+    masks = target_masks(tokens, stimuli.valid.to(device))
+    batch = stimuli.n_seqs
+    scores = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}
+    nulls = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}
+    counts = {b: 0 for b in masks.targets}
+
+    def make_hook(layer: int):
+        def reduce_pattern(pattern: torch.Tensor, hook: Any) -> None:
+            for behavior, targets in masks.targets.items():
+                result = score_layer(pattern.detach(), targets, masks.eligible)
+                scores[behavior][:, layer] = result.score.cpu()
+                nulls[behavior][:, layer] = result.null.cpu()
+                if layer == 0:
+                    counts[behavior] += int(result.n_queries.sum())
+            return None
+
+        return reduce_pattern
+
+    hooks = [(pattern_hook(layer), make_hook(layer)) for layer in range(n_layers)]
+    with torch.inference_mode(), attached_hooks(model, hooks):
+        model(tokens, stop_at_layer=n_layers, attention_mask=stimuli.valid.to(device).long())
+    return scores, nulls, counts
+
+
+def _model_device(model: Any) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:  # pragma: no cover
+        return torch.device("cpu")

@@ -1,0 +1,418 @@
+"""Classify every head from its scores, then test each class with an ablation.
+
+**Candidate class.** A head is a candidate for a behavior when, on the same pass, its score
+beats its own null (see :mod:`interp.scoring`) both in size and beyond noise:
+
+- lift ``(score - null) / (1 - null) >= min_lift`` (default 0.3: at least 30% of the
+  attention that could move onto the targets beyond chance does), and
+- ``score - null > z * stderr`` over sequences (default z = 3).
+
+Both criteria are relative to a null measured in the same run, not to a fixed score, so
+they carry across models and stimulus lengths.
+
+**Confirmation.** Every candidate class is then put to an ablation that could refute it:
+
+- ``induction``: ablating the head must raise the second-copy loss by at least
+  ``min_effect`` (default 10%) of the first-to-second-copy loss drop;
+- ``previous_token``: ablating the head must cut the induction score of the induction
+  heads in later layers (its receivers) by at least ``min_effect`` of their score; with no
+  later induction head, the second-copy loss is used as for induction;
+- ``duplicate_token``: ablating the head must remove the information it writes: a linear
+  probe for "the current token occurred before", fitted after the head's layer on
+  sequences where that is independent of position, must lose at least ``min_effect`` of
+  its accuracy above chance. This confirms a duplicate-token head whose output no later
+  head reads.
+
+Each effect must also exceed ``z_effect`` (default 2) standard errors. A class the ablation
+does not support stays in the result with ``confirmed: false``; it is never dropped.
+Heads that share a class are also ablated together, which exposes redundant heads (each
+alone small, together large).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from probes import fit_linear_probe, occurred_before_labels
+
+from .ablation import (
+    AblationEffect,
+    ablation_hooks,
+    copy_losses,
+    measure_ablation,
+    residual_after_layer,
+)
+from .census import score_heads
+from .heads import BEHAVIORS, HeadId, all_heads
+from .models import bos_token_id, model_name
+from .stimuli import Stimuli, occurrence_tokens, repeated_tokens
+
+__all__ = ["ClassifySettings", "HeadClass", "Classification", "classify_heads"]
+
+
+@dataclass(frozen=True)
+class ClassifySettings:
+    """Every knob of a census, recorded in the report.
+
+    Attributes:
+        seed: seed of the stimuli, the resampling and the probes.
+        n_seqs: sequences of ``[BOS] r r``.
+        seq_len: length ``L`` of ``r``.
+        method: ablation method (``mean``, ``zero``, ``resample``).
+        min_lift: smallest lift (0..1) that makes a candidate.
+        z: standard errors by which score must beat null.
+        min_effect: smallest relative ablation effect (0..1) that confirms.
+        z_effect: standard errors by which the ablation effect must exceed zero.
+        sweep: also ablate every head alone on the second-copy loss.
+    """
+
+    seed: int = 0
+    n_seqs: int = 32
+    seq_len: int = 30
+    method: str = "mean"
+    min_lift: float = 0.3
+    z: float = 3.0
+    min_effect: float = 0.1
+    z_effect: float = 2.0
+    sweep: bool = True
+
+    def __post_init__(self) -> None:
+        if self.n_seqs < 2:
+            raise ValueError(f"n_seqs must be at least 2, got {self.n_seqs}")
+        if self.seq_len < 2:
+            raise ValueError(f"seq_len must be at least 2, got {self.seq_len}")
+        if not 0.0 < self.min_lift <= 1.0:
+            raise ValueError(f"min_lift must lie in (0, 1], got {self.min_lift}")
+        if not 0.0 < self.min_effect <= 1.0:
+            raise ValueError(f"min_effect must lie in (0, 1], got {self.min_effect}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HeadClass:
+    """One head's scores, classes and the ablation evidence for each class.
+
+    Attributes:
+        head: ``"L.H"``.
+        layer, index: the head's layer and index within the layer.
+        scores, nulls, lifts, stderr: behavior -> value (see :mod:`interp.scoring`).
+        classes: behaviors the head is a candidate for (confirmed or not), report order.
+        ablation: behavior -> evidence (method, metric, clean, ablated, effect, relative,
+            stderr, confirmed), for each class.
+        loss_effect: second-copy loss change when this head alone is ablated (None if
+            not measured).
+    """
+
+    head: str
+    layer: int
+    index: int
+    scores: dict[str, float]
+    nulls: dict[str, float]
+    lifts: dict[str, float]
+    stderr: dict[str, float]
+    classes: tuple[str, ...]
+    ablation: dict[str, dict]
+    loss_effect: float | None = None
+
+    @property
+    def confirmed_classes(self) -> tuple[str, ...]:
+        return tuple(c for c in self.classes if self.ablation.get(c, {}).get("confirmed"))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["classes"] = list(self.classes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "HeadClass":
+        return cls(**{**data, "classes": tuple(data["classes"])})
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The census of a whole model: one :class:`HeadClass` per head, plus group ablations.
+
+    ``to_dict()`` is the ``report.json`` document.
+    """
+
+    model: dict
+    settings: dict
+    heads: tuple[HeadClass, ...]
+    groups: tuple[dict, ...] = field(default_factory=tuple)
+    baseline: dict = field(default_factory=dict)
+
+    def head(self, label: str | HeadId) -> HeadClass:
+        key = str(HeadId.parse(label))
+        for h in self.heads:
+            if h.head == key:
+                return h
+        raise KeyError(f"no head {key} in this classification")
+
+    def heads_with(self, behavior: str, *, confirmed: bool | None = None) -> list[str]:
+        """Labels of heads classed as ``behavior`` (optionally only (un)confirmed ones)."""
+        out = []
+        for h in self.heads:
+            if behavior in h.classes:
+                ok = bool(h.ablation.get(behavior, {}).get("confirmed"))
+                if confirmed is None or ok == confirmed:
+                    out.append(h.head)
+        return out
+
+    def summary(self) -> str:
+        """A few lines for a terminal."""
+        lines = [
+            f"{self.model['name']}: {self.model['n_layers']} layers x "
+            f"{self.model['n_heads']} heads, {self.settings['n_seqs']} sequences of "
+            f"[BOS] r r (L={self.settings['seq_len']}), {self.settings['method']} ablation, "
+            f"seed {self.settings['seed']}"
+        ]
+        if self.baseline:
+            lines.append(
+                f"loss: first copy {self.baseline['first_copy_loss']:.3f}, "
+                f"second copy {self.baseline['second_copy_loss']:.3f}"
+            )
+        for behavior in BEHAVIORS:
+            yes = self.heads_with(behavior, confirmed=True)
+            no = self.heads_with(behavior, confirmed=False)
+            text = ", ".join(yes) if yes else "none"
+            if no:
+                text += f" (unconfirmed: {', '.join(no)})"
+            lines.append(f"{behavior}: {text}")
+        for group in self.groups:
+            lines.append(
+                f"group {'+'.join(group['heads'])} ({group['behavior']}): relative effect "
+                f"{group['relative']:.2f} together"
+            )
+        return "\n".join(lines)
+
+    def to_table(self) -> list[dict]:
+        """Long format: one row per head and behavior with score, null, class, evidence."""
+        rows = []
+        for h in self.heads:
+            for behavior in h.scores:
+                evidence = h.ablation.get(behavior, {})
+                rows.append({
+                    "layer": h.layer, "head": h.index, "label": h.head, "behavior": behavior,
+                    "value": h.scores[behavior], "null": h.nulls[behavior],
+                    "lift": h.lifts[behavior], "classified": behavior in h.classes,
+                    "confirmed": bool(evidence.get("confirmed", False)),
+                    "effect": evidence.get("relative"),
+                })
+        return rows
+
+    def to_dict(self) -> dict:
+        return {
+            "model": dict(self.model),
+            "settings": dict(self.settings),
+            "baseline": dict(self.baseline),
+            "heads": [h.to_dict() for h in self.heads],
+            "groups": [dict(g) for g in self.groups],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Classification":
+        return cls(
+            model=dict(data["model"]),
+            settings=dict(data["settings"]),
+            heads=tuple(HeadClass.from_dict(h) for h in data["heads"]),
+            groups=tuple(dict(g) for g in data.get("groups", [])),
+            baseline=dict(data.get("baseline", {})),
+        )
+
+
+def _evidence(effect: AblationEffect, settings: ClassifySettings) -> dict:
+    return {
+        "method": effect.method,
+        "metric": effect.metric,
+        "clean": effect.clean,
+        "ablated": effect.ablated,
+        "effect": effect.effect,
+        "relative": effect.relative,
+        "stderr": effect.stderr,
+        "confirmed": effect.supports(settings.min_effect, settings.z_effect),
+    }
+
+
+def _probe_evidence(
+    model: Any, probe_stimuli: Stimuli, head: HeadId, settings: ClassifySettings
+) -> dict:
+    """Probe accuracy for 'occurred before' after the head's layer, clean vs ablated."""
+    labels, keep = occurred_before_labels(probe_stimuli.tokens, probe_stimuli.valid)
+    y = labels[keep]
+    site = f"blocks.{head.layer}.hook_resid_post"
+    clean = residual_after_layer(model, probe_stimuli, head.layer)[keep]
+    hooks = ablation_hooks(
+        model, probe_stimuli, [head], method=settings.method, seed=settings.seed
+    )
+    ablated = residual_after_layer(model, probe_stimuli, head.layer, hooks)[keep]
+    task = "occurred_before"
+    before = fit_linear_probe(clean, y, task=task, site=site, seed=settings.seed)
+    after = fit_linear_probe(ablated, y, task=task, site=site, seed=settings.seed)
+    n = before.n_test
+    effect = before.accuracy - after.accuracy
+    stderr = (
+        (before.accuracy * (1 - before.accuracy) + after.accuracy * (1 - after.accuracy)) / n
+    ) ** 0.5
+    scale = before.accuracy - before.chance
+    relative = effect / scale if scale > 1e-9 else 0.0
+    confirmed = relative >= settings.min_effect and effect > settings.z_effect * stderr
+    return {
+        "method": settings.method,
+        "metric": f"probe_accuracy:{task}@{site}",
+        "clean": before.accuracy,
+        "ablated": after.accuracy,
+        "effect": effect,
+        "relative": relative,
+        "stderr": stderr,
+        "chance": before.chance,
+        "confirmed": bool(confirmed),
+    }
+
+
+def classify_heads(
+    model: Any,
+    settings: ClassifySettings | None = None,
+    *,
+    stimuli: Stimuli | None = None,
+    progress: bool = False,
+) -> Classification:
+    """Score, classify and ablation-test every head of ``model``.
+
+    Args:
+        model: a ``TransformerBridge`` (never modified; no hook stays on it).
+        settings: the census settings (default :class:`ClassifySettings`).
+        stimuli: ``[BOS] r r`` stimuli to use instead of drawing them from the settings.
+        progress: show progress bars on the long steps.
+
+    Returns:
+        A :class:`Classification`; the same model, settings and seed give the same result.
+
+    Example:
+        >>> result = classify_heads(load_model("default"))  # doctest: +SKIP
+        >>> print(result.summary())
+    """
+    settings = settings or ClassifySettings()
+    n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
+    vocab = int(model.cfg.d_vocab)
+    bos = bos_token_id(model)
+    if stimuli is None:
+        if 2 * settings.seq_len + 1 > int(model.cfg.n_ctx):
+            raise ValueError(
+                f"seq_len {settings.seq_len} needs {2 * settings.seq_len + 1} positions; "
+                f"the model's context is {model.cfg.n_ctx}"
+            )
+        stimuli = repeated_tokens(
+            settings.n_seqs, settings.seq_len, vocab_size=vocab, bos_token_id=bos,
+            seed=settings.seed,
+        )
+    elif stimuli.repeat_len is None:
+        raise ValueError("classify_heads needs [BOS] r r stimuli (see interp.repeated_tokens)")
+    scores = score_heads(model, stimuli, progress=progress)
+    first, second = copy_losses(model, stimuli)
+    baseline = {
+        "first_copy_loss": float(first.mean()),
+        "second_copy_loss": float(second.mean()),
+    }
+
+    candidates: dict[HeadId, list[str]] = {h: [] for h in all_heads(n_layers, n_heads)}
+    stats = {
+        b: (scores.score(b), scores.null(b), scores.lift(b), scores.stderr(b))
+        for b in scores.behaviors
+    }
+    for behavior, (score, null, lift_, se) in stats.items():
+        for h in candidates:
+            gap = float(score[h] - null[h])
+            if float(lift_[h]) >= settings.min_lift and gap > settings.z * float(se[h]):
+                candidates[h].append(behavior)
+
+    induction_heads = [h for h, c in candidates.items() if "induction" in c]
+    probe_stimuli = None
+    evidence: dict[HeadId, dict[str, dict]] = {h: {} for h in candidates}
+    steps = [(h, b) for h, c in candidates.items() for b in c]
+    iterator = steps
+    if progress and steps:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(steps, desc="ablations", unit="test")
+    for h, behavior in iterator:
+        if behavior == "duplicate_token":
+            if probe_stimuli is None:
+                probe_stimuli = _probe_stimuli(model, settings, bos)
+            evidence[h][behavior] = _probe_evidence(model, probe_stimuli, h, settings)
+            continue
+        receivers = [r for r in induction_heads if r.layer > h.layer]
+        if behavior == "previous_token" and receivers:
+            effect = measure_ablation(
+                model, stimuli, [h], metric="downstream_induction", method=settings.method,
+                receivers=receivers, seed=settings.seed,
+            )
+        else:
+            effect = measure_ablation(
+                model, stimuli, [h], metric="second_copy_loss", method=settings.method,
+                seed=settings.seed,
+            )
+        evidence[h][behavior] = {
+            **_evidence(effect, settings),
+            **({"receivers": [str(r) for r in receivers]} if receivers else {}),
+        }
+
+    loss_effects: dict[HeadId, float] = {}
+    if settings.sweep:
+        sweep = list(candidates)
+        if progress:
+            from tqdm.auto import tqdm
+
+            sweep = tqdm(sweep, desc="ablation sweep", unit="head")
+        for h in sweep:
+            effect = measure_ablation(
+                model, stimuli, [h], metric="second_copy_loss", method=settings.method,
+                seed=settings.seed,
+            )
+            loss_effects[h] = effect.effect
+
+    groups = []
+    for behavior in ("induction", "previous_token"):
+        members = [h for h, c in candidates.items() if behavior in c]
+        if len(members) < 2:
+            continue
+        effect = measure_ablation(
+            model, stimuli, members, metric="second_copy_loss", method=settings.method,
+            seed=settings.seed,
+        )
+        groups.append({"behavior": behavior, **effect.to_dict(),
+                       "confirmed": effect.supports(settings.min_effect, settings.z_effect)})
+
+    heads = tuple(
+        HeadClass(
+            head=str(h), layer=h.layer, index=h.head,
+            scores={b: float(stats[b][0][h]) for b in stats},
+            nulls={b: float(stats[b][1][h]) for b in stats},
+            lifts={b: float(stats[b][2][h]) for b in stats},
+            stderr={b: float(stats[b][3][h]) for b in stats},
+            classes=tuple(candidates[h]),
+            ablation=evidence[h],
+            loss_effect=loss_effects.get(h),
+        )
+        for h in candidates
+    )
+    return Classification(
+        model={"name": model_name(model), "n_layers": n_layers, "n_heads": n_heads,
+               "d_model": int(model.cfg.d_model), "d_vocab": vocab},
+        settings={**settings.to_dict(), "stimuli": stimuli.to_dict()},
+        heads=heads,
+        groups=tuple(groups),
+        baseline=baseline,
+    )
+
+
+def _probe_stimuli(model: Any, settings: ClassifySettings, bos: int) -> Stimuli:
+    n_pos = min(int(model.cfg.n_ctx), 2 * settings.seq_len + 1, int(model.cfg.d_vocab) - 1)
+    return occurrence_tokens(
+        max(settings.n_seqs, 16), n_pos, vocab_size=int(model.cfg.d_vocab), bos_token_id=bos,
+        seed=settings.seed + 1,
+    )

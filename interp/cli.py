@@ -1,0 +1,71 @@
+"""Command line: ``interp report --model SPEC --out DIR`` (also ``python -m interp``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="interp", description="Classify every attention head of a transformer."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    report = commands.add_parser(
+        "report",
+        help="score, classify and ablation-test every head; write report.html/json/md",
+    )
+    report.add_argument("--model", default="default",
+                        help="'default' (bundled), a model directory, or a TransformerLens name")
+    report.add_argument("--out", required=True, help="directory to write the report into")
+    report.add_argument("--seed", type=int, default=0, help="seed of stimuli and ablations")
+    report.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
+    report.add_argument("--seq-len", type=int, default=30, help="length of r")
+    report.add_argument("--method", default="mean", choices=["mean", "zero", "resample"],
+                        help="ablation method")
+    report.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
+    report.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
+    report.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1; the bundled model is tiny)")
+    report.add_argument("--no-sweep", action="store_true",
+                        help="skip ablating every head alone (faster on big models)")
+    report.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    import torch
+
+    if args.threads < 1:
+        print("interp: --threads must be at least 1", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    from .classify import ClassifySettings, classify_heads
+    from .models import ModelLoadError, load_model
+    from .report import write_report
+
+    started = time.perf_counter()
+    try:
+        settings = ClassifySettings(
+            seed=args.seed, n_seqs=args.n_seqs, seq_len=args.seq_len, method=args.method,
+            sweep=not args.no_sweep,
+        )
+        if not args.quiet:
+            print(f"loading model {args.model!r} ...", file=sys.stderr)
+        model = load_model(args.model, device=args.device, dtype=args.dtype)
+        result = classify_heads(model, settings, progress=not args.quiet)
+        paths = write_report(result, args.out)
+    except (ModelLoadError, ValueError, FileExistsError, NotADirectoryError) as err:
+        print(f"interp: error: {err}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    print(f"report written to {paths['html'].parent} "
+          f"({', '.join(p.name for p in paths.values())}) "
+          f"in {time.perf_counter() - started:.1f} s")
+    return 0

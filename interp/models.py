@@ -1,0 +1,326 @@
+"""Loading and saving models: the bundled default, the project's own directory format,
+Hugging Face checkpoint directories and TransformerLens model names.
+
+The project's format is a directory with
+- ``config.json``: the fields ``TransformerBridgeConfig.to_dict()`` writes (dtype as a string);
+- ``model.safetensors``: the bridge's ``state_dict()``;
+- optionally ``tokenizer.json`` (Hugging Face ``tokenizers`` format; ``<bos>``, where
+  present, is the BOS token);
+- optionally ``heads.json``: the head roles the model is known to have (written by the
+  training script; read by tests and model cards, never by the scorers).
+
+Nothing here downloads anything unless the caller names a hub model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "ModelLoadError",
+    "load_model",
+    "save_model",
+    "model_name",
+    "bos_token_id",
+]
+
+DEFAULT_MODEL_DIR = Path(__file__).parent / "bundled" / "default"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+BOS_TOKEN = "<bos>"
+_HUB_HOST = ("huggingface.co", 443)
+_HUB_PROBE_SECONDS = 3.0
+
+_DTYPES = {
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float64": torch.float64,
+}
+
+
+class ModelLoadError(ValueError):
+    """A model spec could not be turned into a model; the message names the problem."""
+
+
+def _dtype_from(value: str | torch.dtype | None) -> torch.dtype | None:
+    if value is None or isinstance(value, torch.dtype):
+        return value
+    name = str(value).removeprefix("torch.")
+    if name not in _DTYPES:
+        raise ModelLoadError(f"unknown dtype {value!r}; expected one of {sorted(_DTYPES)}")
+    return _DTYPES[name]
+
+
+def _json_safe(value: Any) -> Any:
+    """Config values as plain JSON: dtypes as strings, numpy scalars as Python numbers."""
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def model_name(model: Any) -> str:
+    """A short human name for a model (its config's ``model_name``)."""
+    return str(getattr(model.cfg, "model_name", None) or "model")
+
+
+def bos_token_id(model: Any) -> int:
+    """The BOS token id the stimuli start with: the tokenizer's, else 0 for native models."""
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is not None and getattr(tokenizer, "bos_token_id", None) is not None:
+        return int(tokenizer.bos_token_id)
+    return int(getattr(model.cfg, "bos_token_id", None) or 0)
+
+
+def save_model(model: Any, path: str | os.PathLike) -> Path:
+    """Write ``model`` (a native ``TransformerBridge``) in the project's directory format.
+
+    Args:
+        model: a bridge booted with ``boot_native`` or loaded by :func:`load_model`.
+        path: the directory to write; created if missing, existing files overwritten.
+
+    Returns:
+        The directory written.
+
+    Example:
+        >>> model = load_model("default")
+        >>> _ = save_model(model, tmp_dir)  # doctest: +SKIP
+    """
+    from safetensors.torch import save_file
+
+    if getattr(model.cfg, "architecture", None) not in (None, "TransformerLensNative"):
+        raise ModelLoadError(
+            "save_model writes TL-native models only; "
+            f"this one is a {model.cfg.architecture!r} model: save it with save_pretrained"
+        )
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    config = _json_safe(model.cfg.to_dict())
+    config.pop("device", None)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    # Write to temporary names, then rename, so a failure leaves no half-written model.
+    tmp_weights = out / (WEIGHTS_FILE + ".tmp")
+    tmp_config = out / (CONFIG_FILE + ".tmp")
+    try:
+        save_file(state, str(tmp_weights))
+        tmp_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        tokenizer = getattr(model, "tokenizer", None)
+        if tokenizer is not None and hasattr(tokenizer, "backend_tokenizer"):
+            tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
+        tmp_weights.replace(out / WEIGHTS_FILE)
+        tmp_config.replace(out / CONFIG_FILE)
+    finally:
+        tmp_weights.unlink(missing_ok=True)
+        tmp_config.unlink(missing_ok=True)
+    return out
+
+
+def load_model(
+    spec: Any = "default",
+    *,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+) -> Any:
+    """Return a ``TransformerBridge`` for ``spec``.
+
+    Args:
+        spec: ``"default"`` (the bundled model); a directory in the project's format or
+            holding a Hugging Face checkpoint; a ``TransformerBridge`` (returned as it is);
+            or a TransformerLens model name (needs network; fails fast offline).
+        device: where to put the weights (``"cpu"``, ``"cuda"``, ...); default CPU.
+        dtype: ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype.
+
+    Raises:
+        ModelLoadError: missing directory, missing or corrupt weights, weights that do not
+            match the config, an unknown name, or no network for a hub name.
+
+    Example:
+        >>> model = load_model("default")
+        >>> model.cfg.n_layers
+        2
+    """
+    from transformer_lens.model_bridge import TransformerBridge
+
+    if isinstance(spec, TransformerBridge):
+        return spec
+    torch_dtype = _dtype_from(dtype)
+    if not isinstance(spec, (str, os.PathLike)):
+        raise ModelLoadError(
+            f"model spec must be 'default', a directory, a model name or a TransformerBridge; "
+            f"got {type(spec).__name__}"
+        )
+    text = os.fspath(spec)
+    if text == "default":
+        return _load_native_dir(DEFAULT_MODEL_DIR, device, torch_dtype, name="default")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        config = _read_config(path)
+        if "model_type" in config:
+            return _load_hf_dir(path, device, torch_dtype)
+        return _load_native_dir(path, device, torch_dtype, name=path.name, config=config)
+    if path.exists():
+        raise ModelLoadError(f"{path} is a file; a model spec names a directory")
+    if os.sep in text or text.startswith(".") or text.startswith("~"):
+        raise ModelLoadError(f"model directory {path} does not exist")
+    return _load_by_name(text, device, torch_dtype)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    config_path = path / CONFIG_FILE
+    if not config_path.is_file():
+        raise ModelLoadError(f"{path} holds no {CONFIG_FILE}; it is not a model directory")
+    try:
+        config = json.loads(config_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelLoadError(f"{config_path} is not valid JSON: {err}") from err
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{config_path} must hold a JSON object")
+    return config
+
+
+def _load_tokenizer(path: Path) -> Any:
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer_path = path / TOKENIZER_FILE
+    if not tokenizer_path.is_file():
+        return None
+    try:
+        tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_path))
+    except Exception as err:  # tokenizers raises its own exception types
+        raise ModelLoadError(f"{tokenizer_path} is not a valid tokenizer: {err}") from err
+    if BOS_TOKEN in tokenizer.get_vocab():
+        tokenizer.bos_token = BOS_TOKEN
+    return tokenizer
+
+
+def _load_native_dir(
+    path: Path,
+    device: Any,
+    dtype: torch.dtype | None,
+    *,
+    name: str,
+    config: dict[str, Any] | None = None,
+) -> Any:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
+
+    if not path.is_dir():
+        raise ModelLoadError(f"model directory {path} does not exist")
+    config = dict(config if config is not None else _read_config(path))
+    weights_path = path / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ModelLoadError(f"{path} holds no {WEIGHTS_FILE}")
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelLoadError(f"{weights_path} is corrupt or not safetensors: {err}") from err
+    stored_dtype = _dtype_from(config.pop("dtype", None))
+    config.pop("device", None)
+    config["init_weights"] = False  # the weights come from the file, not from an init
+    config.setdefault("model_name", name)
+    try:
+        cfg = TransformerBridgeConfig.from_dict(config)
+    except (TypeError, ValueError) as err:
+        raise ModelLoadError(f"{path / CONFIG_FILE} is not a valid model config: {err}") from err
+    cfg.dtype = dtype or stored_dtype or torch.float32
+    tokenizer = _load_tokenizer(path)
+    try:
+        model = TransformerBridge.boot_native(cfg, tokenizer=None)
+    except Exception as err:
+        raise ModelLoadError(f"cannot build a model from {path / CONFIG_FILE}: {err}") from err
+    if tokenizer is not None:
+        model.tokenizer = tokenizer
+    _load_state(model, state, path)
+    model.to(device=device or "cpu", dtype=cfg.dtype)
+    model.eval()
+    return model
+
+
+def _load_state(model: Any, state: dict[str, torch.Tensor], path: Path) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise ModelLoadError(
+            f"weights in {path} do not match its config: "
+            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
+        )
+    for key, tensor in state.items():
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise ModelLoadError(
+                f"weights in {path} do not match its config: {key} has shape "
+                f"{tuple(tensor.shape)}, the config implies {tuple(expected[key].shape)}"
+            )
+        if not torch.isfinite(tensor.float()).all():
+            raise ModelLoadError(f"weights in {path} are corrupt: {key} holds NaN or inf")
+    model.load_state_dict(state, strict=True)
+
+
+def _load_hf_dir(path: Path, device: Any, dtype: torch.dtype | None) -> Any:
+    from transformer_lens.model_bridge import TransformerBridge
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        model = TransformerBridge.boot_transformers(str(path), device=device, dtype=dtype)
+    except Exception as err:
+        raise ModelLoadError(f"cannot load the Hugging Face checkpoint in {path}: {err}") from err
+    model.eval()
+    return model
+
+
+def _hub_reachable() -> bool:
+    try:
+        with socket.create_connection(_HUB_HOST, timeout=_HUB_PROBE_SECONDS):
+            return True
+    except OSError:
+        return False
+
+
+def _load_by_name(name: str, device: Any, dtype: torch.dtype | None) -> Any:
+    from transformer_lens.model_bridge import TransformerBridge
+
+    try:
+        from transformer_lens.supported_models import MODEL_ALIASES, OFFICIAL_MODEL_NAMES
+    except ImportError:  # pragma: no cover - layout differs between TL releases
+        MODEL_ALIASES, OFFICIAL_MODEL_NAMES = {}, []
+    known = set(OFFICIAL_MODEL_NAMES)
+    for official, aliases in dict(MODEL_ALIASES).items():
+        known.add(official)
+        known.update(aliases)
+    if known and name not in known:
+        raise ModelLoadError(
+            f"unknown model {name!r}: not 'default', not an existing directory, and not a "
+            "TransformerLens model name"
+        )
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():
+        raise ModelLoadError(
+            f"model {name!r} must be downloaded from the Hugging Face hub, and the hub is "
+            "not reachable from here (no network or HF_HUB_OFFLINE=1). Load a local "
+            "directory instead, or run where there is network."
+        )
+    try:
+        model = TransformerBridge.boot_transformers(name, device=device, dtype=dtype)
+    except Exception as err:
+        raise ModelLoadError(f"cannot load model {name!r}: {err}") from err
+    model.eval()
+    return model

@@ -1,0 +1,275 @@
+"""Attention-pattern scores for each head: pure tensor maths, no model calls.
+
+For every query position ``q`` a behavior names a set of *target* keys:
+
+- ``previous_token``: the key ``q - 1`` (queries ``q >= 2``; query 1's previous token is BOS,
+  the attention sink, so it is not counted);
+- ``duplicate_token``: earlier keys ``1 <= k < q`` holding the same token as ``q``;
+- ``induction``: keys ``2 <= k < q`` whose *previous* token equals the token at ``q`` (the
+  token that followed an earlier copy of the current token). In ``[BOS] r r`` the
+  targets of a second-copy query ``q`` are ``q - L + 1`` (induction) and ``q - L``
+  (duplicate), plus any chance repeats inside ``r``, which are real targets and counted.
+
+Targets are defined by token identity, so the same scores work on text. BOS (position 0)
+and the query itself are never targets, and padding is never a key or a query.
+
+**Score** (range 0..1): the attention mass a head puts on a query's targets, averaged over
+the queries that *have* a target (queries without one are left out rather than diluting
+the score, the flaw of TransformerLens' ``detect_head``), then over sequences.
+
+**Null** (range 0..1): the mass the head would put on the targets if they were no more
+attractive than the other eligible keys: ``n_targets x`` the mean attention on the
+eligible non-target keys (keys ``1..q-1`` that are not targets; BOS and the query excluded,
+so an attention sink or a current-token head does not inflate it). It is measured on the
+same pattern in the same pass. A uniform head scores exactly its null; a head that prefers
+the targets scores far above it.
+
+**Lift** ``(score - null) / (1 - null)`` (range -1..1): the fraction of the attention that
+could move onto the targets beyond chance that does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Bool, Float, Int
+from torch import Tensor
+
+from .heads import BEHAVIORS
+
+__all__ = [
+    "TargetMasks",
+    "LayerScores",
+    "target_masks",
+    "score_layer",
+    "lift",
+]
+
+
+@dataclass(frozen=True)
+class TargetMasks:
+    """Per behavior, which keys are targets of each query, and which keys are eligible.
+
+    Attributes:
+        targets: behavior -> ``[batch, query, key]`` bool.
+        eligible: ``[batch, query, key]`` bool: keys ``1 <= k < q`` on real tokens.
+    """
+
+    targets: dict[str, Bool[Tensor, "batch query key"]]
+    eligible: Bool[Tensor, "batch query key"]
+
+
+@dataclass(frozen=True)
+class LayerScores:
+    """One layer's per-sequence scores for one behavior.
+
+    Attributes:
+        score: ``[batch, head]`` mean target mass over counted queries (NaN: none counted).
+        null: ``[batch, head]`` mean null mass over the same queries (NaN: none).
+        n_queries: ``[batch]`` number of counted queries per sequence.
+    """
+
+    score: Float[Tensor, "batch head"]
+    null: Float[Tensor, "batch head"]
+    n_queries: Int[Tensor, " batch"]
+
+
+def target_masks(
+    tokens: Int[Tensor, "batch pos"], valid: Bool[Tensor, "batch pos"] | None = None
+) -> TargetMasks:
+    """Target keys of every query for each behavior in :data:`interp.heads.BEHAVIORS`.
+
+    Args:
+        tokens: ``[batch, pos]`` ids with BOS at position 0.
+        valid: ``[batch, pos]`` True on real tokens (default: all).
+
+    Returns:
+        The masks; the inputs are not modified.
+    """
+    if tokens.ndim != 2:
+        raise ValueError(f"tokens must be [batch, pos]; got shape {tuple(tokens.shape)}")
+    batch, n_pos = tokens.shape
+    device = tokens.device
+    if valid is None:
+        valid = torch.ones_like(tokens, dtype=torch.bool)
+    q_idx = torch.arange(n_pos, device=device)[:, None]  # (Q, 1)
+    k_idx = torch.arange(n_pos, device=device)[None, :]  # (1, K)
+    earlier = (k_idx < q_idx) & (k_idx >= 1)  # (Q, K): keys 1..q-1
+    pair_valid = valid[:, :, None] & valid[:, None, :]  # (B, Q, K)
+    eligible = earlier[None] & pair_valid  # (B, Q, K)
+
+    same_token = tokens[:, :, None] == tokens[:, None, :]  # (B, Q, K)
+    previous = torch.roll(tokens, shifts=1, dims=1)  # (B, K): token before key k
+    follows_copy = tokens[:, :, None] == previous[:, None, :]  # (B, Q, K)
+
+    prev_target = (k_idx == q_idx - 1) & (k_idx >= 1)  # (Q, K)
+    targets = {
+        "previous_token": prev_target[None] & pair_valid,
+        "duplicate_token": same_token & eligible,
+        "induction": follows_copy & eligible & (k_idx >= 2)[None],
+    }
+    assert set(targets) == set(BEHAVIORS)
+    return TargetMasks(targets=targets, eligible=eligible)
+
+
+def score_layer(
+    pattern: Float[Tensor, "batch head query key"],
+    targets: Bool[Tensor, "batch query key"],
+    eligible: Bool[Tensor, "batch query key"],
+) -> LayerScores:
+    """Score one layer's attention pattern against one behavior's targets.
+
+    Args:
+        pattern: ``[batch, head, query, key]`` post-softmax attention.
+        targets: ``[batch, query, key]`` target keys of each query.
+        eligible: ``[batch, query, key]`` keys that count for the null.
+
+    Returns:
+        Per-sequence score and null, each ``[batch, head]``.
+    """
+    if pattern.ndim != 4 or pattern.shape[-1] != pattern.shape[-2]:
+        raise ValueError(
+            f"pattern must be [batch, head, query, key] with query == key; "
+            f"got {tuple(pattern.shape)}"
+        )
+    if targets.shape != (pattern.shape[0], *pattern.shape[2:]):
+        raise ValueError(
+            f"targets {tuple(targets.shape)} do not match pattern {tuple(pattern.shape)}"
+        )
+    p = pattern.float()
+    t = targets.to(p.dtype)
+    others = (eligible & ~targets).to(p.dtype)  # (B, Q, K)
+    n_targets = t.sum(-1)  # (B, Q)
+    n_others = others.sum(-1)  # (B, Q)
+    counted = (n_targets > 0) & (n_others > 0)  # (B, Q)
+    on_target = torch.einsum("bhqk,bqk->bhq", p, t)  # (B, H, Q)
+    on_others = torch.einsum("bhqk,bqk->bhq", p, others)  # (B, H, Q)
+    null_q = on_others * (n_targets / n_others.clamp(min=1))[:, None, :]  # (B, H, Q)
+    weight = counted.to(p.dtype)[:, None, :]  # (B, 1, Q)
+    n_counted = counted.sum(-1)  # (B,)
+    denom = n_counted.to(p.dtype)[:, None]  # (B, 1)
+    nan = torch.tensor(float("nan"), dtype=p.dtype, device=p.device)
+    score = torch.where(denom > 0, (on_target * weight).sum(-1) / denom.clamp(min=1), nan)
+    null = torch.where(denom > 0, (null_q * weight).sum(-1) / denom.clamp(min=1), nan)
+    return LayerScores(score=score, null=null, n_queries=n_counted)
+
+
+def lift(
+    score: Float[Tensor, "..."], null: Float[Tensor, "..."]
+) -> Float[Tensor, "..."]:
+    """``(score - null) / (1 - null)``: share of the attention beyond chance on targets."""
+    return (score - null) / (1 - null).clamp(min=1e-6)
+
+
+@dataclass(frozen=True)
+class HeadScores:
+    """Every head's score, null and spread for each behavior, from one forward pass.
+
+    Attributes:
+        model_name: what was scored.
+        n_layers, n_heads: the model's shape.
+        per_seq_score: behavior -> ``[seq, layer, head]`` per-sequence score (NaN where a
+            sequence had no counted query).
+        per_seq_null: behavior -> ``[seq, layer, head]`` per-sequence null.
+        n_queries: behavior -> total number of counted queries.
+        stimuli: description of the inputs (kind, sizes, seed).
+    """
+
+    model_name: str
+    n_layers: int
+    n_heads: int
+    per_seq_score: dict[str, Float[Tensor, "seq layer head"]]
+    per_seq_null: dict[str, Float[Tensor, "seq layer head"]]
+    n_queries: dict[str, int]
+    stimuli: dict
+
+    @property
+    def behaviors(self) -> tuple[str, ...]:
+        return tuple(self.per_seq_score)
+
+    def score(self, behavior: str) -> Float[Tensor, "layer head"]:
+        """Mean score over sequences, ``[layer, head]``, range 0..1."""
+        return self.per_seq_score[self._check(behavior)].nanmean(0)
+
+    def null(self, behavior: str) -> Float[Tensor, "layer head"]:
+        """Mean null over sequences, ``[layer, head]``, range 0..1."""
+        return self.per_seq_null[self._check(behavior)].nanmean(0)
+
+    def lift(self, behavior: str) -> Float[Tensor, "layer head"]:
+        """``(score - null) / (1 - null)``, ``[layer, head]``, range -1..1."""
+        return lift(self.score(behavior), self.null(behavior))
+
+    def stderr(self, behavior: str) -> Float[Tensor, "layer head"]:
+        """Standard error over sequences of ``score - null`` (paired), ``[layer, head]``."""
+        diff = self.per_seq_score[self._check(behavior)] - self.per_seq_null[behavior]
+        present = ~torch.isnan(diff)
+        n = present.sum(0).clamp(min=1)
+        mean = diff.nanmean(0)
+        var = torch.where(present, (diff - mean) ** 2, torch.zeros_like(diff)).sum(0)
+        var = var / (n - 1).clamp(min=1)
+        return (var / n).sqrt()
+
+    def _check(self, behavior: str) -> str:
+        if behavior not in self.per_seq_score:
+            raise KeyError(f"unknown behavior {behavior!r}; scored: {list(self.per_seq_score)}")
+        return behavior
+
+    def to_table(self) -> list[dict]:
+        """Long format: one row per head and behavior (layer, head, label, behavior, value,
+        null, lift, stderr), ready for ``pandas.DataFrame`` or plotly."""
+        rows = []
+        for behavior in self.behaviors:
+            stats = {
+                "value": self.score(behavior),
+                "null": self.null(behavior),
+                "lift": self.lift(behavior),
+                "stderr": self.stderr(behavior),
+            }
+            for layer in range(self.n_layers):
+                for head in range(self.n_heads):
+                    row = {"layer": layer, "head": head, "label": f"{layer}.{head}",
+                           "behavior": behavior}
+                    row.update({k: float(v[layer, head]) for k, v in stats.items()})
+                    rows.append(row)
+        return rows
+
+    def to_dict(self) -> dict:
+        """JSON-safe form; :meth:`from_dict` restores an equal object."""
+        return {
+            "model_name": self.model_name,
+            "n_layers": self.n_layers,
+            "n_heads": self.n_heads,
+            "per_seq_score": {b: _nan_list(t) for b, t in self.per_seq_score.items()},
+            "per_seq_null": {b: _nan_list(t) for b, t in self.per_seq_null.items()},
+            "n_queries": dict(self.n_queries),
+            "stimuli": dict(self.stimuli),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "HeadScores":
+        return cls(
+            model_name=data["model_name"],
+            n_layers=int(data["n_layers"]),
+            n_heads=int(data["n_heads"]),
+            per_seq_score={b: _from_nan_list(v) for b, v in data["per_seq_score"].items()},
+            per_seq_null={b: _from_nan_list(v) for b, v in data["per_seq_null"].items()},
+            n_queries={b: int(v) for b, v in data["n_queries"].items()},
+            stimuli=dict(data["stimuli"]),
+        )
+
+
+def _nan_list(t: Tensor) -> list:
+    """Nested lists with NaN as None (JSON has no NaN)."""
+    flat = [None if v != v else float(v) for v in t.flatten().tolist()]
+    out: list = flat
+    for size in reversed(t.shape[1:]):
+        out = [out[i : i + size] for i in range(0, len(out), size)]
+    return out
+
+
+def _from_nan_list(data: list) -> Tensor:
+    def fix(x):
+        return [fix(v) for v in x] if isinstance(x, list) else (float("nan") if x is None else x)
+
+    return torch.tensor(fix(data), dtype=torch.float32)

@@ -1,0 +1,215 @@
+"""Inputs for the scorers: seeded repeated random tokens, and tokenized text.
+
+``repeated_tokens`` builds the classic ``[BOS] r r`` batch: a random sequence ``r`` of
+``seq_len`` tokens, repeated once. In the second copy every token has an earlier duplicate
+(at distance ``seq_len``) and an induction target (the token after that duplicate, at
+distance ``seq_len - 1``), so previous-token, duplicate-token and induction heads all have
+something to do in one forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from jaxtyping import Bool, Int
+from torch import Tensor
+
+__all__ = ["Stimuli", "occurrence_tokens", "repeated_tokens", "text_stimuli"]
+
+
+@dataclass(frozen=True)
+class Stimuli:
+    """A batch of token sequences and what produced it.
+
+    Attributes:
+        tokens: ``[batch, pos]`` token ids, BOS first.
+        valid: ``[batch, pos]`` True where a real token stands (False on right padding).
+        bos_token_id: the id at position 0.
+        repeat_len: ``L`` for ``[BOS] r r`` batches (the second copy starts at ``L + 1``);
+            None for text.
+        description: JSON-safe record of the recipe (kind, sizes, seed, ...).
+    """
+
+    tokens: Int[Tensor, "batch pos"]
+    valid: Bool[Tensor, "batch pos"]
+    bos_token_id: int
+    repeat_len: int | None = None
+    description: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.tokens.ndim != 2 or self.tokens.shape[1] < 2:
+            raise ValueError(
+                f"stimuli tokens must be [batch, pos] with pos >= 2; got {tuple(self.tokens.shape)}"
+            )
+        if self.valid.shape != self.tokens.shape:
+            raise ValueError("stimuli valid mask must have the shape of the tokens")
+
+    @property
+    def n_seqs(self) -> int:
+        return int(self.tokens.shape[0])
+
+    @property
+    def n_pos(self) -> int:
+        return int(self.tokens.shape[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe description (not the tokens themselves)."""
+        return {
+            **self.description,
+            "n_seqs": self.n_seqs,
+            "n_pos": self.n_pos,
+            "repeat_len": self.repeat_len,
+            "bos_token_id": self.bos_token_id,
+        }
+
+    def subset(self, index: Int[Tensor, " n"]) -> "Stimuli":
+        """The sequences at ``index`` (a new object; this one is untouched)."""
+        return Stimuli(
+            tokens=self.tokens[index],
+            valid=self.valid[index],
+            bos_token_id=self.bos_token_id,
+            repeat_len=self.repeat_len,
+            description=dict(self.description),
+        )
+
+
+def repeated_tokens(
+    n_seqs: int,
+    seq_len: int,
+    *,
+    vocab_size: int,
+    bos_token_id: int = 0,
+    seed: int = 0,
+    exclude_ids: Sequence[int] = (),
+) -> Stimuli:
+    """``n_seqs`` sequences ``[BOS] r r`` with ``r`` of ``seq_len`` uniform random tokens.
+
+    Tokens are drawn from ``0..vocab_size-1`` minus BOS and ``exclude_ids``; the same seed
+    gives the same batch. Chance repeats inside ``r`` are allowed (the scorers count them).
+
+    Args:
+        n_seqs: number of sequences (>= 2: spreads and resampling need two).
+        seq_len: length ``L`` of the random sequence; each row has ``2 * L + 1`` tokens.
+        vocab_size: the model's vocabulary size.
+        bos_token_id: id placed at position 0.
+        seed: seed of the torch generator that draws ``r``.
+        exclude_ids: further ids never drawn (special tokens).
+
+    Raises:
+        ValueError: sizes that cannot make such a batch.
+
+    Example:
+        >>> s = repeated_tokens(4, 10, vocab_size=64, seed=0)
+        >>> s.tokens.shape
+        torch.Size([4, 21])
+    """
+    if n_seqs < 2:
+        raise ValueError(f"n_seqs must be at least 2, got {n_seqs}")
+    if seq_len < 2:
+        raise ValueError(f"seq_len must be at least 2, got {seq_len}")
+    allowed = torch.tensor(
+        [t for t in range(vocab_size) if t != bos_token_id and t not in set(exclude_ids)],
+        dtype=torch.long,
+    )
+    if allowed.numel() < 2:
+        raise ValueError(f"vocab_size {vocab_size} leaves fewer than 2 drawable tokens")
+    generator = torch.Generator().manual_seed(int(seed))
+    draws = torch.randint(0, allowed.numel(), (n_seqs, seq_len), generator=generator)
+    r = allowed[draws]  # (B, L)
+    bos = torch.full((n_seqs, 1), bos_token_id, dtype=torch.long)
+    tokens = torch.cat([bos, r, r], dim=1)  # (B, 2L + 1)
+    return Stimuli(
+        tokens=tokens,
+        valid=torch.ones_like(tokens, dtype=torch.bool),
+        bos_token_id=int(bos_token_id),
+        repeat_len=int(seq_len),
+        description={"kind": "repeated_random_tokens", "seed": int(seed), "seq_len": seq_len},
+    )
+
+
+def text_stimuli(model: Any, texts: Sequence[str], *, max_tokens: int | None = None) -> Stimuli:
+    """Tokenize ``texts`` with the model's tokenizer, BOS first, right-padded.
+
+    Raises:
+        ValueError: the model has no tokenizer, or no text is given.
+    """
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:
+        raise ValueError("text stimuli need a model with a tokenizer; this model has none")
+    if isinstance(texts, str) or not texts:
+        raise ValueError("texts must be a non-empty list of strings")
+    bos = tokenizer.bos_token_id
+    if bos is None:
+        raise ValueError("the model's tokenizer defines no BOS token")
+    limit = max_tokens or int(model.cfg.n_ctx)
+    rows = [[bos, *tokenizer.encode(t, add_special_tokens=False)][:limit] for t in texts]
+    width = max(len(r) for r in rows)
+    if width < 2:
+        raise ValueError("every text tokenized to nothing")
+    tokens = torch.full((len(rows), width), int(bos), dtype=torch.long)
+    valid = torch.zeros((len(rows), width), dtype=torch.bool)
+    for i, row in enumerate(rows):
+        tokens[i, : len(row)] = torch.tensor(row)
+        valid[i, : len(row)] = True
+    return Stimuli(
+        tokens=tokens,
+        valid=valid,
+        bos_token_id=int(bos),
+        repeat_len=None,
+        description={"kind": "text", "n_texts": len(rows)},
+    )
+
+
+def occurrence_tokens(
+    n_seqs: int,
+    n_pos: int,
+    *,
+    vocab_size: int,
+    bos_token_id: int = 0,
+    seed: int = 0,
+    repeat_prob: float = 0.5,
+    exclude_ids: Sequence[int] = (),
+) -> Stimuli:
+    """Sequences where, at every position, the token is a repeat with probability
+    ``repeat_prob`` (a copy of a random earlier token) and otherwise new to the sequence.
+
+    Whether the current token occurred before is then independent of the position, so a
+    probe for it cannot succeed by reading the position: this is the probe task that
+    confirms duplicate-token heads.
+
+    Raises:
+        ValueError: sizes that cannot make such a batch.
+    """
+    if n_seqs < 2 or n_pos < 3:
+        raise ValueError(f"need n_seqs >= 2 and n_pos >= 3; got {n_seqs}, {n_pos}")
+    if not 0.0 < repeat_prob < 1.0:
+        raise ValueError(f"repeat_prob must lie strictly between 0 and 1, got {repeat_prob}")
+    allowed = [t for t in range(vocab_size) if t != bos_token_id and t not in set(exclude_ids)]
+    if len(allowed) < n_pos:
+        raise ValueError(
+            f"vocab_size {vocab_size} is too small for {n_pos} positions of mostly new tokens"
+        )
+    generator = torch.Generator().manual_seed(int(seed))
+    tokens = torch.full((n_seqs, n_pos), bos_token_id, dtype=torch.long)
+    for row in range(n_seqs):
+        order = torch.randperm(len(allowed), generator=generator).tolist()
+        fresh = iter(order)
+        seen: list[int] = []
+        for pos in range(1, n_pos):
+            repeat = pos >= 2 and float(torch.rand((), generator=generator)) < repeat_prob
+            if repeat:
+                token = seen[int(torch.randint(0, len(seen), (), generator=generator))]
+            else:
+                token = allowed[next(fresh)]
+            tokens[row, pos] = token
+            seen.append(token)
+    return Stimuli(
+        tokens=tokens,
+        valid=torch.ones_like(tokens, dtype=torch.bool),
+        bos_token_id=int(bos_token_id),
+        repeat_len=None,
+        description={"kind": "occurrence_tokens", "seed": int(seed), "repeat_prob": repeat_prob},
+    )

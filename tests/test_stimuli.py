@@ -1,0 +1,49 @@
+"""Stimuli: seeded, shaped as documented, and bad sizes rejected."""
+
+import pytest
+import torch
+
+from interp import occurrence_tokens, repeated_tokens, text_stimuli
+from probes import occurred_before_labels
+
+
+def test_repeated_tokens_shape_and_repeat():
+    s = repeated_tokens(4, 10, vocab_size=64, seed=3)
+    assert s.tokens.shape == (4, 21) and s.repeat_len == 10
+    assert (s.tokens[:, 0] == 0).all()
+    assert torch.equal(s.tokens[:, 1:11], s.tokens[:, 11:])
+    assert not (s.tokens[:, 1:] == 0).any()  # BOS never drawn
+
+
+def test_same_seed_same_tokens_other_seed_other_tokens():
+    a = repeated_tokens(4, 10, vocab_size=64, seed=1)
+    assert torch.equal(a.tokens, repeated_tokens(4, 10, vocab_size=64, seed=1).tokens)
+    assert not torch.equal(a.tokens, repeated_tokens(4, 10, vocab_size=64, seed=2).tokens)
+
+
+def test_exclude_ids():
+    s = repeated_tokens(8, 20, vocab_size=6, seed=0, exclude_ids=[1])
+    assert not (s.tokens == 1).any()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(n_seqs=1, seq_len=10, vocab_size=64), "n_seqs"),
+    (dict(n_seqs=4, seq_len=1, vocab_size=64), "seq_len"),
+    (dict(n_seqs=4, seq_len=5, vocab_size=2), "vocab_size"),
+])
+def test_bad_sizes(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        repeated_tokens(**kwargs)
+
+
+def test_occurrence_tokens_balance_repeats_across_positions():
+    s = occurrence_tokens(400, 30, vocab_size=64, seed=0)
+    labels, keep = occurred_before_labels(s.tokens)
+    rate = labels[:, 2:].float().mean(0)  # per position
+    assert (rate - 0.5).abs().max() < 0.12  # independent of position
+    assert not labels[:, 1].any()
+
+
+def test_text_needs_a_tokenizer(random_model):
+    with pytest.raises(ValueError, match="tokenizer"):
+        text_stimuli(random_model, ["hello"])
