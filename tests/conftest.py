@@ -60,3 +60,9 @@ def bundled_model():
     from interp import load_model
 
     return watch(load_model("default"))
+
+
+@pytest.fixture
+def watch_model():
+    """``watch_model(model)``: check this model for leftover hooks after every test."""
+    return watch

@@ -1,0 +1,92 @@
+"""Ablation invariants and effects on hand-set weights."""
+
+import pytest
+import torch
+
+from interp import (
+    ablation_hooks,
+    attached_hooks,
+    copy_losses,
+    measure_ablation,
+    repeated_tokens,
+    residual_after_layer,
+)
+from interp.ablation import _derangement
+
+
+@pytest.fixture(scope="module")
+def stimuli():
+    return repeated_tokens(16, 20, vocab_size=24, seed=1)
+
+
+def test_empty_ablation_equals_clean(planted, stimuli):
+    assert ablation_hooks(planted.model, stimuli, []) == []
+    first, second = copy_losses(planted.model, stimuli)
+    first2, second2 = copy_losses(planted.model, stimuli, [])
+    assert torch.equal(second, second2)
+
+
+def test_ablating_a_silent_head_changes_nothing(planted, stimuli):
+    silent = planted.heads_with_role("bos")[0]
+    for method in ("mean", "zero", "resample"):
+        effect = measure_ablation(planted.model, stimuli, [silent], method=method)
+        assert abs(effect.effect) < 1e-5, method
+
+
+@pytest.mark.parametrize("method", ["mean", "zero", "resample"])
+def test_induction_ablation_destroys_copying(planted, stimuli, method):
+    head = planted.heads_with_role("induction")[0]
+    effect = measure_ablation(planted.model, stimuli, [head], method=method)
+    assert effect.effect > 1.0 and effect.relative > 0.3
+    assert effect.supports(0.1)
+    assert effect.heads == (head,) and effect.method == method
+
+
+def test_previous_token_ablation_removes_downstream_induction(planted, stimuli):
+    prev = planted.heads_with_role("previous_token")
+    ind = planted.heads_with_role("induction")
+    effect = measure_ablation(planted.model, stimuli, prev, metric="downstream_induction",
+                              receivers=ind)
+    assert effect.clean > 0.99 and effect.ablated < 0.05 and effect.relative > 0.95
+
+
+def test_hooks_do_not_write_into_activations_they_were_given(planted, stimuli):
+    hooks = ablation_hooks(planted.model, stimuli, ["1.0"], method="zero")
+    z = torch.ones(2, 5, 6, 90)
+    out = hooks[0][1](z, None)
+    assert torch.equal(z, torch.ones_like(z)) and (out[:, :, 0] == 0).all()
+
+
+def test_mean_ablation_preserves_the_average_output(planted, stimuli):
+    hooks = ablation_hooks(planted.model, stimuli, ["0.0"], method="mean")
+    clean = residual_after_layer(planted.model, stimuli, 0)
+    ablated = residual_after_layer(planted.model, stimuli, 0, hooks)
+    assert torch.allclose(clean.mean((0, 1)), ablated.mean((0, 1)), atol=1e-4)
+    assert not torch.allclose(clean, ablated)
+
+
+def test_resample_permutation_has_no_fixed_point_and_is_seeded():
+    for n in (2, 3, 10):
+        perm = _derangement(n, seed=4)
+        assert sorted(perm.tolist()) == list(range(n))
+        assert not (perm == torch.arange(n)).any()
+        assert torch.equal(perm, _derangement(n, seed=4))
+
+
+def test_hooks_removed_when_the_forward_raises(planted, stimuli):
+    hooks = ablation_hooks(planted.model, stimuli, ["1.0"])
+    with pytest.raises(ValueError, match="exceeds n_ctx"):
+        with attached_hooks(planted.model, hooks):
+            planted.model(torch.zeros(1, 100, dtype=torch.long))  # longer than the context
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(heads=["9.0"]), "does not exist"),
+    (dict(heads=["banana"]), "L.H"),
+    (dict(heads=["1.0"], method="median"), "unknown ablation method"),
+    (dict(heads=["1.0"], metric="accuracy"), "unknown ablation metric"),
+    (dict(heads=["0.0"], metric="downstream_induction"), "receiver"),
+])
+def test_bad_input(planted, stimuli, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        measure_ablation(planted.model, stimuli, **kwargs)

@@ -1,0 +1,113 @@
+"""Classification against hand-set weights: exactly the true heads, confirmed by ablation."""
+
+import json
+
+import pytest
+import torch
+
+from interp import Classification, ClassifySettings, classify_heads, repeated_tokens
+from interp.planted import build_planted_model
+
+TRUE_ROLES = ("previous_token", "duplicate_token", "induction")
+
+
+@pytest.fixture(scope="module")
+def planted_result(planted):
+    return classify_heads(planted.model, ClassifySettings(seed=0))
+
+
+def test_classifies_exactly_the_true_heads(planted, planted_result):
+    for behavior in TRUE_ROLES:
+        assert planted_result.heads_with(behavior) == planted.heads_with_role(behavior), behavior
+        assert planted_result.heads_with(behavior, confirmed=True) == (
+            planted.heads_with_role(behavior)
+        ), behavior
+
+
+def test_distractors_get_no_class(planted, planted_result):
+    for head in planted_result.heads:
+        if planted.roles[head.head] not in TRUE_ROLES:
+            assert head.classes == (), (head.head, planted.roles[head.head])
+
+
+def test_true_heads_score_near_one_above_null(planted, planted_result):
+    for behavior in TRUE_ROLES:
+        for label in planted.heads_with_role(behavior):
+            head = planted_result.head(label)
+            assert head.scores[behavior] > 0.99
+            assert head.nulls[behavior] < 0.05
+            assert head.lifts[behavior] > 0.98
+
+
+def test_evidence_uses_the_metric_tied_to_each_behavior(planted, planted_result):
+    prev = planted_result.head(planted.heads_with_role("previous_token")[0])
+    assert prev.ablation["previous_token"]["metric"] == "downstream_induction"
+    assert prev.ablation["previous_token"]["receivers"] == planted.heads_with_role("induction")
+    assert prev.ablation["previous_token"]["relative"] > 0.9  # induction attention is gone
+    ind = planted_result.head(planted.heads_with_role("induction")[0])
+    assert ind.ablation["induction"]["metric"] == "second_copy_loss"
+    assert ind.ablation["induction"]["ablated"] > ind.ablation["induction"]["clean"] + 1.0
+    dup = planted_result.head(planted.heads_with_role("duplicate_token")[0])
+    assert dup.ablation["duplicate_token"]["metric"].startswith("probe_accuracy:occurred_before")
+    # its output is read by nothing: the loss does not move, only the probe can confirm it
+    assert abs(dup.loss_effect) < 1e-4
+    assert dup.ablation["duplicate_token"]["ablated"] < 0.65
+
+
+def test_same_seed_same_result_and_json_round_trip(planted, planted_result):
+    again = classify_heads(planted.model, ClassifySettings(seed=0))
+    assert json.dumps(again.to_dict()) == json.dumps(planted_result.to_dict())
+    text = json.dumps(planted_result.to_dict(), allow_nan=False)
+    assert Classification.from_dict(json.loads(text)).to_dict() == planted_result.to_dict()
+
+
+def test_report_json_shape(planted, planted_result):
+    data = planted_result.to_dict()
+    assert data["model"]["n_layers"] == 2 and data["settings"]["seed"] == 0
+    assert len(data["heads"]) == 12
+    entry = data["heads"][0]
+    assert entry["head"] == "0.0" and entry["layer"] == 0 and entry["index"] == 0
+    assert set(entry["scores"]) == set(TRUE_ROLES)
+    assert set(entry["ablation"]["previous_token"]) >= {
+        "method", "metric", "clean", "ablated", "effect", "confirmed"}
+
+
+def test_redundant_induction_heads_are_reported_as_a_group(watch_model):
+    planted = build_planted_model(redundant_induction=True)
+    watch_model(planted.model)
+    result = classify_heads(planted.model, ClassifySettings(seed=0, sweep=False))
+    pair = planted.heads_with_role("induction")
+    assert result.heads_with("induction") == pair
+    # each alone barely matters: reported, but unconfirmed alone ...
+    assert result.heads_with("induction", confirmed=False) == pair
+    # ... and together they carry the behavior
+    (group,) = [g for g in result.groups if g["behavior"] == "induction"]
+    assert group["heads"] == pair and group["confirmed"] and group["relative"] > 0.3
+    assert result.head(pair[0]).ablation["induction"]["group"]["confirmed"]
+    assert "confirmed" in result.summary()
+
+
+def test_random_model_has_no_confirmed_class(random_model):
+    result = classify_heads(random_model, ClassifySettings(seed=0, n_seqs=16, sweep=False))
+    for behavior in TRUE_ROLES:
+        assert result.heads_with(behavior, confirmed=True) == []
+
+
+def test_bad_settings_and_stimuli(planted):
+    with pytest.raises(ValueError, match="n_seqs"):
+        ClassifySettings(n_seqs=1)
+    with pytest.raises(ValueError, match="min_lift"):
+        ClassifySettings(min_lift=0)
+    with pytest.raises(ValueError, match="context"):
+        classify_heads(planted.model, ClassifySettings(seq_len=40))
+    from interp import occurrence_tokens
+
+    with pytest.raises(ValueError, match=r"\[BOS\] r r"):
+        classify_heads(planted.model, stimuli=occurrence_tokens(4, 10, vocab_size=24))
+
+
+def test_caller_stimuli_untouched(planted):
+    stimuli = repeated_tokens(4, 10, vocab_size=24, seed=5)
+    before = stimuli.tokens.clone()
+    classify_heads(planted.model, ClassifySettings(sweep=False), stimuli=stimuli)
+    assert torch.equal(stimuli.tokens, before)

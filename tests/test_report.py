@@ -1,0 +1,226 @@
+"""interp.report: the three files are complete, strict, escaped, offline and deterministic,
+and a failed write leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+import torch
+
+from interp.classify import Classification
+from interp.heads import BEHAVIORS
+from interp.report import render_html, render_json, render_markdown, write_report
+
+torch.set_num_threads(1)
+
+EVIL = "<script>alert(1)</script>"
+METRICS = {
+    "previous_token": "downstream_induction",
+    "duplicate_token": "probe_accuracy:occurred_before@blocks.0.hook_resid_post",
+    "induction": "second_copy_loss",
+}
+
+
+def _head(layer, index, scores, classes=(), confirmed=(), loss_effect=0.01):
+    """One head's record, as ``HeadClass.to_dict()`` writes it."""
+    nulls = {b: 0.1 for b in BEHAVIORS}
+    ablation = {}
+    for b in classes:
+        ok = b in confirmed
+        effect, relative = (0.8, 0.4) if ok else (0.02, 0.01)
+        ablation[b] = {
+            "method": "mean", "metric": METRICS[b], "clean": 1.0, "ablated": 1.0 + effect,
+            "effect": effect, "relative": relative, "stderr": 0.05, "confirmed": ok,
+        }
+    return {
+        "head": f"{layer}.{index}", "layer": layer, "index": index,
+        "scores": dict(zip(BEHAVIORS, scores)),
+        "nulls": nulls,
+        "lifts": {b: (s - 0.1) / 0.9 for b, s in zip(BEHAVIORS, scores)},
+        "stderr": {b: 0.01 for b in BEHAVIORS},
+        "classes": list(classes),
+        "ablation": ablation,
+        "loss_effect": loss_effect,
+    }
+
+
+def make_document(name: str = "tiny-test") -> dict:
+    """2 layers x 2 heads: 0.1 previous-token (confirmed), 1.0 induction (confirmed),
+    1.1 induction and duplicate-token (both unconfirmed), 0.0 nothing."""
+    return {
+        "model": {"name": name, "n_layers": 2, "n_heads": 2, "d_model": 64, "d_vocab": 64},
+        "settings": {
+            "seed": 0, "n_seqs": 32, "seq_len": 30, "method": "mean", "min_lift": 0.3,
+            "z": 3.0, "min_effect": 0.1, "z_effect": 2.0, "sweep": True,
+            "stimuli": {"kind": "repeated_random_tokens", "seed": 0, "seq_len": 30},
+        },
+        "baseline": {"first_copy_loss": 4.1, "second_copy_loss": 2.1},
+        "heads": [
+            _head(0, 0, (0.12, 0.11, 0.10), loss_effect=-0.003),
+            _head(0, 1, (0.91, 0.05, 0.02), ["previous_token"], ["previous_token"], 1.7),
+            _head(1, 0, (0.03, 0.20, 0.85), ["induction"], ["induction"], 0.9),
+            _head(1, 1, (0.04, 0.55, 0.61), ["induction", "duplicate_token"], [], 0.05),
+        ],
+        "groups": [{
+            "behavior": "induction", "heads": ["1.0", "1.1"], "method": "mean",
+            "metric": "second_copy_loss", "clean": 2.1, "ablated": 4.0, "effect": 1.9,
+            "stderr": 0.1, "relative": 0.95, "seed": 0, "confirmed": True,
+        }],
+    }
+
+
+@pytest.fixture
+def result() -> Classification:
+    return Classification.from_dict(make_document())
+
+
+def _strict_loads(text: str):
+    def refuse(constant):
+        raise ValueError(f"non-standard JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_write_report_writes_the_three_files(result, tmp_path):
+    out = tmp_path / "new" / "report"
+    paths = write_report(result, out)
+    assert set(paths) == {"html", "json", "markdown"}
+    assert {p.name for p in paths.values()} == {"report.html", "report.json", "report.md"}
+    assert all(p.is_file() and p.parent == out for p in paths.values())
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md"]
+
+
+def test_json_is_strict_and_round_trips(result, tmp_path):
+    paths = write_report(result, tmp_path)
+    document = _strict_loads(paths["json"].read_text(encoding="utf-8"))
+    assert document == result.to_dict()
+    assert [h["head"] for h in document["heads"]] == ["0.0", "0.1", "1.0", "1.1"]
+    assert all(re.fullmatch(r"\d+\.\d+", h["head"]) for h in document["heads"])
+    assert Classification.from_dict(document) == result
+
+
+def test_json_turns_nan_and_inf_into_null():
+    document = make_document()
+    document["heads"][0]["scores"]["induction"] = float("nan")
+    document["heads"][0]["loss_effect"] = float("inf")
+    document["groups"][0]["relative"] = float("-inf")
+    loaded = _strict_loads(render_json(Classification.from_dict(document)))
+    assert loaded["heads"][0]["scores"]["induction"] is None
+    assert loaded["heads"][0]["loss_effect"] is None
+    assert loaded["groups"][0]["relative"] is None
+    assert loaded["heads"][1] == document["heads"][1]
+
+
+def test_markdown_has_every_head_and_its_classes(result):
+    text = render_markdown(result)
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines()
+            if re.match(r"\| \d+\.\d+ \|", line)}
+    assert set(rows) == {"0.0", "0.1", "1.0", "1.1"}
+    assert "previous_token ✓" in rows["0.1"]
+    assert "induction ✓" in rows["1.0"]
+    assert "induction ✗" in rows["1.1"] and "duplicate_token ✗" in rows["1.1"]
+    assert "✓" not in rows["0.0"] and "✗" not in rows["0.0"]
+    assert result.summary().splitlines()[0] in text
+    # a GitHub pipe table: header, separator, then rows with the same number of cells
+    table = [line for line in text.splitlines() if line.startswith("| head |")]
+    assert len(table) == 1
+    n_cells = table[0].count(" | ")
+    assert all(line.count(" | ") >= n_cells for line in rows.values())
+
+
+def test_html_is_self_contained_and_lists_every_head(result):
+    from plotly.offline import get_plotlyjs
+
+    page = render_html(result)
+    assert page.count(get_plotlyjs()[:200]) == 1  # the bundle, inlined exactly once
+    assert page.count("plotly.js v") == 1
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+    assert not re.search(r"<link[^>]*\bhref=", page)
+    assert "cdn.plot.ly" not in page
+    for label in ("0.0", "0.1", "1.0", "1.1"):
+        assert f"<th>{label}</th>" in page
+    for section in ("Baseline", "Summary", "Classification", "Ablation effects",
+                    "Group ablations", "How to read this"):
+        assert f"<h2>{section}</h2>" in page
+    assert page.count('id="interp-') == 3
+
+
+def test_html_and_markdown_escape_the_model_name():
+    page = render_html(Classification.from_dict(make_document(EVIL)))
+    assert EVIL not in page
+    assert "alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    text = render_markdown(Classification.from_dict(make_document(EVIL)))
+    assert EVIL not in text
+
+
+def test_same_input_gives_byte_identical_files(result, tmp_path):
+    first = write_report(result, tmp_path / "a")
+    second = write_report(Classification.from_dict(result.to_dict()), tmp_path / "b")
+    for key in first:
+        assert first[key].read_bytes() == second[key].read_bytes(), key
+
+
+def test_writing_into_a_file_raises_and_leaves_nothing(result, tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    with pytest.raises(NotADirectoryError, match="existing file"):
+        write_report(result, target)
+    with pytest.raises(NotADirectoryError, match="existing file"):
+        write_report(result, target / "below")
+    assert target.read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+def test_failed_rename_leaves_no_files_and_no_new_directory(result, tmp_path, monkeypatch):
+    import interp.report as report
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report.os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        write_report(result, tmp_path / "new" / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_render_writes_nothing(result, tmp_path, monkeypatch):
+    import interp.report as report
+
+    def fail(classification):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(report, "render_markdown", fail)
+    with pytest.raises(RuntimeError, match="render failed"):
+        write_report(result, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_without_sweep_or_groups():
+    document = make_document()
+    document["groups"] = []
+    for h in document["heads"]:
+        h["loss_effect"] = None
+    c = Classification.from_dict(document)
+    page, text = render_html(c), render_markdown(c)
+    assert "not measured" in page
+    assert "no group was ablated" in page and "no group was ablated" in text
+    assert "| 0.0 |" in text and "n/a" in text
+
+
+@pytest.mark.slow
+def test_report_of_a_real_census(random_model, tmp_path):
+    from interp.classify import ClassifySettings, classify_heads
+
+    result = classify_heads(random_model, ClassifySettings(min_lift=0.001, z=0.5, n_seqs=8))
+    paths = write_report(result, tmp_path / "report")
+    document = _strict_loads(paths["json"].read_text(encoding="utf-8"))
+    assert len(document["heads"]) == 2 * 4
+    assert Classification.from_dict(document).summary() == result.summary()
+    page = paths["html"].read_text(encoding="utf-8")
+    for h in result.heads:
+        assert f"<th>{h.head}</th>" in page
+    assert all(not math.isnan(h.scores["induction"]) for h in result.heads)
