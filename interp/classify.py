@@ -181,12 +181,13 @@ class Classification:
             no = self.heads_with(behavior, confirmed=False)
             text = ", ".join(yes) if yes else "none"
             if no:
-                text += f" (unconfirmed: {', '.join(no)})"
+                text += f" (unconfirmed alone: {', '.join(no)})"
             lines.append(f"{behavior}: {text}")
         for group in self.groups:
+            verdict = "confirmed" if group["confirmed"] else "unconfirmed"
             lines.append(
-                f"group {'+'.join(group['heads'])} ({group['behavior']}): relative effect "
-                f"{group['relative']:.2f} together"
+                f"group {'+'.join(group['heads'])} ({group['behavior']}): ablated together, "
+                f"relative effect {group['relative']:.2f} ({verdict})"
             )
         return "\n".join(lines)
 
@@ -384,8 +385,14 @@ def classify_heads(
             model, stimuli, members, metric="second_copy_loss", method=settings.method,
             seed=settings.seed,
         )
-        groups.append({"behavior": behavior, **effect.to_dict(),
-                       "confirmed": effect.supports(settings.min_effect, settings.z_effect)})
+        group = {"behavior": behavior, **effect.to_dict(),
+                 "confirmed": effect.supports(settings.min_effect, settings.z_effect)}
+        groups.append(group)
+        for h in members:  # each member's evidence points at the group it belongs to
+            evidence[h][behavior]["group"] = {
+                "heads": list(group["heads"]), "relative": group["relative"],
+                "confirmed": group["confirmed"],
+            }
 
     heads = tuple(
         HeadClass(
