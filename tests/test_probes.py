@@ -1,0 +1,49 @@
+"""Linear probes: known-truth features, chance levels, labels and bad input."""
+
+import pytest
+import torch
+
+from interp import occurrence_tokens, residual_after_layer
+from probes import ProbeResult, fit_linear_probe, occurred_before_labels, previous_token_labels
+
+
+def test_probe_reads_a_planted_linear_feature_and_not_noise():
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 2, (600,), generator=g)
+    noise = torch.randn(600, 8, generator=g)
+    informative = noise.clone()
+    informative[:, 3] += 3.0 * labels
+    good = fit_linear_probe(informative, labels, task="t", site="s", seed=0)
+    bad = fit_linear_probe(noise, labels, task="t", site="s", seed=0)
+    assert good.accuracy > 0.9 and good.above_chance > 0.8
+    assert abs(bad.accuracy - bad.chance) < 0.1
+    assert ProbeResult.from_dict(good.to_dict()) == good
+    assert fit_linear_probe(informative, labels, task="t", site="s", seed=0) == good
+
+
+def test_labels():
+    tokens = torch.tensor([[0, 5, 7, 5, 0, 7]])
+    labels, keep = occurred_before_labels(tokens)
+    assert labels[0].tolist() == [False, False, False, True, False, True]
+    assert keep[0].tolist() == [False, True, True, True, True, True]
+    prev, keep = previous_token_labels(tokens)
+    assert prev[0, 2:].tolist() == [5, 7, 5, 0] and not keep[0, :2].any()
+
+
+def test_duplicate_head_information_lives_after_layer_0_of_the_planted_model(planted):
+    stimuli = occurrence_tokens(24, 20, vocab_size=24, seed=0)
+    labels, keep = occurred_before_labels(stimuli.tokens)
+    resid = residual_after_layer(planted.model, stimuli, 0)[keep]
+    result = fit_linear_probe(resid, labels[keep], task="occurred_before",
+                              site="blocks.0.hook_resid_post", seed=0)
+    assert result.accuracy > 0.95
+
+
+@pytest.mark.parametrize("features, labels, match", [
+    (torch.zeros(10, 3), torch.zeros(9), "features must be"),
+    (torch.zeros(10, 3), torch.zeros(10), "single class"),
+    (torch.zeros(3, 3), torch.tensor([0, 1, 0]), "too few rows"),
+])
+def test_bad_input(features, labels, match):
+    with pytest.raises(ValueError, match=match):
+        fit_linear_probe(features, labels, task="t", site="s")
