@@ -25,8 +25,11 @@ from .classify import Classification, ClassifySettings, HeadClass, classify_head
 from .heads import BEHAVIORS, HeadId, all_heads
 from .hooks import attached_hooks, leftover_hooks
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
+from .planted import PlantedModel, build_planted_model
+from .report import render_html, render_json, render_markdown, write_report
 from .scoring import HeadScores, lift, score_layer, target_masks
 from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli
+from .weights import CompositionResult, composition_scores, key_feeders, ov_copying_scores
 
 __all__ = [
     "ABLATION_METHODS",
@@ -34,23 +37,32 @@ __all__ = [
     "BEHAVIORS",
     "Classification",
     "ClassifySettings",
+    "CompositionResult",
     "DEFAULT_MODEL_DIR",
     "HeadClass",
     "HeadId",
     "HeadScores",
     "ModelLoadError",
+    "PlantedModel",
     "Stimuli",
     "ablation_hooks",
     "all_heads",
     "attached_hooks",
+    "build_planted_model",
     "classify_heads",
+    "composition_scores",
     "copy_losses",
     "downstream_induction",
+    "key_feeders",
     "leftover_hooks",
     "lift",
     "load_model",
     "measure_ablation",
     "occurrence_tokens",
+    "ov_copying_scores",
+    "render_html",
+    "render_json",
+    "render_markdown",
     "repeated_tokens",
     "residual_after_layer",
     "save_model",
@@ -58,4 +70,5 @@ __all__ = [
     "score_layer",
     "target_masks",
     "text_stimuli",
+    "write_report",
 ]

@@ -2,7 +2,8 @@
 
 Each layer's attention pattern is reduced to per-sequence scores inside its hook (see
 :mod:`interp.scoring` for what the scores mean), so the patterns of all layers are never
-held at once, and the pass stops after the last block (no unembedding).
+held at once, and the pass ends as soon as the last layer's pattern is scored (no last
+MLP, no unembedding).
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ def _check_stimuli(model: Any, stimuli: Stimuli) -> None:
 def _score_chunk(
     model: Any, stimuli: Stimuli, n_layers: int, n_heads: int
 ) -> tuple[dict, dict, dict]:
+    from transformer_lens.model_bridge.exceptions import StopAtLayerException
+
     device = _model_device(model)
     tokens = stimuli.tokens.to(device)
     masks = target_masks(tokens, stimuli.valid.to(device))
@@ -108,13 +111,19 @@ def _score_chunk(
                 nulls[behavior][:, layer] = result.null.cpu()
                 if layer == 0:
                     counts[behavior] += int(result.n_queries.sum())
+            if layer == n_layers - 1:
+                # Nothing after the last pattern is needed: end the pass here (the bridge
+                # catches this exception and returns). ``stop_at_layer=n_layers`` would not
+                # do it: no block has that index, so the bridge ran the last block's MLP and
+                # the unembedding, a third of a GPT-2-small forward pass.
+                raise StopAtLayerException(pattern)
             return None
 
         return reduce_pattern
 
     hooks = [(pattern_hook(layer), make_hook(layer)) for layer in range(n_layers)]
     with torch.inference_mode(), attached_hooks(model, hooks):
-        model(tokens, stop_at_layer=n_layers, attention_mask=stimuli.valid.to(device).long())
+        model(tokens, attention_mask=stimuli.valid.to(device).long())
     return scores, nulls, counts
 
 

@@ -313,7 +313,10 @@ def _set_head(
         w_q[row + lay.qk_token + tokens, lay.token + tokens] = target
         key_source = lay.token if role == "duplicate_token" else lay.previous
         w_k[row + lay.qk_token + tokens, key_source + tokens] = 1.0
-        # ... and -2 * sharpness on itself, through the position block.
+    if role == "duplicate_token":
+        # ... and -2 * sharpness on itself, through the position block. (An induction head
+        # needs no such penalty: it matches itself only when a token directly repeats, and a
+        # dense positional term would dwarf its token circuit in composition scores.)
         w_q[row + lay.qk_position + positions, lay.position + positions] = (
             -_SELF_PENALTY * target
         )

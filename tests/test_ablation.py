@@ -47,7 +47,7 @@ def test_previous_token_ablation_removes_downstream_induction(planted, stimuli):
     ind = planted.heads_with_role("induction")
     effect = measure_ablation(planted.model, stimuli, prev, metric="downstream_induction",
                               receivers=ind)
-    assert effect.clean > 0.99 and effect.ablated < 0.05 and effect.relative > 0.95
+    assert effect.clean > 0.95 and effect.ablated < 0.05 and effect.relative > 0.95
 
 
 def test_hooks_do_not_write_into_activations_they_were_given(planted, stimuli):

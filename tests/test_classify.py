@@ -34,7 +34,7 @@ def test_true_heads_score_near_one_above_null(planted, planted_result):
     for behavior in TRUE_ROLES:
         for label in planted.heads_with_role(behavior):
             head = planted_result.head(label)
-            assert head.scores[behavior] > 0.99
+            assert head.scores[behavior] > 0.97  # induction splits on direct repeats (a a)
             assert head.nulls[behavior] < 0.05
             assert head.lifts[behavior] > 0.98
 

@@ -57,7 +57,9 @@ def _targets(tokens: torch.Tensor, role: str) -> torch.Tensor:
     elif role == "induction":
         previous = torch.cat([torch.full((batch, 1), -1), tokens[:, :-1]], dim=1)
         match = tokens[:, :, None] == previous[:, None, :]  # [batch, query, key]
-        mask = match & (k < q)
+        # The planted induction head also matches itself when a token directly repeats
+        # (previous token == current token), as a learned one would: k <= q.
+        mask = match & (k <= q)
     else:
         raise AssertionError(f"no targets for {role}")
     return mask

@@ -1,0 +1,391 @@
+"""Figures of a head census, built from a :class:`~interp.classify.Classification`.
+
+Every function takes a result and returns a ``plotly.graph_objects.Figure``. None of them
+computes anything beyond arranging the recorded values (the one derived number, the
+standard error of a relative ablation effect, is a rescaling of the recorded standard error),
+and none calls ``.show()``: display or save the figure yourself, or let
+:func:`interp.report.write_report` put them into a page.
+
+Head grids put the layer on the y axis (layer 0 at the top, as in TransformerLens' plots)
+and the head index on the x axis, so cell ``(layer, head)`` is head ``"layer.head"``. A
+cell with no recorded value (a head missing from the result, a score with no counted query,
+a loss effect that was not measured) is left blank. Each figure names its template
+(``plotly_white``) so that a changed ``plotly.io.templates.default`` does not change it.
+
+Plotly is used only here and in :mod:`interp.report`.
+
+Example:
+    >>> from interp.classify import Classification
+    >>> fig = scores_heatmaps(Classification.from_dict(document))  # doctest: +SKIP
+    >>> fig.write_html("scores.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .heads import BEHAVIORS
+
+if TYPE_CHECKING:
+    from .classify import Classification, HeadClass
+
+__all__ = [
+    "ablation_effects",
+    "behavior_heatmap",
+    "loss_effect_heatmap",
+    "scores_heatmaps",
+]
+
+#: Template named by every figure (output does not depend on the global default).
+TEMPLATE = "plotly_white"
+#: Colour scale of scores (range 0..1).
+SCORE_COLORS = "Blues"
+#: Colour scale of loss changes (diverging, centred on 0).
+LOSS_COLORS = "RdBu_r"
+CONFIRMED_COLOR = "#2a9d4b"
+UNCONFIRMED_COLOR = "#b0b0b0"
+#: Marks after a class: confirmed by its ablation, or not.
+CONFIRMED_MARK = "✓"
+UNCONFIRMED_MARK = "✗"
+
+
+def behavior_heatmap(classification: Classification, behavior: str) -> go.Figure:
+    """Layer x head heatmap of one behavior's score.
+
+    Each cell shows the score (two decimals) and, for heads classed as ``behavior``, a mark:
+    ``✓`` when the ablation confirmed the class, ``✗`` when it did not. The hover shows the
+    exact score, the null, the lift, the standard error and all the head's classes.
+
+    Args:
+        classification: the census result.
+        behavior: one of the behaviors the heads were scored for (see
+            :data:`interp.heads.BEHAVIORS`).
+
+    Returns:
+        A figure with one ``Heatmap`` trace whose ``z`` is ``[n_layers][n_heads]``, range
+        0..1.
+
+    Raises:
+        ValueError: no head of ``classification`` has a score for ``behavior``.
+
+    Example:
+        >>> fig = behavior_heatmap(result, "induction")  # doctest: +SKIP
+    """
+    _check_behavior(classification, behavior)
+    n_layers, n_heads = _shape(classification)
+    fig = go.Figure(_score_trace(classification, behavior))
+    fig.update_traces(zmin=0.0, zmax=1.0, colorscale=SCORE_COLORS,
+                      colorbar={"title": {"text": "score"}})
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": f"{_text(behavior)} score"},
+        height=_grid_height(n_layers),
+        margin={"t": 60, "b": 50},
+    )
+    _head_axes(fig, n_layers, n_heads)
+    return fig
+
+
+def scores_heatmaps(classification: Classification) -> go.Figure:
+    """One figure with a layer x head score heatmap per behavior, on one colour scale 0..1.
+
+    Args:
+        classification: the census result.
+
+    Returns:
+        A figure with one subplot (and one ``Heatmap`` trace, in
+        :data:`interp.heads.BEHAVIORS` order) per scored behavior; all traces share
+        ``layout.coloraxis`` with ``cmin=0``, ``cmax=1``.
+
+    Example:
+        >>> fig = scores_heatmaps(result)  # doctest: +SKIP
+    """
+    behaviors = _behaviors(classification)
+    n_layers, n_heads = _shape(classification)
+    fig = make_subplots(
+        rows=1, cols=max(len(behaviors), 1), shared_yaxes=True,
+        subplot_titles=[_text(b) for b in behaviors] or None, horizontal_spacing=0.04,
+    )
+    for col, behavior in enumerate(behaviors, start=1):
+        trace = _score_trace(classification, behavior)
+        trace.update(coloraxis="coloraxis")
+        fig.add_trace(trace, row=1, col=col)
+    fig.update_layout(
+        template=TEMPLATE,
+        coloraxis={"cmin": 0.0, "cmax": 1.0, "colorscale": SCORE_COLORS,
+                   "colorbar": {"title": {"text": "score"}}},
+        title={"text": "attention scores by behavior"},
+        height=_grid_height(n_layers),
+        margin={"t": 80, "b": 50},
+    )
+    _head_axes(fig, n_layers, n_heads)
+    return fig
+
+
+def ablation_effects(classification: Classification) -> go.Figure:
+    """Bar chart of each classified head's relative ablation effect, per class.
+
+    The x axis groups bars by behavior, then head. Bars of confirmed classes and of
+    unconfirmed ones are two traces in two colours. Error bars are one standard error of
+    the relative effect (the recorded standard error over the scale the effect was divided
+    by); a bar whose relative effect was set to 0 because the behavior is absent from the
+    model gets none. A dashed line marks ``min_effect`` from the settings, if recorded.
+
+    Args:
+        classification: the census result.
+
+    Returns:
+        A figure with traces ``"confirmed"`` and ``"unconfirmed"`` (``Bar``, x a
+        ``[behaviors, heads]`` multi-category pair, y the relative effect), or, when no
+        head was classified, an empty figure that says so.
+
+    Example:
+        >>> fig = ablation_effects(result)  # doctest: +SKIP
+    """
+    rows = [
+        (behavior, h, h.ablation[behavior])
+        for behavior in _behaviors(classification)
+        for h in classification.heads
+        if behavior in h.classes and behavior in h.ablation
+    ]
+    fig = go.Figure()
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "ablation effect of each classified head (relative)"},
+        yaxis={"title": {"text": "relative effect (1 = all lost)"}},
+        barmode="overlay",
+        height=420,
+        margin={"t": 60, "b": 80},
+    )
+    if not rows:
+        return _empty(fig, "no head was classified, so nothing was ablated")
+    for name, color, confirmed in (
+        ("confirmed", CONFIRMED_COLOR, True),
+        ("unconfirmed", UNCONFIRMED_COLOR, False),
+    ):
+        part = [r for r in rows if bool(r[2].get("confirmed")) == confirmed]
+        if not part:
+            continue
+        fig.add_trace(go.Bar(
+            name=name,
+            x=[[_text(b) for b, _, _ in part], [h.head for _, h, _ in part]],
+            y=[_num(ev.get("relative")) for _, _, ev in part],
+            marker={"color": color},
+            error_y={"type": "data", "visible": True,
+                     "array": [_num(_relative_stderr(ev)) for _, _, ev in part]},
+            customdata=[
+                [_text(ev.get("metric", "")), _num(ev.get("clean")), _num(ev.get("ablated")),
+                 _num(ev.get("effect")), _num(ev.get("stderr")), _text(ev.get("method", "")),
+                 h.head, _text(b)]
+                for b, h, ev in part
+            ],
+            hovertemplate=(
+                "head %{customdata[6]} (%{customdata[7]})<br>relative effect %{y:.4f}<br>metric %{customdata[0]}"
+                "<br>clean %{customdata[1]:.4f} → ablated %{customdata[2]:.4f}"
+                "<br>effect %{customdata[3]:.4f} ± %{customdata[4]:.4f}"
+                "<br>%{customdata[5]} ablation<extra>" + name + "</extra>"
+            ),
+        ))
+    min_effect = classification.settings.get("min_effect")
+    if isinstance(min_effect, (int, float)) and math.isfinite(min_effect):
+        fig.add_hline(
+            y=float(min_effect), line={"dash": "dash", "color": "#555555", "width": 1},
+            annotation_text=f"min_effect {float(min_effect):g}",
+            annotation_position="top left",
+        )
+    return fig
+
+
+def loss_effect_heatmap(classification: Classification) -> go.Figure:
+    """Layer x head heatmap of ``loss_effect``: the second-copy loss change (nats) when each
+    head alone is ablated.
+
+    Positive (red) means the head helped predict the second copy. Heads whose loss effect
+    was not measured are blank; when none was (``ClassifySettings(sweep=False)``), the
+    figure is empty and says so.
+
+    Args:
+        classification: the census result.
+
+    Returns:
+        A figure with one ``Heatmap`` trace whose ``z`` is ``[n_layers][n_heads]``
+        (``None`` where not measured), colours centred on 0; or an empty figure.
+
+    Example:
+        >>> fig = loss_effect_heatmap(result)  # doctest: +SKIP
+    """
+    n_layers, n_heads = _shape(classification)
+    fig = go.Figure()
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": "second-copy loss change when each head alone is ablated"},
+        height=_grid_height(n_layers),
+        margin={"t": 60, "b": 50},
+    )
+    if all(h.loss_effect is None for h in classification.heads):
+        return _empty(fig, "not measured (the census ran without the ablation sweep)")
+    fig.add_trace(go.Heatmap(
+        z=_grid(classification, lambda h: _num(h.loss_effect)),
+        x=list(range(n_heads)),
+        y=list(range(n_layers)),
+        zmid=0.0,
+        colorscale=LOSS_COLORS,
+        colorbar={"title": {"text": "Δ loss (nats)"}},
+        customdata=_grid(classification, lambda h: [h.head, _classes_text(h)]),
+        texttemplate="%{z:.2f}",
+        hovertemplate=(
+            "head %{customdata[0]}<br>second-copy loss change %{z:.4f} nats"
+            "<br>classes: %{customdata[1]}<extra></extra>"
+        ),
+        hoverongaps=False,
+        xgap=1,
+        ygap=1,
+    ))
+    _head_axes(fig, n_layers, n_heads)
+    return fig
+
+
+def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
+    """A score heatmap trace (no colour settings) with marks, hover and custom data."""
+    n_layers, n_heads = _shape(classification)
+
+    def cell_text(h: HeadClass) -> str:
+        score = _num(h.scores.get(behavior))
+        text = "" if score is None else f"{score:.2f}"
+        if behavior in h.classes:
+            confirmed = h.ablation.get(behavior, {}).get("confirmed")
+            text += " " + (CONFIRMED_MARK if confirmed else UNCONFIRMED_MARK)
+        return text
+
+    return go.Heatmap(
+        z=_grid(classification, lambda h: _num(h.scores.get(behavior))),
+        x=list(range(n_heads)),
+        y=list(range(n_layers)),
+        text=_grid(classification, cell_text, ""),
+        texttemplate="%{text}",
+        customdata=_grid(
+            classification,
+            lambda h: [h.head, _num(h.nulls.get(behavior)), _num(h.lifts.get(behavior)),
+                       _num(h.stderr.get(behavior)), _classes_text(h)],
+        ),
+        hovertemplate=(
+            "head %{customdata[0]}<br>" + _text(behavior)
+            + "<br>score %{z:.6f}<br>null %{customdata[1]:.6f}"
+            "<br>lift %{customdata[2]:.4f}<br>stderr %{customdata[3]:.6f}"
+            "<br>classes: %{customdata[4]}<extra></extra>"
+        ),
+        hoverongaps=False,
+        name=_text(behavior),
+        xgap=1,
+        ygap=1,
+    )
+
+
+def _behaviors(classification: Classification) -> list[str]:
+    """Scored behaviors: :data:`BEHAVIORS` order first, then any others as first seen."""
+    seen: list[str] = []
+    for h in classification.heads:
+        for b in h.scores:
+            if b not in seen:
+                seen.append(b)
+    return [b for b in BEHAVIORS if b in seen] + [b for b in seen if b not in BEHAVIORS]
+
+
+def _check_behavior(classification: Classification, behavior: str) -> None:
+    known = _behaviors(classification)
+    if behavior not in known:
+        raise ValueError(f"no head has a {behavior!r} score; scored behaviors: {known}")
+
+
+def _shape(classification: Classification) -> tuple[int, int]:
+    """``(n_layers, n_heads)`` from the model record, else from the heads present."""
+    model = classification.model
+    layers = model.get("n_layers")
+    heads = model.get("n_heads")
+    if layers is None:
+        layers = max((h.layer for h in classification.heads), default=-1) + 1
+    if heads is None:
+        heads = max((h.index for h in classification.heads), default=-1) + 1
+    return int(layers), int(heads)
+
+
+def _grid(
+    classification: Classification, value: Callable[[HeadClass], Any], missing: Any = None
+) -> list[list[Any]]:
+    """``[n_layers][n_heads]`` of ``value(head)``; ``missing`` where a head is absent."""
+    n_layers, n_heads = _shape(classification)
+    grid = [[missing] * n_heads for _ in range(n_layers)]
+    for h in classification.heads:
+        if 0 <= h.layer < n_layers and 0 <= h.index < n_heads:
+            grid[h.layer][h.index] = value(h)
+    return grid
+
+
+def _head_axes(fig: go.Figure, n_layers: int, n_heads: int) -> None:
+    fig.update_xaxes(title={"text": "head"}, tickmode="linear", dtick=1,
+                     range=[-0.5, n_heads - 0.5], showgrid=False, zeroline=False)
+    fig.update_yaxes(tickmode="linear", dtick=1, range=[n_layers - 0.5, -0.5],
+                     showgrid=False, zeroline=False)
+    fig.layout.yaxis.title.text = "layer"  # the first (left-most) y axis only
+
+
+def _grid_height(n_layers: int) -> int:
+    return max(300, 110 + 36 * n_layers)
+
+
+def _empty(fig: go.Figure, message: str) -> go.Figure:
+    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, height=200)
+    fig.add_annotation(text=_text(message), showarrow=False, x=0.5, y=0.5,
+                       xref="paper", yref="paper", font={"size": 14})
+    return fig
+
+
+def _classes_text(h: HeadClass) -> str:
+    if not h.classes:
+        return "none"
+    return ", ".join(
+        f"{_text(c)} "
+        + (CONFIRMED_MARK if h.ablation.get(c, {}).get("confirmed") else UNCONFIRMED_MARK)
+        for c in h.classes
+    )
+
+
+def _relative_stderr(evidence: dict) -> float | None:
+    """Standard error of the relative effect: ``stderr / scale``.
+
+    The scale is read from the evidence (``relative_stderr`` or ``scale`` if recorded),
+    else recovered as ``effect / relative``. None when it cannot be (a relative effect of 0
+    set because the behavior is absent, or missing values).
+    """
+    direct = _num(evidence.get("relative_stderr"))
+    if direct is not None:
+        return abs(direct)
+    stderr = _num(evidence.get("stderr"))
+    if stderr is None:
+        return None
+    scale = _num(evidence.get("scale"))
+    if scale:
+        return abs(stderr / scale)
+    effect, relative = _num(evidence.get("effect")), _num(evidence.get("relative"))
+    if not effect or not relative:
+        return None
+    return abs(stderr * relative / effect)
+
+
+def _num(value: Any) -> float | None:
+    """A finite float, or None (missing, NaN or infinite)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _text(value: Any) -> str:
+    """Text for plotly labels, which read a subset of HTML: escape it."""
+    return html.escape(str(value))

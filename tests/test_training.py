@@ -1,0 +1,90 @@
+"""interp.training: the data is deterministic with copies at varying offsets; training is
+deterministic from the seed."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from interp.training import (
+    BOS_TOKEN_ID,
+    MARK_TOKEN_ID,
+    TrainConfig,
+    make_training_batch,
+    train_model,
+)
+
+torch.set_num_threads(1)
+
+
+def _copy_offsets(row: list[int], min_span: int) -> set[int]:
+    """Distances d at which a run of >= min_span tokens repeats the run d positions earlier."""
+    offsets = set()
+    for d in range(min_span, len(row)):
+        run = 0
+        for i in range(d, len(row)):
+            run = run + 1 if row[i] == row[i - d] else 0
+            if run >= min_span:
+                offsets.add(d)
+                break
+    return offsets
+
+
+def test_batch_is_deterministic_and_advances_the_generator():
+    cfg = TrainConfig(batch_size=8)
+    a = make_training_batch(cfg, torch.Generator().manual_seed(3))
+    b = make_training_batch(cfg, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    g = torch.Generator().manual_seed(3)
+    first, second = make_training_batch(cfg, g), make_training_batch(cfg, g)
+    assert not torch.equal(first, second)
+
+
+def test_batch_shape_vocab_and_bos():
+    cfg = TrainConfig(batch_size=16)
+    batch = make_training_batch(cfg, torch.Generator().manual_seed(0))
+    assert batch.shape == (16, cfg.n_ctx) and batch.dtype == torch.long
+    assert (batch[:, 0] == BOS_TOKEN_ID).all()
+    assert (batch[:, 1:] >= 1).all() and (batch < cfg.d_vocab).all()
+
+
+def test_copies_sit_at_varying_offsets():
+    cfg = TrainConfig(batch_size=32, min_span=6)
+    batch = make_training_batch(cfg, torch.Generator().manual_seed(1))
+    per_row = [_copy_offsets(row, cfg.min_span) for row in batch[:, 1:].tolist()]
+    assert all(per_row), "every sequence holds at least one copied span"
+    offsets = set().union(*per_row)
+    assert len(offsets) >= 10, f"copy offsets barely vary: {sorted(offsets)}"
+
+
+def test_mark_follows_only_repeated_tokens():
+    cfg = TrainConfig(batch_size=32, mark_prob=0.5)
+    batch = make_training_batch(cfg, torch.Generator().manual_seed(2))
+    n_marks = 0
+    for row in batch.tolist():
+        for i in range(2, len(row)):
+            if row[i] == MARK_TOKEN_ID and row[i - 1] != MARK_TOKEN_ID:
+                n_marks += 1
+                assert row[i - 1] in row[1 : i - 1], "MARK after a token's first occurrence"
+    assert n_marks > 0
+    without = make_training_batch(TrainConfig(batch_size=32), torch.Generator().manual_seed(2))
+    assert (without[:, 1:] != MARK_TOKEN_ID).any()  # token 1 is ordinary when MARK is off
+
+
+@pytest.mark.slow
+def test_training_is_deterministic_from_the_seed(tmp_path):
+    cfg = TrainConfig(
+        seed=5, n_heads=2, d_model=16, d_vocab=16, n_ctx=17, steps=6, batch_size=4,
+        warmup_steps=2, min_span=2, max_span=4, log_every=3,
+    )
+    model_a, history_a = train_model(cfg, checkpoint_dir=tmp_path, checkpoint_every=3)
+    model_b, history_b = train_model(cfg)
+    state_a, state_b = model_a.state_dict(), model_b.state_dict()
+    assert state_a.keys() == state_b.keys()
+    assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
+    assert [h["loss"] for h in history_a] == [h["loss"] for h in history_b]
+    assert [h["step"] for h in history_a] == [3, 6]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step_00000", "step_00003", "step_00006"]
+
+    other, _ = train_model(TrainConfig(**{**cfg.to_dict(), "seed": 6, "betas": cfg.betas}))
+    assert not torch.equal(other.state_dict()["embed.weight"], state_a["embed.weight"])
