@@ -61,8 +61,10 @@ class AblationEffect:
         clean, ablated: the metric's mean over sequences, without and with the ablation.
         effect: mean per-sequence change, oriented so positive means the heads helped.
         stderr: standard error of ``effect`` over sequences.
-        relative: ``effect`` as a share of what the behavior achieves at all (e.g. of the
-            loss drop from first to second copy); 1 means everything was lost.
+        relative: ``effect / scale``, the share of what the behavior achieves at all that
+            was lost; 1 means everything (0 when ``scale`` is below ``MIN_SCALE``).
+        scale: what the behavior achieves at all (the first-to-second-copy loss drop, or
+            the receivers' clean induction score).
         seed: the resampling seed.
     """
 
@@ -74,6 +76,7 @@ class AblationEffect:
     effect: float
     stderr: float
     relative: float
+    scale: float
     seed: int
 
     def supports(self, min_relative: float, z: float = 2.0) -> bool:
@@ -255,6 +258,7 @@ def _summarise(
         effect=mean_effect,
         stderr=stderr,
         relative=mean_effect / scale if scale > MIN_SCALE else 0.0,
+        scale=float(scale),
         seed=int(seed),
     )
 

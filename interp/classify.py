@@ -47,8 +47,10 @@ from .ablation import (
 )
 from .census import score_heads
 from .heads import BEHAVIORS, HeadId, all_heads
+from .hooks import attached_hooks, pattern_hook
 from .models import bos_token_id, model_name
 from .stimuli import Stimuli, occurrence_tokens, repeated_tokens
+from .weights import composition_scores, key_feeders, ov_copying_scores
 
 __all__ = ["ClassifySettings", "HeadClass", "Classification", "classify_heads"]
 
@@ -106,6 +108,9 @@ class HeadClass:
             stderr, confirmed), for each class.
         loss_effect: second-copy loss change when this head alone is ablated (None if
             not measured).
+        weights: evidence from the weights (see :mod:`interp.weights`): ``ov_copying``
+            (-1..1) and, for induction heads, ``key_feeders``: earlier previous-token heads
+            ranked by K-composition above its random baseline.
     """
 
     head: str
@@ -118,6 +123,7 @@ class HeadClass:
     classes: tuple[str, ...]
     ablation: dict[str, dict]
     loss_effect: float | None = None
+    weights: dict = field(default_factory=dict)
 
     @property
     def confirmed_classes(self) -> tuple[str, ...]:
@@ -130,14 +136,17 @@ class HeadClass:
 
     @classmethod
     def from_dict(cls, data: dict) -> "HeadClass":
-        return cls(**{**data, "classes": tuple(data["classes"])})
+        return cls(**{**data, "classes": tuple(data["classes"]),
+                      "weights": dict(data.get("weights", {}))})
 
 
 @dataclass(frozen=True)
 class Classification:
     """The census of a whole model: one :class:`HeadClass` per head, plus group ablations.
 
-    ``to_dict()`` is the ``report.json`` document.
+    ``to_dict()`` is the ``report.json`` document. ``example`` holds one stimulus sequence
+    (``tokens``) and the attention pattern of each head on it (``patterns``: label ->
+    ``[query][key]``, rounded to 3 decimals; only classified heads on large models).
     """
 
     model: dict
@@ -145,6 +154,12 @@ class Classification:
     heads: tuple[HeadClass, ...]
     groups: tuple[dict, ...] = field(default_factory=tuple)
     baseline: dict = field(default_factory=dict)
+    example: dict = field(default_factory=dict)
+
+    @property
+    def behaviors(self) -> tuple[str, ...]:
+        """The behaviors every head was scored for, in report order."""
+        return tuple(self.heads[0].scores) if self.heads else BEHAVIORS
 
     def head(self, label: str | HeadId) -> HeadClass:
         key = str(HeadId.parse(label))
@@ -165,18 +180,19 @@ class Classification:
 
     def summary(self) -> str:
         """A few lines for a terminal."""
+        model, settings = self.model, self.settings
         lines = [
-            f"{self.model['name']}: {self.model['n_layers']} layers x "
-            f"{self.model['n_heads']} heads, {self.settings['n_seqs']} sequences of "
-            f"[BOS] r r (L={self.settings['seq_len']}), {self.settings['method']} ablation, "
-            f"seed {self.settings['seed']}"
+            f"{model.get('name', 'model')}: {model.get('n_layers', '?')} layers x "
+            f"{model.get('n_heads', '?')} heads, {settings.get('n_seqs', '?')} sequences of "
+            f"[BOS] r r (L={settings.get('seq_len', '?')}), "
+            f"{settings.get('method', '?')} ablation, seed {settings.get('seed', '?')}"
         ]
         if self.baseline:
             lines.append(
                 f"loss: first copy {self.baseline['first_copy_loss']:.3f}, "
                 f"second copy {self.baseline['second_copy_loss']:.3f}"
             )
-        for behavior in BEHAVIORS:
+        for behavior in self.behaviors:
             yes = self.heads_with(behavior, confirmed=True)
             no = self.heads_with(behavior, confirmed=False)
             text = ", ".join(yes) if yes else "none"
@@ -213,6 +229,7 @@ class Classification:
             "baseline": dict(self.baseline),
             "heads": [h.to_dict() for h in self.heads],
             "groups": [dict(g) for g in self.groups],
+            "example": dict(self.example),
         }
 
     @classmethod
@@ -223,6 +240,7 @@ class Classification:
             heads=tuple(HeadClass.from_dict(h) for h in data["heads"]),
             groups=tuple(dict(g) for g in data.get("groups", [])),
             baseline=dict(data.get("baseline", {})),
+            example=dict(data.get("example", {})),
         )
 
 
@@ -235,6 +253,7 @@ def _evidence(effect: AblationEffect, settings: ClassifySettings) -> dict:
         "effect": effect.effect,
         "relative": effect.relative,
         "stderr": effect.stderr,
+        "scale": effect.scale,
         "confirmed": effect.supports(settings.min_effect, settings.z_effect),
     }
 
@@ -270,6 +289,7 @@ def _probe_evidence(
         "effect": effect,
         "relative": relative,
         "stderr": stderr,
+        "scale": scale,
         "chance": before.chance,
         "confirmed": bool(confirmed),
     }
@@ -357,10 +377,9 @@ def classify_heads(
                 model, stimuli, [h], metric="second_copy_loss", method=settings.method,
                 seed=settings.seed,
             )
-        evidence[h][behavior] = {
-            **_evidence(effect, settings),
-            **({"receivers": [str(r) for r in receivers]} if receivers else {}),
-        }
+        evidence[h][behavior] = _evidence(effect, settings)
+        if effect.metric == "downstream_induction":
+            evidence[h][behavior]["receivers"] = [str(r) for r in receivers]
 
     loss_effects: dict[HeadId, float] = {}
     if settings.sweep:
@@ -394,6 +413,7 @@ def classify_heads(
                 "confirmed": group["confirmed"],
             }
 
+    weights = _weight_evidence(model, candidates, settings.seed)
     heads = tuple(
         HeadClass(
             head=str(h), layer=h.layer, index=h.head,
@@ -404,9 +424,13 @@ def classify_heads(
             classes=tuple(candidates[h]),
             ablation=evidence[h],
             loss_effect=loss_effects.get(h),
+            weights=weights.get(h, {}),
         )
         for h in candidates
     )
+    shown = [h for h, c in candidates.items() if c]
+    if n_layers * n_heads <= MAX_EXAMPLE_HEADS:
+        shown = list(candidates)
     return Classification(
         model={"name": model_name(model), "n_layers": n_layers, "n_heads": n_heads,
                "d_model": int(model.cfg.d_model), "d_vocab": vocab},
@@ -414,7 +438,61 @@ def classify_heads(
         heads=heads,
         groups=tuple(groups),
         baseline=baseline,
+        example=_example_patterns(model, stimuli, shown),
     )
+
+
+#: Models with at most this many heads get every head's example pattern in the report.
+MAX_EXAMPLE_HEADS = 64
+
+
+def _example_patterns(model: Any, stimuli: Stimuli, heads: list[HeadId]) -> dict:
+    """The first sequence's tokens and each listed head's attention pattern on it."""
+    first = stimuli.subset(torch.arange(1))
+    by_layer: dict[int, list[int]] = {}
+    for h in heads:
+        by_layer.setdefault(h.layer, []).append(h.head)
+    patterns: dict[str, list] = {}
+
+    def make(layer: int):
+        def keep(pattern: torch.Tensor, hook: Any) -> None:
+            for head in by_layer[layer]:
+                rows = pattern[0, head].detach().float().cpu()  # (query, key)
+                patterns[f"{layer}.{head}"] = [
+                    [round(float(v), 3) for v in row[: q + 1]] for q, row in enumerate(rows)
+                ]
+
+        return keep
+
+    if by_layer:
+        hooks = [(pattern_hook(layer), make(layer)) for layer in sorted(by_layer)]
+        device = next(model.parameters()).device
+        with torch.inference_mode(), attached_hooks(model, hooks):
+            model(first.tokens.to(device), stop_at_layer=max(by_layer) + 1)
+    ordered = {str(h): patterns[str(h)] for h in heads if str(h) in patterns}
+    return {"tokens": first.tokens[0].tolist(), "patterns": ordered}
+
+
+def _weight_evidence(
+    model: Any, candidates: dict[HeadId, list[str]], seed: int
+) -> dict[HeadId, dict]:
+    """OV copying per head; K-composition feeders of each induction head."""
+    try:
+        copying = ov_copying_scores(model)
+        composition = composition_scores(model, "K", seed=seed)
+    except (AttributeError, RuntimeError, ValueError) as err:  # exotic architectures
+        return {h: {"error": f"weight evidence unavailable: {err}"} for h in candidates}
+    previous = [h for h, c in candidates.items() if "previous_token" in c]
+    out: dict[HeadId, dict] = {}
+    for h, classes in candidates.items():
+        entry: dict = {"ov_copying": float(copying[h.layer, h.head])}
+        if "induction" in classes:
+            entry["key_feeders"] = [
+                {"head": label, "k_composition_excess": value}
+                for label, value in key_feeders(composition, h, previous)
+            ]
+        out[h] = entry
+    return out
 
 
 def _probe_stimuli(model: Any, settings: ClassifySettings, bos: int) -> Stimuli:

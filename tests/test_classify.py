@@ -111,3 +111,18 @@ def test_caller_stimuli_untouched(planted):
     before = stimuli.tokens.clone()
     classify_heads(planted.model, ClassifySettings(sweep=False), stimuli=stimuli)
     assert torch.equal(stimuli.tokens, before)
+
+
+def test_weight_evidence_names_the_planted_feeder(planted, planted_result):
+    ind = planted_result.head(planted.heads_with_role("induction")[0])
+    prev = planted.heads_with_role("previous_token")
+    assert [f["head"] for f in ind.weights["key_feeders"]] == prev
+    assert ind.weights["ov_copying"] > 0.9  # copies the attended token to the logits
+    assert planted_result.head(prev[0]).weights["ov_copying"] == pytest.approx(0, abs=1e-6)
+
+
+def test_example_patterns_are_recorded(planted, planted_result):
+    example = planted_result.example
+    assert len(example["tokens"]) == 61 and len(example["patterns"]) == 12
+    prev = example["patterns"][planted.heads_with_role("previous_token")[0]]
+    assert all(prev[q][q - 1] > 0.99 for q in range(2, 61))
