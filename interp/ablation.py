@@ -224,7 +224,9 @@ def downstream_induction(
     def make(layer: int, head_idx: list[int]):
         def read(pattern: Tensor, hook: Any) -> None:
             result = score_layer(
-                pattern[:, head_idx].detach(), masks.targets["induction"], masks.eligible
+                pattern[:, head_idx].detach(),
+                masks.targets["induction"],
+                masks.eligible["induction"],
             )
             collected.append(result.score.cpu())  # (B, n receivers in layer)
 

@@ -14,7 +14,7 @@ import torch
 
 from .hooks import attached_hooks, pattern_hook
 from .models import model_name
-from .scoring import HeadScores, score_layer, target_masks
+from .scoring import HeadScores, distance_profile, score_layer, target_masks
 from .stimuli import Stimuli
 
 __all__ = ["score_heads"]
@@ -26,6 +26,7 @@ def score_heads(
     *,
     batch_size: int | None = None,
     progress: bool = False,
+    distance: bool = True,
 ) -> HeadScores:
     """Score every head of ``model`` for every behavior on ``stimuli``.
 
@@ -35,6 +36,7 @@ def score_heads(
         batch_size: sequences per forward pass (default: all at once); memory stays flat
             as the number of sequences grows.
         progress: show a progress bar over batches.
+        distance: also record each head's attention-distance profile.
 
     Returns:
         :class:`interp.HeadScores` with per-sequence scores and nulls.
@@ -52,6 +54,7 @@ def score_heads(
     per_score: dict[str, list[torch.Tensor]] = {}
     per_null: dict[str, list[torch.Tensor]] = {}
     n_queries: dict[str, int] = {}
+    profiles: list[torch.Tensor] = []
     iterator = chunks
     if progress:
         from tqdm.auto import tqdm
@@ -60,7 +63,9 @@ def score_heads(
     for start in iterator:
         index = torch.arange(start, min(start + size, stimuli.n_seqs))
         chunk = stimuli.subset(index)
-        scores, nulls, counts = _score_chunk(model, chunk, n_layers, n_heads)
+        scores, nulls, counts, profile = _score_chunk(model, chunk, n_layers, n_heads, distance)
+        if profile is not None:
+            profiles.append(profile)
         for behavior in scores:
             per_score.setdefault(behavior, []).append(scores[behavior])
             per_null.setdefault(behavior, []).append(nulls[behavior])
@@ -73,6 +78,7 @@ def score_heads(
         per_seq_null={b: torch.cat(v) for b, v in per_null.items()},
         n_queries=n_queries,
         stimuli=stimuli.to_dict(),
+        distance=torch.cat(profiles).nanmean(0) if profiles else None,
     )
 
 
@@ -91,8 +97,8 @@ def _check_stimuli(model: Any, stimuli: Stimuli) -> None:
 
 
 def _score_chunk(
-    model: Any, stimuli: Stimuli, n_layers: int, n_heads: int
-) -> tuple[dict, dict, dict]:
+    model: Any, stimuli: Stimuli, n_layers: int, n_heads: int, distance: bool
+) -> tuple[dict, dict, dict, torch.Tensor | None]:
     from transformer_lens.model_bridge.exceptions import StopAtLayerException
 
     device = _model_device(model)
@@ -102,15 +108,24 @@ def _score_chunk(
     scores = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}
     nulls = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}
     counts = {b: 0 for b in masks.targets}
+    max_distance = stimuli.n_pos - 2
+    profile = (
+        torch.full((batch, n_layers, n_heads, max_distance + 1), float("nan"))
+        if distance
+        else None
+    )
+    valid = stimuli.valid.to(device)
 
     def make_hook(layer: int):
         def reduce_pattern(pattern: torch.Tensor, hook: Any) -> None:
             for behavior, targets in masks.targets.items():
-                result = score_layer(pattern.detach(), targets, masks.eligible)
+                result = score_layer(pattern.detach(), targets, masks.eligible[behavior])
                 scores[behavior][:, layer] = result.score.cpu()
                 nulls[behavior][:, layer] = result.null.cpu()
                 if layer == 0:
                     counts[behavior] += int(result.n_queries.sum())
+            if profile is not None:
+                profile[:, layer] = distance_profile(pattern.detach(), valid, max_distance)
             if layer == n_layers - 1:
                 # Nothing after the last pattern is needed: end the pass here (the bridge
                 # catches this exception and returns). ``stop_at_layer=n_layers`` would not
@@ -123,8 +138,8 @@ def _score_chunk(
 
     hooks = [(pattern_hook(layer), make_hook(layer)) for layer in range(n_layers)]
     with torch.inference_mode(), attached_hooks(model, hooks):
-        model(tokens, attention_mask=stimuli.valid.to(device).long())
-    return scores, nulls, counts
+        model(tokens, attention_mask=valid.long())
+    return scores, nulls, counts, profile
 
 
 def _model_device(model: Any) -> torch.device:

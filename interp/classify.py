@@ -111,6 +111,8 @@ class HeadClass:
         weights: evidence from the weights (see :mod:`interp.weights`): ``ov_copying``
             (-1..1) and, for induction heads, ``key_feeders``: earlier previous-token heads
             ranked by K-composition above its random baseline.
+        distance: mean attention on the key ``d`` positions back, ``d = 0, 1, ...`` (BOS
+            excluded; None where no query has such a key): local vs long-range heads.
     """
 
     head: str
@@ -124,6 +126,7 @@ class HeadClass:
     ablation: dict[str, dict]
     loss_effect: float | None = None
     weights: dict = field(default_factory=dict)
+    distance: list = field(default_factory=list)
 
     @property
     def confirmed_classes(self) -> tuple[str, ...]:
@@ -137,7 +140,8 @@ class HeadClass:
     @classmethod
     def from_dict(cls, data: dict) -> "HeadClass":
         return cls(**{**data, "classes": tuple(data["classes"]),
-                      "weights": dict(data.get("weights", {}))})
+                      "weights": dict(data.get("weights", {})),
+                      "distance": list(data.get("distance", []))})
 
 
 @dataclass(frozen=True)
@@ -345,7 +349,8 @@ def classify_heads(
         b: (scores.score(b), scores.null(b), scores.lift(b), scores.stderr(b))
         for b in scores.behaviors
     }
-    for behavior, (score, null, lift_, se) in stats.items():
+    for behavior in BEHAVIORS:  # controls are scored and shown, never classes
+        score, null, lift_, se = stats[behavior]
         for h in candidates:
             gap = float(score[h] - null[h])
             if float(lift_[h]) >= settings.min_lift and gap > settings.z * float(se[h]):
@@ -425,6 +430,8 @@ def classify_heads(
             ablation=evidence[h],
             loss_effect=loss_effects.get(h),
             weights=weights.get(h, {}),
+            distance=_rounded(scores.distance[h.layer, h.head]) if scores.distance is not None
+            else [],
         )
         for h in candidates
     )
@@ -440,6 +447,10 @@ def classify_heads(
         baseline=baseline,
         example=_example_patterns(model, stimuli, shown),
     )
+
+
+def _rounded(values: torch.Tensor) -> list:
+    return [None if v != v else round(float(v), 4) for v in values.tolist()]
 
 
 #: Models with at most this many heads get every head's example pattern in the report.

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["BEHAVIORS", "HeadId", "all_heads"]
+__all__ = ["BEHAVIORS", "CONTROLS", "HeadId", "all_heads"]
 
-#: The behaviors every head is scored for, in report order.
+#: The behaviors every head is scored for and classified by, in report order.
 BEHAVIORS: tuple[str, ...] = ("previous_token", "duplicate_token", "induction")
+#: Control behaviors, scored the same way but never classes: attending to oneself and to
+#: BOS (the attention sink).
+CONTROLS: tuple[str, ...] = ("current_token", "first_token")
 
 
 class HeadId(NamedTuple):

@@ -13,6 +13,11 @@ For every query position ``q`` a behavior names a set of *target* keys:
 Targets are defined by token identity, so the same scores work on text. BOS (position 0)
 and the query itself are never targets, and padding is never a key or a query.
 
+Two *control* behaviors are scored the same way, so that a head that merely rests on BOS
+or on itself is seen for what it is: ``current_token`` (target: the query's own key) and
+``first_token`` (target: BOS, the attention sink). For these the eligible keys include the
+query itself (and BOS for ``first_token``), so their null is again "no preference".
+
 **Score** (range 0..1): the attention mass a head puts on a query's targets, averaged over
 the queries that *have* a target (queries without one are left out rather than diluting
 the score, the flaw of TransformerLens' ``detect_head``), then over sequences.
@@ -26,6 +31,10 @@ the targets scores far above it.
 
 **Lift** ``(score - null) / (1 - null)`` (range -1..1): the fraction of the attention that
 could move onto the targets beyond chance that does.
+
+**Distance profile** (each entry 0..1): a head's mean attention on the key ``d`` positions
+back, over the queries that have such a key (BOS excluded), for ``d = 0, 1, ...``: local
+heads peak at small ``d``, long-range heads spread out.
 """
 
 from __future__ import annotations
@@ -36,10 +45,12 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from .heads import BEHAVIORS
+from .heads import BEHAVIORS, CONTROLS
 
 __all__ = [
+    "HeadScores",
     "TargetMasks",
+    "distance_profile",
     "LayerScores",
     "target_masks",
     "score_layer",
@@ -53,11 +64,13 @@ class TargetMasks:
 
     Attributes:
         targets: behavior -> ``[batch, query, key]`` bool.
-        eligible: ``[batch, query, key]`` bool: keys ``1 <= k < q`` on real tokens.
+        eligible: behavior -> ``[batch, query, key]`` bool, the keys the null compares
+            with: ``1 <= k < q`` on real tokens for the main behaviors; ``1 <= k <= q`` for
+            ``current_token``; ``0 <= k <= q`` for ``first_token``.
     """
 
     targets: dict[str, Bool[Tensor, "batch query key"]]
-    eligible: Bool[Tensor, "batch query key"]
+    eligible: dict[str, Bool[Tensor, "batch query key"]]
 
 
 @dataclass(frozen=True)
@@ -104,13 +117,45 @@ def target_masks(
     follows_copy = tokens[:, :, None] == previous[:, None, :]  # (B, Q, K)
 
     prev_target = (k_idx == q_idx - 1) & (k_idx >= 1)  # (Q, K)
+    self_key = (k_idx == q_idx) & (q_idx >= 1)  # (Q, K): queries 1.. attend themselves
+    up_to_self = ((k_idx <= q_idx) & (k_idx >= 1))[None] & pair_valid  # keys 1..q
+    with_bos = ((k_idx <= q_idx) & (q_idx >= 1))[None] & pair_valid  # keys 0..q
     targets = {
         "previous_token": prev_target[None] & pair_valid,
         "duplicate_token": same_token & eligible,
         "induction": follows_copy & eligible & (k_idx >= 2)[None],
+        "current_token": self_key[None] & pair_valid,
+        "first_token": (k_idx == 0)[None] & with_bos,
     }
-    assert set(targets) == set(BEHAVIORS)
-    return TargetMasks(targets=targets, eligible=eligible)
+    eligibles = {b: eligible for b in BEHAVIORS}
+    eligibles["current_token"] = up_to_self
+    eligibles["first_token"] = with_bos
+    assert set(targets) == set(BEHAVIORS) | set(CONTROLS)
+    return TargetMasks(targets=targets, eligible=eligibles)
+
+
+def distance_profile(
+    pattern: Float[Tensor, "batch head query key"],
+    valid: Bool[Tensor, "batch pos"],
+    max_distance: int,
+) -> Float[Tensor, "batch head distance"]:
+    """Mean attention on the key ``d`` back, ``d = 0..max_distance`` (BOS key excluded).
+
+    Returns:
+        ``[batch, head, max_distance + 1]``; NaN where no query has such a key.
+    """
+    batch, n_heads, n_pos, _ = pattern.shape
+    out = torch.full((batch, n_heads, max_distance + 1), float("nan"))
+    p = pattern.float()
+    for d in range(min(max_distance, n_pos - 2) + 1):
+        diag = torch.diagonal(p, offset=-d, dim1=-2, dim2=-1)  # (B, H, S - d): q = d + i
+        keep = (valid[:, d:] & valid[:, : n_pos - d]).clone()  # (B, S - d)
+        keep[:, 0] = False  # key 0 is BOS
+        w = keep.to(p.dtype)[:, None, :]  # (B, 1, S - d)
+        count = w.sum(-1)  # (B, 1)
+        mean = (diag * w).sum(-1) / count.clamp(min=1)  # (B, H)
+        out[:, :, d] = torch.where(count > 0, mean, torch.nan).cpu()
+    return out
 
 
 def score_layer(
@@ -174,6 +219,8 @@ class HeadScores:
         per_seq_null: behavior -> ``[seq, layer, head]`` per-sequence null.
         n_queries: behavior -> total number of counted queries.
         stimuli: description of the inputs (kind, sizes, seed).
+        distance: ``[layer, head, distance]`` mean attention on the key ``d`` back (see
+            :func:`distance_profile`), or None when not measured.
     """
 
     model_name: str
@@ -183,6 +230,7 @@ class HeadScores:
     per_seq_null: dict[str, Float[Tensor, "seq layer head"]]
     n_queries: dict[str, int]
     stimuli: dict
+    distance: Float[Tensor, "layer head distance"] | None = None
 
     @property
     def behaviors(self) -> tuple[str, ...]:
@@ -244,6 +292,7 @@ class HeadScores:
             "per_seq_null": {b: _nan_list(t) for b, t in self.per_seq_null.items()},
             "n_queries": dict(self.n_queries),
             "stimuli": dict(self.stimuli),
+            "distance": None if self.distance is None else _nan_list(self.distance),
         }
 
     @classmethod
@@ -256,6 +305,7 @@ class HeadScores:
             per_seq_null={b: _from_nan_list(v) for b, v in data["per_seq_null"].items()},
             n_queries={b: int(v) for b, v in data["n_queries"].items()},
             stimuli=dict(data["stimuli"]),
+            distance=None if data.get("distance") is None else _from_nan_list(data["distance"]),
         )
 
 

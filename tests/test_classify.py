@@ -30,6 +30,15 @@ def test_distractors_get_no_class(planted, planted_result):
             assert head.classes == (), (head.head, planted.roles[head.head])
 
 
+def test_controls_expose_the_distractors(planted, planted_result):
+    (current,) = planted.heads_with_role("current_token")
+    (bos,) = planted.heads_with_role("bos")
+    assert planted_result.head(current).lifts["current_token"] > 0.95
+    assert planted_result.head(bos).lifts["first_token"] > 0.95
+    two_back = planted.heads_with_role("two_back")[0]
+    assert planted_result.head(two_back).lifts["previous_token"] < 0
+
+
 def test_true_heads_score_near_one_above_null(planted, planted_result):
     for behavior in TRUE_ROLES:
         for label in planted.heads_with_role(behavior):
@@ -67,7 +76,7 @@ def test_report_json_shape(planted, planted_result):
     assert len(data["heads"]) == 12
     entry = data["heads"][0]
     assert entry["head"] == "0.0" and entry["layer"] == 0 and entry["index"] == 0
-    assert set(entry["scores"]) == set(TRUE_ROLES)
+    assert set(entry["scores"]) == set(TRUE_ROLES) | {"current_token", "first_token"}
     assert set(entry["ablation"]["previous_token"]) >= {
         "method", "metric", "clean", "ablated", "effect", "confirmed"}
 

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from interp.scoring import HeadScores, lift, score_layer, target_masks
+from interp.heads import BEHAVIORS
+from interp.scoring import HeadScores, distance_profile, lift, score_layer, target_masks
 
 L = 6
 
@@ -27,7 +28,7 @@ def planted_pattern(tokens: torch.Tensor, offset_fn) -> torch.Tensor:
 
 def score_of(pattern, tokens, behavior):
     masks = target_masks(tokens)
-    return score_layer(pattern, masks.targets[behavior], masks.eligible)
+    return score_layer(pattern, masks.targets[behavior], masks.eligible[behavior])
 
 
 def test_textbook_targets_in_second_copy():
@@ -40,8 +41,8 @@ def test_textbook_targets_in_second_copy():
     # first-copy queries have no duplicate or induction target; BOS is never a target
     assert not masks.targets["induction"][:, 1 : L + 1].any()
     assert not masks.targets["duplicate_token"][:, : L + 1].any()
-    for t in masks.targets.values():
-        assert not t[:, :, 0].any()
+    for behavior in BEHAVIORS:
+        assert not masks.targets[behavior][:, :, 0].any()
 
 
 def test_perfect_heads_score_one_and_null_near_zero():
@@ -122,9 +123,9 @@ def test_bad_shapes_raise_clear_errors():
     tokens = repeated()
     masks = target_masks(tokens)
     with pytest.raises(ValueError, match="pattern must be"):
-        score_layer(torch.zeros(3, 13, 13), masks.targets["induction"], masks.eligible)
+        score_layer(torch.zeros(3, 13, 13), masks.targets["induction"], masks.eligible["induction"])
     with pytest.raises(ValueError, match="do not match"):
-        score_layer(torch.zeros(2, 1, 13, 13), masks.targets["induction"], masks.eligible)
+        score_layer(torch.zeros(2, 1, 13, 13), masks.targets["induction"], masks.eligible["induction"])
     with pytest.raises(ValueError, match="tokens must be"):
         target_masks(torch.zeros(13, dtype=torch.long))
 
@@ -145,3 +146,23 @@ def test_head_scores_round_trip_and_table():
     assert all(set(r) >= {"layer", "head", "label", "behavior", "value"} for r in rows)
     with pytest.raises(KeyError, match="unknown behavior"):
         scores.score("copying")
+
+
+def test_controls_recognise_self_and_bos_heads():
+    tokens = repeated()
+    current = planted_pattern(tokens, lambda q: q)
+    bos = planted_pattern(tokens, lambda q: None)
+    assert torch.allclose(score_of(current, tokens, "current_token").score, torch.ones(3, 1))
+    assert torch.allclose(score_of(bos, tokens, "first_token").score, torch.ones(3, 1))
+    assert torch.allclose(score_of(bos, tokens, "current_token").score, torch.zeros(3, 1))
+    prev = planted_pattern(tokens, lambda q: max(q - 1, 0))
+    result = score_of(prev, tokens, "first_token")
+    assert (result.score < 0.1).all() and (lift(result.score, result.null) < 0).all()
+
+
+def test_distance_profile_of_a_previous_token_head():
+    tokens = repeated()
+    prev = planted_pattern(tokens, lambda q: max(q - 1, 0))
+    profile = distance_profile(prev, torch.ones_like(tokens, dtype=torch.bool), 5)
+    assert profile.shape == (3, 1, 6)
+    assert torch.allclose(profile[0, 0], torch.tensor([0.0, 1.0, 0, 0, 0, 0]))
