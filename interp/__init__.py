@@ -22,12 +22,13 @@ from .ablation import (
 )
 from .census import score_heads
 from .classify import Classification, ClassifySettings, HeadClass, classify_heads
-from .heads import BEHAVIORS, HeadId, all_heads
+from .heads import BEHAVIORS, CONTROLS, HeadId, all_heads
 from .hooks import attached_hooks, leftover_hooks
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
 from .planted import PlantedModel, build_planted_model
+from .probing import PROBE_TASKS, LayerProbes, probe_layers
 from .report import render_html, render_json, render_markdown, write_report
-from .scoring import HeadScores, lift, score_layer, target_masks
+from .scoring import HeadScores, distance_profile, lift, score_layer, target_masks
 from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli
 from .weights import CompositionResult, composition_scores, key_feeders, ov_copying_scores
 
@@ -35,6 +36,7 @@ __all__ = [
     "ABLATION_METHODS",
     "AblationEffect",
     "BEHAVIORS",
+    "CONTROLS",
     "Classification",
     "ClassifySettings",
     "CompositionResult",
@@ -42,7 +44,9 @@ __all__ = [
     "HeadClass",
     "HeadId",
     "HeadScores",
+    "LayerProbes",
     "ModelLoadError",
+    "PROBE_TASKS",
     "PlantedModel",
     "Stimuli",
     "ablation_hooks",
@@ -52,6 +56,7 @@ __all__ = [
     "classify_heads",
     "composition_scores",
     "copy_losses",
+    "distance_profile",
     "downstream_induction",
     "key_feeders",
     "leftover_hooks",
@@ -60,6 +65,7 @@ __all__ = [
     "measure_ablation",
     "occurrence_tokens",
     "ov_copying_scores",
+    "probe_layers",
     "render_html",
     "render_json",
     "render_markdown",

@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from probes import fit_linear_probe, occurred_before_labels
+from probes import fit_linear_probe, occurred_before_labels, previous_token_labels
 
 from .ablation import (
     AblationEffect,
@@ -47,8 +47,9 @@ from .ablation import (
 )
 from .census import score_heads
 from .heads import BEHAVIORS, HeadId, all_heads
-from .hooks import attached_hooks, pattern_hook
+from .hooks import attached_hooks, pattern_hook, resid_post_hook
 from .models import bos_token_id, model_name
+from .probing import probe_layers
 from .stimuli import Stimuli, occurrence_tokens, repeated_tokens
 from .weights import composition_scores, key_feeders, ov_copying_scores
 
@@ -69,6 +70,8 @@ class ClassifySettings:
         min_effect: smallest relative ablation effect (0..1) that confirms.
         z_effect: standard errors by which the ablation effect must exceed zero.
         sweep: also ablate every head alone on the second-copy loss.
+        probes: fit the built-in linear probes after every layer (and, for previous-token
+            heads, with the head ablated).
     """
 
     seed: int = 0
@@ -80,6 +83,7 @@ class ClassifySettings:
     min_effect: float = 0.1
     z_effect: float = 2.0
     sweep: bool = True
+    probes: bool = True
 
     def __post_init__(self) -> None:
         if self.n_seqs < 2:
@@ -151,6 +155,8 @@ class Classification:
     ``to_dict()`` is the ``report.json`` document. ``example`` holds one stimulus sequence
     (``tokens``) and the attention pattern of each head on it (``patterns``: label ->
     ``[query][key]``, rounded to 3 decimals; only classified heads on large models).
+    ``probes`` holds :class:`interp.probing.LayerProbes` dicts: probe accuracy at the
+    embedding and after each layer for each built-in probe task.
     """
 
     model: dict
@@ -159,6 +165,7 @@ class Classification:
     groups: tuple[dict, ...] = field(default_factory=tuple)
     baseline: dict = field(default_factory=dict)
     example: dict = field(default_factory=dict)
+    probes: tuple[dict, ...] = field(default_factory=tuple)
 
     @property
     def behaviors(self) -> tuple[str, ...]:
@@ -234,6 +241,7 @@ class Classification:
             "heads": [h.to_dict() for h in self.heads],
             "groups": [dict(g) for g in self.groups],
             "example": dict(self.example),
+            "probes": [dict(p) for p in self.probes],
         }
 
     @classmethod
@@ -245,6 +253,7 @@ class Classification:
             groups=tuple(dict(g) for g in data.get("groups", [])),
             baseline=dict(data.get("baseline", {})),
             example=dict(data.get("example", {})),
+            probes=tuple(dict(p) for p in data.get("probes", [])),
         )
 
 
@@ -263,18 +272,22 @@ def _evidence(effect: AblationEffect, settings: ClassifySettings) -> dict:
 
 
 def _probe_evidence(
-    model: Any, probe_stimuli: Stimuli, head: HeadId, settings: ClassifySettings
+    model: Any, probe_stimuli: Stimuli, head: HeadId, settings: ClassifySettings, task: str
 ) -> dict:
-    """Probe accuracy for 'occurred before' after the head's layer, clean vs ablated."""
-    labels, keep = occurred_before_labels(probe_stimuli.tokens, probe_stimuli.valid)
+    """Accuracy of ``task``'s probe after the head's layer, clean vs with the head ablated.
+
+    Both probes are refitted (clean and ablated activations each get their own), so a drop
+    means the information is gone, not that the activations merely shifted.
+    """
+    label_fn = occurred_before_labels if task == "occurred_before" else previous_token_labels
+    labels, keep = label_fn(probe_stimuli.tokens, probe_stimuli.valid)
     y = labels[keep]
-    site = f"blocks.{head.layer}.hook_resid_post"
+    site = resid_post_hook(head.layer)
     clean = residual_after_layer(model, probe_stimuli, head.layer)[keep]
     hooks = ablation_hooks(
         model, probe_stimuli, [head], method=settings.method, seed=settings.seed
     )
     ablated = residual_after_layer(model, probe_stimuli, head.layer, hooks)[keep]
-    task = "occurred_before"
     before = fit_linear_probe(clean, y, task=task, site=site, seed=settings.seed)
     after = fit_linear_probe(ablated, y, task=task, site=site, seed=settings.seed)
     n = before.n_test
@@ -369,7 +382,9 @@ def classify_heads(
         if behavior == "duplicate_token":
             if probe_stimuli is None:
                 probe_stimuli = _probe_stimuli(model, settings, bos)
-            evidence[h][behavior] = _probe_evidence(model, probe_stimuli, h, settings)
+            evidence[h][behavior] = _probe_evidence(
+                model, probe_stimuli, h, settings, "occurred_before"
+            )
             continue
         receivers = [r for r in induction_heads if r.layer > h.layer]
         if behavior == "previous_token" and receivers:
@@ -385,6 +400,11 @@ def classify_heads(
         evidence[h][behavior] = _evidence(effect, settings)
         if effect.metric == "downstream_induction":
             evidence[h][behavior]["receivers"] = [str(r) for r in receivers]
+        if behavior == "previous_token" and settings.probes and vocab <= MAX_PROBE_CLASSES:
+            # supplementary: does the information the head writes vanish with it?
+            evidence[h][behavior]["probe"] = _probe_evidence(
+                model, stimuli, h, settings, "previous_token"
+            )
 
     loss_effects: dict[HeadId, float] = {}
     if settings.sweep:
@@ -418,6 +438,17 @@ def classify_heads(
                 "confirmed": group["confirmed"],
             }
 
+    layer_probes: list[dict] = []
+    if settings.probes:
+        if probe_stimuli is None:
+            probe_stimuli = _probe_stimuli(model, settings, bos)
+        layer_probes.append(
+            probe_layers(model, probe_stimuli, "occurred_before", seed=settings.seed).to_dict()
+        )
+        if vocab <= MAX_PROBE_CLASSES:
+            layer_probes.append(
+                probe_layers(model, stimuli, "previous_token", seed=settings.seed).to_dict()
+            )
     weights = _weight_evidence(model, candidates, settings.seed)
     heads = tuple(
         HeadClass(
@@ -446,12 +477,17 @@ def classify_heads(
         groups=tuple(groups),
         baseline=baseline,
         example=_example_patterns(model, stimuli, shown),
+        probes=tuple(layer_probes),
     )
 
 
 def _rounded(values: torch.Tensor) -> list:
     return [None if v != v else round(float(v), 4) for v in values.tolist()]
 
+
+#: Previous-token-identity probes are multiclass over the vocabulary; above this many
+#: classes (a GPT-2 vocabulary) they are skipped.
+MAX_PROBE_CLASSES = 1024
 
 #: Models with at most this many heads get every head's example pattern in the report.
 MAX_EXAMPLE_HEADS = 64

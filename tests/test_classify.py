@@ -135,3 +135,13 @@ def test_example_patterns_are_recorded(planted, planted_result):
     assert len(example["tokens"]) == 61 and len(example["patterns"]) == 12
     prev = example["patterns"][planted.heads_with_role("previous_token")[0]]
     assert all(prev[q][q - 1] > 0.99 for q in range(2, 61))
+
+
+def test_probe_evidence_and_layer_probes(planted, planted_result):
+    prev = planted_result.head(planted.heads_with_role("previous_token")[0])
+    probe = prev.ablation["previous_token"]["probe"]
+    assert probe["clean"] > 0.95 and probe["confirmed"]
+    tasks = {p["task"]: p for p in planted_result.probes}
+    assert set(tasks) == {"occurred_before", "previous_token"}
+    after_layer0 = tasks["occurred_before"]["results"][1]
+    assert after_layer0["accuracy"] > 0.95

@@ -47,3 +47,22 @@ def test_duplicate_head_information_lives_after_layer_0_of_the_planted_model(pla
 def test_bad_input(features, labels, match):
     with pytest.raises(ValueError, match=match):
         fit_linear_probe(features, labels, task="t", site="s")
+
+
+def test_probe_layers_find_where_the_planted_heads_write(planted):
+    from interp import ablation_hooks, repeated_tokens
+    from interp.probing import LayerProbes, probe_layers
+
+    repeated = repeated_tokens(16, 20, vocab_size=24, seed=0)
+    prev = probe_layers(planted.model, repeated, "previous_token")
+    assert [r.site for r in prev.results] == [
+        "blocks.0.hook_resid_pre", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]
+    assert prev.accuracy[0] < 0.3 and prev.accuracy[1] > 0.95  # written by layer 0
+    head = planted.heads_with_role("previous_token")[0]
+    hooks = ablation_hooks(planted.model, repeated, [head])
+    gone = probe_layers(planted.model, repeated, "previous_token", hooks=hooks, ablated=[head])
+    assert gone.accuracy[1] < 0.3 and gone.ablated == (head,)
+    assert LayerProbes.from_dict(gone.to_dict()) == gone
+    assert len(gone.to_table()) == 3
+    with pytest.raises(ValueError, match="unknown probe task"):
+        probe_layers(planted.model, repeated, "sentiment")
