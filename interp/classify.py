@@ -31,6 +31,7 @@ alone small, together large).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,7 +51,7 @@ from .heads import BEHAVIORS, HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook, resid_post_hook
 from .models import bos_token_id, model_name
 from .probing import probe_layers
-from .stimuli import Stimuli, occurrence_tokens, repeated_tokens
+from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli
 from .weights import composition_scores, key_feeders, ov_copying_scores
 
 __all__ = ["ClassifySettings", "HeadClass", "Classification", "classify_heads"]
@@ -156,7 +157,10 @@ class Classification:
     (``tokens``) and the attention pattern of each head on it (``patterns``: label ->
     ``[query][key]``, rounded to 3 decimals; only classified heads on large models).
     ``probes`` holds :class:`interp.probing.LayerProbes` dicts: probe accuracy at the
-    embedding and after each layer for each built-in probe task.
+    embedding and after each layer for each built-in probe task. ``text_scores`` (when
+    texts were given) holds the same scores on natural text: ``{"stimuli": {...},
+    "heads": {label: {behavior: {"score", "null", "lift"}}}}``; classes always come from
+    the ``[BOS] r r`` stimuli named in ``settings["stimuli"]``.
     """
 
     model: dict
@@ -166,6 +170,7 @@ class Classification:
     baseline: dict = field(default_factory=dict)
     example: dict = field(default_factory=dict)
     probes: tuple[dict, ...] = field(default_factory=tuple)
+    text_scores: dict = field(default_factory=dict)
 
     @property
     def behaviors(self) -> tuple[str, ...]:
@@ -242,6 +247,7 @@ class Classification:
             "groups": [dict(g) for g in self.groups],
             "example": dict(self.example),
             "probes": [dict(p) for p in self.probes],
+            "text_scores": dict(self.text_scores),
         }
 
     @classmethod
@@ -254,6 +260,7 @@ class Classification:
             baseline=dict(data.get("baseline", {})),
             example=dict(data.get("example", {})),
             probes=tuple(dict(p) for p in data.get("probes", [])),
+            text_scores=dict(data.get("text_scores", {})),
         )
 
 
@@ -317,6 +324,7 @@ def classify_heads(
     settings: ClassifySettings | None = None,
     *,
     stimuli: Stimuli | None = None,
+    texts: Sequence[str] = (),
     progress: bool = False,
 ) -> Classification:
     """Score, classify and ablation-test every head of ``model``.
@@ -325,6 +333,7 @@ def classify_heads(
         model: a ``TransformerBridge`` (never modified; no hook stays on it).
         settings: the census settings (default :class:`ClassifySettings`).
         stimuli: ``[BOS] r r`` stimuli to use instead of drawing them from the settings.
+        texts: natural text to score the heads on as well (needs a model tokenizer).
         progress: show progress bars on the long steps.
 
     Returns:
@@ -449,6 +458,7 @@ def classify_heads(
             layer_probes.append(
                 probe_layers(model, stimuli, "previous_token", seed=settings.seed).to_dict()
             )
+    text_scores = _text_scores(model, texts) if texts else {}
     weights = _weight_evidence(model, candidates, settings.seed)
     heads = tuple(
         HeadClass(
@@ -478,7 +488,27 @@ def classify_heads(
         baseline=baseline,
         example=_example_patterns(model, stimuli, shown),
         probes=tuple(layer_probes),
+        text_scores=text_scores,
     )
+
+
+def _text_scores(model: Any, texts: Sequence[str]) -> dict:
+    """Every head's scores on natural text (same scorers, token-identity targets)."""
+    stimuli = text_stimuli(model, list(texts))
+    scores = score_heads(model, stimuli, distance=False)
+    heads = {}
+    for h in all_heads(scores.n_layers, scores.n_heads):
+        heads[str(h)] = {
+            b: {"score": _finite(scores.score(b)[h]), "null": _finite(scores.null(b)[h]),
+                "lift": _finite(scores.lift(b)[h])}
+            for b in scores.behaviors
+        }
+    return {"stimuli": stimuli.to_dict(), "n_queries": dict(scores.n_queries), "heads": heads}
+
+
+def _finite(value: torch.Tensor) -> float | None:
+    v = float(value)
+    return v if v == v and abs(v) != float("inf") else None
 
 
 def _rounded(values: torch.Tensor) -> list:

@@ -140,12 +140,17 @@ def load_model(
 ) -> Any:
     """Return a ``TransformerBridge`` for ``spec``.
 
+    A Hugging Face directory (a ``config.json`` with ``model_type``, plus weights) loads
+    offline, with its tokenizer where it ships tokenizer files and with none otherwise
+    (feed such a model token ids).
+
     Args:
         spec: ``"default"`` (the bundled model); a directory in the project's format or
             holding a Hugging Face checkpoint; a ``TransformerBridge`` (returned as it is);
             or a TransformerLens model name (needs network; fails fast offline).
         device: where to put the weights (``"cpu"``, ``"cuda"``, ...); default CPU.
-        dtype: ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype.
+        dtype: ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype; default: the
+            dtype a project directory was saved in, float32 for a Hugging Face directory.
 
     Raises:
         ModelLoadError: missing directory, missing or corrupt weights, weights that do not
@@ -173,7 +178,7 @@ def load_model(
     if path.is_dir():
         config = _read_config(path)
         if "model_type" in config:
-            return _load_hf_dir(path, device, torch_dtype)
+            return _load_hf_dir(path, device, torch_dtype, config)
         return _load_native_dir(path, device, torch_dtype, name=path.name, config=config)
     if path.exists():
         raise ModelLoadError(f"{path} is a file; a model spec names a directory")
@@ -250,7 +255,10 @@ def _load_native_dir(
     if tokenizer is not None:
         model.tokenizer = tokenizer
     _load_state(model, state, path)
-    model.to(device=device or "cpu", dtype=cfg.dtype)
+    target_device = torch.device(device or "cpu")
+    current = next(model.parameters())
+    if current.device != target_device or current.dtype != cfg.dtype:
+        model.to(device=target_device, dtype=cfg.dtype)
     model.eval()
     return model
 
@@ -276,14 +284,82 @@ def _load_state(model: Any, state: dict[str, torch.Tensor], path: Path) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def _load_hf_dir(path: Path, device: Any, dtype: torch.dtype | None) -> Any:
-    from transformer_lens.model_bridge import TransformerBridge
+#: Files that hold a Hugging Face checkpoint's weights (one is enough).
+HF_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+#: Files that mean a Hugging Face checkpoint ships a tokenizer.
+HF_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer.model",
+    "tokenizer_config.json",
+    "vocab.json",
+    "vocab.txt",
+    "spiece.model",
+)
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+def _load_hf_dir(
+    path: Path, device: Any, dtype: torch.dtype | None, config: dict[str, Any]
+) -> Any:
+    """A Hugging Face checkpoint directory, offline, with its tokenizer only if it has one.
+
+    The Hugging Face model is loaded here (eager attention, so the pattern hooks fire) and
+    wrapped with TransformerLens' ``build_bridge_from_module``. ``boot_transformers(dir)``
+    is not used: without tokenizer files it still builds a tokenizer, an empty one for
+    GPT-2 and GPT-NeoX, and fails for Llama ("Couldn't instantiate the backend tokenizer").
+    The weights are cast to ``dtype`` (default float32, whatever the checkpoint was saved
+    in, as TransformerLens does) and moved to ``device`` (default CPU).
+    """
+    if not any((path / name).is_file() for name in HF_WEIGHT_FILES):
+        raise ModelLoadError(
+            f"{path} holds a Hugging Face config ({CONFIG_FILE}, model_type "
+            f"{config.get('model_type')!r}) but no weights: expected one of "
+            f"{', '.join(HF_WEIGHT_FILES)}"
+        )
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformer_lens.model_bridge.sources import build_bridge_from_module
+    from transformer_lens.model_bridge.sources._hf_format import (
+        determine_architecture_from_hf_config,
+    )
+
+    tokenizer = None
+    if any((path / name).is_file() for name in HF_TOKENIZER_FILES):
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        except Exception as err:  # tokenizers and transformers raise many types
+            raise ModelLoadError(
+                f"the tokenizer files in {path} cannot be loaded ({err}); remove them to "
+                "load the model without a tokenizer"
+            ) from err
+    torch_dtype = dtype or torch.float32
     try:
-        model = TransformerBridge.boot_transformers(str(path), device=device, dtype=dtype)
+        hf_model = AutoModelForCausalLM.from_pretrained(
+            str(path), dtype=torch_dtype, attn_implementation="eager", local_files_only=True
+        )
     except Exception as err:
         raise ModelLoadError(f"cannot load the Hugging Face checkpoint in {path}: {err}") from err
+    try:
+        hf_model.to(device or "cpu")
+        architecture = determine_architecture_from_hf_config(hf_model.config)
+        model = build_bridge_from_module(
+            hf_model,
+            architecture,
+            hf_config=hf_model.config,
+            tokenizer=tokenizer,
+            dtype=torch_dtype,
+            model_name=path.name,
+        )
+    except Exception as err:
+        raise ModelLoadError(
+            f"TransformerLens cannot wrap the {type(hf_model).__name__} in {path}: {err}"
+        ) from err
+    bos = getattr(model.cfg, "bos_token_id", None)
+    if bos is not None and not 0 <= int(bos) < int(model.cfg.d_vocab):
+        model.cfg.bos_token_id = None  # e.g. GPT-2's 50256 in a small-vocabulary config
     model.eval()
     return model
 
