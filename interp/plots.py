@@ -30,13 +30,14 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .heads import BEHAVIORS
+from .heads import BEHAVIORS, HeadId
 
 if TYPE_CHECKING:
     from .classify import Classification, HeadClass
 
 __all__ = [
     "ablation_effects",
+    "attention_pattern",
     "behavior_heatmap",
     "loss_effect_heatmap",
     "scores_heatmaps",
@@ -50,6 +51,8 @@ SCORE_COLORS = "Blues"
 LOSS_COLORS = "RdBu_r"
 CONFIRMED_COLOR = "#2a9d4b"
 UNCONFIRMED_COLOR = "#b0b0b0"
+#: Background of the pattern heatmap: shows through where a key lies after the query.
+MASKED_COLOR = "#eeeeee"
 #: Marks after a class: confirmed by its ablation, or not.
 CONFIRMED_MARK = "✓"
 UNCONFIRMED_MARK = "✗"
@@ -180,16 +183,18 @@ def ablation_effects(classification: Classification) -> go.Figure:
             error_y={"type": "data", "visible": True,
                      "array": [_num(_relative_stderr(ev)) for _, _, ev in part]},
             customdata=[
-                [_text(ev.get("metric", "")), _num(ev.get("clean")), _num(ev.get("ablated")),
-                 _num(ev.get("effect")), _num(ev.get("stderr")), _text(ev.get("method", "")),
-                 h.head, _text(b)]
+                [h.head, _text(b), _text(ev.get("metric", "")), _num(ev.get("clean")),
+                 _num(ev.get("ablated")), _num(ev.get("effect")), _num(ev.get("stderr")),
+                 _text(ev.get("method", "")), _stderr_text(_relative_stderr(ev))]
                 for b, h, ev in part
             ],
             hovertemplate=(
-                "head %{customdata[6]} (%{customdata[7]})<br>relative effect %{y:.4f}<br>metric %{customdata[0]}"
-                "<br>clean %{customdata[1]:.4f} → ablated %{customdata[2]:.4f}"
-                "<br>effect %{customdata[3]:.4f} ± %{customdata[4]:.4f}"
-                "<br>%{customdata[5]} ablation<extra>" + name + "</extra>"
+                "head %{customdata[0]} (%{customdata[1]})"
+                "<br>relative effect %{y:.4f}%{customdata[8]}"
+                "<br>metric %{customdata[2]}"
+                "<br>clean %{customdata[3]:.4f} → ablated %{customdata[4]:.4f}"
+                "<br>effect %{customdata[5]:.4f} ± %{customdata[6]:.4f}"
+                "<br>%{customdata[7]} ablation<extra>" + name + "</extra>"
             ),
         ))
     min_effect = classification.settings.get("min_effect")
@@ -251,6 +256,113 @@ def loss_effect_heatmap(classification: Classification) -> go.Figure:
     return fig
 
 
+def attention_pattern(classification: Classification, head: str | HeadId) -> go.Figure:
+    """Query x key heatmap of one head's attention on the census' example sequence.
+
+    Rows are query positions (0 at the top), columns key positions; cell ``(q, k)`` is the
+    attention weight (0..1, rounded to 3 decimals as recorded) from query ``q`` to key
+    ``k``. Keys after the query cannot be attended to and are left blank (grey). When the
+    example is a ``[BOS] r r`` sequence, dashed lines mark where the second copy of ``r``
+    starts: an induction head's stripe runs just above the diagonal of the lower-left block
+    of the second copy, a previous-token head's just below the main diagonal. The hover
+    shows both positions, their token ids and the exact weight.
+
+    Args:
+        classification: the census result; its ``example`` holds the sequence and patterns.
+        head: ``"L.H"`` (or a :class:`~interp.heads.HeadId`).
+
+    Returns:
+        A figure with one ``Heatmap`` trace whose ``z`` is ``[n_pos][n_pos]`` (``None``
+        above the diagonal) and whose ``customdata[q][k]`` is ``[query token, key token]``.
+
+    Raises:
+        ValueError: the label is malformed, or the classification recorded no example
+            pattern for this head (none at all, or, on large models, only classified
+            heads').
+
+    Example:
+        >>> fig = attention_pattern(result, "1.0")  # doctest: +SKIP
+    """
+    label = str(HeadId.parse(head))
+    example = classification.example or {}
+    patterns = example.get("patterns") or {}
+    if label not in patterns:
+        if not patterns:
+            raise ValueError(
+                f"head {label} has no example attention pattern: this classification "
+                "recorded no example patterns at all"
+            )
+        raise ValueError(
+            f"head {label} has no example attention pattern; patterns were recorded for "
+            f"{', '.join(patterns)} only (large models keep those of classified heads)"
+        )
+    rows = patterns[label]
+    tokens = list(example.get("tokens") or [])
+    n_pos = max([len(rows), len(tokens)] + [len(r) for r in rows])
+    token = [str(t) for t in tokens] + ["?"] * (n_pos - len(tokens))
+    fig = go.Figure(go.Heatmap(
+        z=pattern_grid(rows, n_pos),
+        x=list(range(n_pos)),
+        y=list(range(n_pos)),
+        zmin=0.0,
+        zmax=1.0,
+        colorscale=SCORE_COLORS,
+        colorbar={"title": {"text": "attention"}},
+        customdata=[[[token[q], token[k]] for k in range(n_pos)] for q in range(n_pos)],
+        hovertemplate=(
+            "query %{y} (token %{customdata[0]})<br>key %{x} (token %{customdata[1]})"
+            "<br>attention %{z:.3f}<extra></extra>"
+        ),
+        hoverongaps=False,
+        name="attention",
+    ))
+    fig.update_layout(
+        template=TEMPLATE,
+        title={"text": pattern_title(classification, label)},
+        height=560,
+        margin={"t": 60, "b": 50, "l": 60, "r": 20},
+        plot_bgcolor=MASKED_COLOR,
+    )
+    fig.update_xaxes(title={"text": "key position"}, range=[-0.5, n_pos - 0.5],
+                     showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(title={"text": "query position"}, range=[n_pos - 0.5, -0.5],
+                     showgrid=False, zeroline=False, scaleanchor="x", constrain="domain")
+    start = _second_copy_start(classification, n_pos)
+    if start is not None:
+        line = {"dash": "dash", "color": "#888888", "width": 1}
+        fig.add_shape(type="line", x0=start - 0.5, x1=start - 0.5, y0=-0.5, y1=n_pos - 0.5,
+                      line=line)
+        fig.add_shape(type="line", x0=-0.5, x1=n_pos - 0.5, y0=start - 0.5, y1=start - 0.5,
+                      line=line)
+    return fig
+
+
+def pattern_title(classification: Classification, label: str) -> str:
+    """Title of :func:`attention_pattern` for head ``label`` (also used by the report)."""
+    try:
+        classes = _classes_text(classification.head(label))
+    except KeyError:
+        classes = "none"
+    return f"head {_text(label)} on the example sequence (classes: {classes})"
+
+
+def pattern_grid(rows: list[list[float]], n_pos: int) -> list[list[float | None]]:
+    """``[n_pos][n_pos]`` attention grid from recorded rows (row ``q`` holds keys
+    ``0..q``): missing cells, the keys after each query, are None."""
+    grid = [[_num(v) for v in row[:n_pos]] + [None] * (n_pos - len(row)) for row in rows]
+    return grid[:n_pos] + [[None] * n_pos for _ in range(n_pos - len(grid))]
+
+
+def _second_copy_start(classification: Classification, n_pos: int) -> int | None:
+    """Position where the second copy of ``r`` starts, for ``[BOS] r r`` examples."""
+    stimuli = classification.settings.get("stimuli")
+    repeat = stimuli.get("repeat_len") if isinstance(stimuli, dict) else None
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat <= 0:
+        return None
+    start = n_pos - repeat
+    return start if 0 < start < n_pos else None
+
+
 def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
     """A score heatmap trace (no colour settings) with marks, hover and custom data."""
     n_layers, n_heads = _shape(classification)
@@ -260,7 +372,7 @@ def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
         text = "" if score is None else f"{score:.2f}"
         if behavior in h.classes:
             confirmed = h.ablation.get(behavior, {}).get("confirmed")
-            text += " " + (CONFIRMED_MARK if confirmed else UNCONFIRMED_MARK)
+            text += "<br>" + (CONFIRMED_MARK if confirmed else UNCONFIRMED_MARK)
         return text
 
     return go.Heatmap(
@@ -376,6 +488,10 @@ def _relative_stderr(evidence: dict) -> float | None:
     if not effect or not relative:
         return None
     return abs(stderr * relative / effect)
+
+
+def _stderr_text(value: float | None) -> str:
+    return "" if value is None else f" ± {value:.4f}"
 
 
 def _num(value: Any) -> float | None:

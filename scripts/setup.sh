@@ -14,3 +14,16 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
 fi
 .venv/bin/python -m pip install -q -e ".[test]"
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null 2>&1 || true
+# Headless Chromium and its driver for tests/test_report_browser.py (skipped without them).
+# Installed from Debian's packages only when missing and running as root; a failure here is
+# a warning, not a failed setup.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } \
+        && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup.sh: installing chromium and chromium-driver (browser tests of the report)"
+    if ! { apt-get update -qq >/dev/null \
+            && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver \
+                >/dev/null; }; then
+        echo "setup.sh: WARNING: could not install chromium/chromium-driver;" \
+             "tests/test_report_browser.py will be skipped" >&2
+    fi
+fi

@@ -12,8 +12,10 @@ from interp.classify import Classification
 from interp.heads import BEHAVIORS
 from interp.plots import (
     ablation_effects,
+    attention_pattern,
     behavior_heatmap,
     loss_effect_heatmap,
+    pattern_grid,
     scores_heatmaps,
 )
 
@@ -54,10 +56,19 @@ def make_result(loss_effects: bool = True, classes: bool = True) -> Classificati
         heads[3].update(classes=["induction"], ablation={"induction": _evidence(0.0, 0.3, False)})
     return Classification.from_dict({
         "model": {"name": "grid", "n_layers": N_LAYERS, "n_heads": N_HEADS},
-        "settings": {"seed": 0, "n_seqs": 4, "seq_len": 5, "method": "mean",
-                     "min_effect": 0.1},
+        "settings": {"seed": 0, "n_seqs": 4, "seq_len": 3, "method": "mean",
+                     "min_effect": 0.1, "stimuli": {"repeat_len": 3}},
         "heads": heads,
+        "example": {"tokens": TOKENS, "patterns": {"1.2": INDUCTION, "0.0": [[1.0]]}},
     })
+
+
+#: Example sequence [BOS] r r, r = 9 8 7, and an induction head's pattern on it: from the
+#: second copy (queries 4..6), all attention on the token after the earlier copy.
+TOKENS = [0, 9, 8, 7, 9, 8, 7]
+INDUCTION = [[1.0], [1.0, 0.0], [0.5, 0.5, 0.0], [0.4, 0.3, 0.2, 0.1],
+             [0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+             [0.1, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0]]
 
 
 def _expected(behavior: str) -> np.ndarray:
@@ -157,3 +168,61 @@ def test_loss_effect_heatmap_leaves_unmeasured_heads_blank():
     document["heads"][2]["loss_effect"] = None
     z = loss_effect_heatmap(Classification.from_dict(document)).data[0].z
     assert z[0][2] is None and z[0][1] == pytest.approx(-0.1)
+
+
+def test_ablation_effect_bars_name_their_head_first():
+    """``customdata[0]`` is the head label in every head figure: the report opens that head
+    when a bar or cell is clicked."""
+    result = make_result()
+    for trace in ablation_effects(result).data:
+        assert [cd[0] for cd in trace.customdata] == list(trace.x[1])
+        assert "± %{customdata[8]" not in trace.hovertemplate  # pre-formatted: may be blank
+    unconfirmed = {t.name: t for t in ablation_effects(result).data}["unconfirmed"]
+    assert unconfirmed.customdata[0][8] == " ± 0.0500"  # 0.1 * 0.02 / 0.04
+    assert unconfirmed.customdata[1][8] == ""  # relative forced to 0: no stderr
+    for fig in (scores_heatmaps(result), loss_effect_heatmap(result)):
+        assert fig.data[0].customdata[1][2][0] == "1.2"
+
+
+def test_attention_pattern_is_query_by_key_with_blank_future_keys():
+    fig = attention_pattern(make_result(), "1.2")
+    assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
+    trace = fig.data[0]
+    z = [list(row) for row in trace.z]
+    n = len(TOKENS)
+    assert len(z) == n and all(len(row) == n for row in z)
+    for q in range(n):
+        assert z[q][: q + 1] == INDUCTION[q]
+        assert z[q][q + 1:] == [None] * (n - q - 1)
+    assert (trace.zmin, trace.zmax) == (0.0, 1.0)
+    assert list(trace.customdata[5][3]) == ["8", "7"]  # [query token, key token]
+    for word in ("query", "key", "token", "attention"):
+        assert word in trace.hovertemplate
+    assert tuple(fig.layout.yaxis.range) == (n - 0.5, -0.5)  # query 0 at the top
+    assert fig.layout.xaxis.title.text == "key position"
+    assert fig.layout.yaxis.title.text == "query position"
+    assert "head 1.2" in fig.layout.title.text and "induction ✓" in fig.layout.title.text
+    # the second copy starts at position 4: dashed lines between 3 and 4
+    assert sorted((s.x0, s.y0) for s in fig.layout.shapes) == [(-0.5, 3.5), (3.5, -0.5)]
+
+
+def test_attention_pattern_accepts_a_head_id_and_pads_short_records():
+    from interp.heads import HeadId
+
+    fig = attention_pattern(make_result(), HeadId(0, 0))
+    assert [list(row) for row in fig.data[0].z][0] == [1.0] + [None] * (len(TOKENS) - 1)
+    assert len(fig.data[0].z) == len(TOKENS)  # as long as the token sequence
+    assert pattern_grid([[1.0], [0.25, 0.75]], 3) == [
+        [1.0, None, None], [0.25, 0.75, None], [None, None, None]
+    ]
+
+
+def test_attention_pattern_without_a_recorded_pattern_raises():
+    with pytest.raises(ValueError, match=r"head 1\.0 has no example attention pattern.*1\.2"):
+        attention_pattern(make_result(), "1.0")
+    document = make_result().to_dict()
+    document["example"] = {}
+    with pytest.raises(ValueError, match="recorded no example patterns"):
+        attention_pattern(Classification.from_dict(document), "1.2")
+    with pytest.raises(ValueError, match="not of the form"):
+        attention_pattern(make_result(), "induction")

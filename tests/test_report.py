@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from html.parser import HTMLParser
 
 import pytest
 import torch
@@ -47,10 +48,25 @@ def _head(layer, index, scores, classes=(), confirmed=(), loss_effect=0.01):
     }
 
 
-def make_document(name: str = "tiny-test") -> dict:
+#: The example sequence: [BOS] r r with r = 5 6 7 (repeat_len 3).
+TOKENS = [0, 5, 6, 7, 5, 6, 7]
+
+
+def _pattern(target) -> list[list[float]]:
+    """Rows ``q`` over keys ``0..q``: all attention on ``target(q)`` (or on BOS)."""
+    rows = []
+    for q in range(len(TOKENS)):
+        k = target(q)
+        k = k if k is not None and 0 <= k <= q else 0
+        rows.append([1.0 if i == k else 0.0 for i in range(q + 1)])
+    return rows
+
+
+def make_document(name: str = "tiny-test", example: bool = True) -> dict:
     """2 layers x 2 heads: 0.1 previous-token (confirmed), 1.0 induction (confirmed),
-    1.1 induction and duplicate-token (both unconfirmed), 0.0 nothing."""
-    return {
+    1.1 induction and duplicate-token (both unconfirmed), 0.0 nothing. With ``example``,
+    weight evidence and the example patterns of every head but 1.1 are recorded too."""
+    document = {
         "model": {"name": name, "n_layers": 2, "n_heads": 2, "d_model": 64, "d_vocab": 64},
         "settings": {
             "seed": 0, "n_seqs": 32, "seq_len": 30, "method": "mean", "min_lift": 0.3,
@@ -70,6 +86,25 @@ def make_document(name: str = "tiny-test") -> dict:
             "stderr": 0.1, "relative": 0.95, "seed": 0, "confirmed": True,
         }],
     }
+    if not example:
+        return document
+    document["settings"]["stimuli"]["repeat_len"] = 3
+    heads = document["heads"]
+    heads[1]["ablation"]["previous_token"]["receivers"] = ["1.0"]
+    for h, copying in zip(heads, (0.01, -0.2, 0.93, 0.4)):
+        h["weights"] = {"ov_copying": copying}
+        if "induction" in h["classes"]:
+            h["weights"]["key_feeders"] = [{"head": "0.1", "k_composition_excess": 0.25}]
+    heads[3]["weights"]["key_feeders"] = []
+    document["example"] = {
+        "tokens": TOKENS,
+        "patterns": {
+            "0.0": _pattern(lambda q: 0),
+            "0.1": _pattern(lambda q: q - 1),
+            "1.0": _pattern(lambda q: q - 2 if q >= 4 else None),
+        },
+    }
+    return document
 
 
 @pytest.fixture
@@ -111,7 +146,8 @@ def test_json_turns_nan_and_inf_into_null():
     assert loaded["heads"][0]["scores"]["induction"] is None
     assert loaded["heads"][0]["loss_effect"] is None
     assert loaded["groups"][0]["relative"] is None
-    assert loaded["heads"][1] == document["heads"][1]
+    head = loaded["heads"][1]  # finite values are untouched (fields added since may follow)
+    assert {k: head[k] for k in document["heads"][1]} == document["heads"][1]
 
 
 def test_markdown_has_every_head_and_its_classes(result):
@@ -143,10 +179,17 @@ def test_html_is_self_contained_and_lists_every_head(result):
     assert "http://" not in outside_bundle and "https://" not in outside_bundle
     for label in ("0.0", "0.1", "1.0", "1.1"):
         assert f"<th>{label}</th>" in page
-    for section in ("Baseline", "Summary", "Classification", "Ablation effects",
-                    "Group ablations", "How to read this"):
+    for section in ("Baseline", "Summary", "Classification", "Head explorer",
+                    "Ablation effects", "Group ablations", "How to read this"):
         assert f"<h2>{section}</h2>" in page
-    assert page.count('id="interp-') == 3
+    # scores, ablation effects, loss effect and the explorer's attention pattern
+    assert page.count('class="plotly-graph-div"') == 4
+    # the page script is inline and fetches nothing
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", outside_bundle, flags=re.S)
+    assert all("src=" not in attrs for attrs, _ in scripts)
+    own = [body for attrs, body in scripts if attrs == ""][-1]
+    for word in ("fetch(", "XMLHttpRequest", "import(", "WebSocket", "//cdn"):
+        assert word not in own
 
 
 def test_html_and_markdown_escape_the_model_name():
@@ -228,3 +271,171 @@ def test_report_of_a_real_census(random_model, tmp_path):
     for h in result.heads:
         assert f"<th>{h.head}</th>" in page
     assert all(not math.isnan(h.scores["induction"]) for h in result.heads)
+
+
+# ----------------------------------------------------------------------------- interactive
+
+
+class _Table(HTMLParser):
+    """The classification table: its sortable headers and, per row, each cell's attributes
+    and text."""
+
+    def __init__(self):
+        super().__init__()
+        self.headers: list[dict] = []
+        self.rows: list[list[dict]] = []
+        self.row_heads: list[str | None] = []  # each row's data-head
+        self._in_table = False
+        self._cell: dict | None = None
+        self._in_body = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table" and attrs.get("class") == "heads":
+            self._in_table = True
+        if not self._in_table:
+            return
+        if tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._in_body:
+            self.rows.append([])
+            self.row_heads.append(attrs.get("data-head"))
+        elif tag in ("th", "td"):
+            self._cell = {**attrs, "tag": tag, "text": ""}
+        elif tag == "br" and self._cell is not None:
+            self._cell["text"] += "\n"
+
+    def handle_endtag(self, tag):
+        if not self._in_table:
+            return
+        if tag in ("th", "td") and self._cell is not None:
+            if self._in_body:
+                self.rows[-1].append(self._cell)
+            elif "data-col" in self._cell:
+                self.headers.append(self._cell)
+            self._cell = None
+        elif tag == "table":
+            self._in_table = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
+
+
+def _table(page: str) -> _Table:
+    parser = _Table()
+    parser.feed(page)
+    return parser
+
+
+def _page_data(page: str) -> dict:
+    match = re.search(
+        r'<script type="application/json" id="interp-data">(.*?)</script>', page, flags=re.S
+    )
+    assert match, "no interp-data block"
+    return _strict_loads(match.group(1))
+
+
+def test_page_data_holds_the_example_and_each_heads_evidence(result):
+    data = _page_data(render_html(result))
+    assert data["tokens"] == TOKENS
+    assert data["patterns"] == result.example["patterns"]
+    assert list(data["heads"]) == ["0.0", "0.1", "1.0", "1.1"]
+    assert data["first"] == "1.0"  # the confirmed induction head
+    assert data["figure"] == "interp-pattern"
+
+    def section(label, title):
+        sections = dict((t, lines) for t, lines in data["heads"][label]["sections"])
+        return sections[title]
+
+    assert "OV copying 0.930" in section("1.0", "Weights")[0]
+    assert section("1.0", "Weights")[1].endswith("0.1 (+0.250)")
+    assert section("1.1", "Weights")[1].endswith("none among the previous-token heads")
+    evidence = section("0.1", "Ablation: previous_token ✓")
+    assert "confirmed by mean ablation" in evidence
+    assert "receivers (later induction heads): 1.0" in evidence
+    assert any(line.startswith("relative 0.400 ± 0.025") for line in evidence)  # 0.05 * 0.4 / 0.8
+    assert section("1.1", "Example pattern") == ["not recorded for this head"]
+    assert data["heads"]["1.0"]["title"].startswith("head 1.0 on the example sequence")
+
+
+def test_page_data_cannot_break_out_of_its_script_block():
+    document = make_document()
+    document["heads"][2]["ablation"]["induction"]["metric"] = EVIL + "<!-- &amp;"
+    page = render_html(Classification.from_dict(document))
+    data = _page_data(page)
+    lines = dict((t, ls) for t, ls in data["heads"]["1.0"]["sections"])["Ablation: induction ✓"]
+    assert any(EVIL + "<!-- &amp;" in line for line in lines)  # read back verbatim
+    block = page.split('id="interp-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in block and ">" not in block and "&" not in block
+    assert EVIL not in page
+
+
+def test_explorer_lists_every_head_and_opens_on_one_with_a_pattern(result):
+    page = render_html(result)
+    options = re.findall(r'<option value="([^"]+)"( selected)?>([^<]*)</option>', page)
+    assert [value for value, _, _ in options] == ["0.0", "0.1", "1.0", "1.1"]
+    assert [value for value, selected, _ in options if selected] == ["1.0"]
+    assert options[3][2] == "1.1 — induction ✗, duplicate_token ✗ (no pattern)"
+    assert 'id="interp-pattern"' in page and 'id="interp-head-detail"' in page
+
+
+def test_report_without_example_has_no_pattern_figure():
+    page = render_html(Classification.from_dict(make_document(example=False)))
+    assert page.count('class="plotly-graph-div"') == 3
+    assert 'id="interp-pattern"' not in page
+    assert "No example attention pattern was recorded" in page
+    data = _page_data(page)
+    assert data["patterns"] == {} and data["first"] == "0.0"
+    assert dict(data["heads"]["1.0"]["sections"])["Weights"] == ["not recorded"]
+
+
+def test_heads_table_is_sortable_and_every_number_has_hover_text(result):
+    table = _table(render_html(result))
+    assert [r[0]["text"] for r in table.rows] == ["0.0", "0.1", "1.0", "1.1"]
+    assert table.row_heads == ["0.0", "0.1", "1.0", "1.1"]  # what a row click opens
+    headers = {h["text"]: h for h in table.headers if h["text"] not in ("score", "null", "lift")}
+    assert set(headers) == {"head", "classes", "loss effect", "OV copying", "key feeders"}
+    assert len([h for h in table.headers if h["text"] == "score"]) == len(BEHAVIORS)
+    n_cells = {len(r) for r in table.rows}
+    assert len(n_cells) == 1
+    assert max(int(h["data-col"]) for h in table.headers) == n_cells.pop() - 1
+    assert {h["data-type"] for h in table.headers} == {"head", "text", "num"}
+
+    def column(name):
+        return [row[int(headers[name]["data-col"])] for row in table.rows]
+
+    assert [float(c["data-sort"]) for c in column("loss effect")] == [
+        h.loss_effect for h in result.heads
+    ]
+    assert [float(c["data-sort"]) for c in column("OV copying")] == [0.01, -0.2, 0.93, 0.4]
+    feeders = column("key feeders")
+    assert [c["text"] for c in feeders] == ["", "", "0.1 (+0.250)", "none"]
+    assert "data-sort" not in feeders[3]
+    assert column("classes")[0]["data-sort"] == ""  # no class: sorted last
+    # each behavior's score, null and lift columns, in order
+    for i, behavior in enumerate(BEHAVIORS):
+        cells = [row[2 + 3 * i] for row in table.rows]
+        assert [float(c["data-sort"]) for c in cells] == [h.scores[behavior]
+                                                         for h in result.heads]
+        assert all(c["title"].startswith(f"{behavior} score ") for c in cells)
+    numeric = [c for row in table.rows for c in row if "num" in c.get("class", "").split()]
+    assert numeric and all(c.get("title") for c in numeric)
+
+
+def test_control_behaviors_get_a_score_column_only():
+    document = make_document()
+    for h in document["heads"]:
+        for field in ("scores", "nulls", "lifts", "stderr"):
+            h[field]["first_token"] = 0.5
+    page = render_html(Classification.from_dict(document))
+    table = _table(page)
+    assert len(table.rows[0]) == 2 + 3 * len(BEHAVIORS) + 1 + 4
+    assert '<th colspan="1" title="control: scored, never a class">first_<wbr>token</th>' in page
+    assert "<b>Controls.</b> first_token:" in page
+
+
+def test_ablation_evidence_shows_the_relative_standard_error(result):
+    text = render_markdown(result)
+    # relative stderr = stderr / scale = stderr * relative / effect = 0.05 * 0.4 / 0.8
+    assert "relative 0.400 ± 0.025 (effect 0.8 ± 0.05)" in text
