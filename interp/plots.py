@@ -39,7 +39,9 @@ __all__ = [
     "ablation_effects",
     "attention_pattern",
     "behavior_heatmap",
+    "distance_profiles",
     "loss_effect_heatmap",
+    "probe_accuracy",
     "scores_heatmaps",
 ]
 
@@ -505,3 +507,50 @@ def _num(value: Any) -> float | None:
 def _text(value: Any) -> str:
     """Text for plotly labels, which read a subset of HTML: escape it."""
     return html.escape(str(value))
+
+
+def probe_accuracy(classification: Classification) -> go.Figure:
+    """Held-out probe accuracy at the embedding and after each layer, one line per task,
+    with each task's chance level dashed."""
+    fig = go.Figure()
+    probes = list(getattr(classification, "probes", ()) or ())
+    if not probes:
+        return _empty(fig, "no probes were fitted")
+    for probe in probes:
+        results = probe["results"]
+        depth = [r["site"].replace("blocks.0.hook_resid_pre", "embedding")
+                 .replace(".hook_resid_post", "").replace("blocks.", "after layer ")
+                 for r in results]
+        fig.add_trace(go.Scatter(
+            x=depth, y=[r["accuracy"] for r in results], mode="lines+markers",
+            name=f"{probe['task']}", hovertemplate="%{x}: accuracy %{y:.3f}<extra></extra>",
+        ))
+        fig.add_trace(go.Scatter(
+            x=depth, y=[r["chance"] for r in results], mode="lines",
+            line={"dash": "dash"}, name=f"{probe['task']} (chance)",
+            hovertemplate="%{x}: chance %{y:.3f}<extra></extra>",
+        ))
+    fig.update_layout(template=TEMPLATE, height=360, yaxis_range=[0, 1.02],
+                      yaxis_title="held-out accuracy", xaxis_title="residual stream",
+                      margin={"t": 30})
+    return fig
+
+
+def distance_profiles(classification: Classification) -> go.Figure:
+    """Each head's mean attention on the key ``d`` positions back (BOS excluded), one line
+    per head: local heads peak at small ``d``, induction heads near ``L - 1``."""
+    fig = go.Figure()
+    heads = [h for h in classification.heads if getattr(h, "distance", None)]
+    if not heads:
+        return _empty(fig, "no distance profiles were recorded")
+    for h in heads:
+        values = [_num(v) for v in h.distance]
+        fig.add_trace(go.Scatter(
+            x=list(range(len(values))), y=values, mode="lines", name=h.head,
+            visible=True if h.classes else "legendonly",
+            hovertemplate=f"head {h.head}, distance %{{x}}: %{{y:.3f}}<extra></extra>",
+        ))
+    fig.update_layout(template=TEMPLATE, height=360, xaxis_title="query - key distance",
+                      yaxis_title="mean attention", margin={"t": 30},
+                      legend_title_text="head (click to show)")
+    return fig

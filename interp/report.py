@@ -39,7 +39,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .heads import CONTROLS
+from .heads import BEHAVIORS, CONTROLS
 from .plots import (
     CONFIRMED_MARK,
     UNCONFIRMED_MARK,
@@ -47,8 +47,10 @@ from .plots import (
     _relative_stderr,
     ablation_effects,
     attention_pattern,
+    distance_profiles,
     loss_effect_heatmap,
     pattern_title,
+    probe_accuracy,
     scores_heatmaps,
 )
 
@@ -376,6 +378,8 @@ def render_html(classification: Classification) -> str:
         ("interp-scores", scores_heatmaps(c)),
         ("interp-ablation-effects", ablation_effects(c)),
         ("interp-loss-effect", loss_effect_heatmap(c)),
+        ("interp-probes", probe_accuracy(c)),
+        ("interp-distance", distance_profiles(c)),
     ]
     if has_pattern:
         specs.append((PATTERN_DIV, attention_pattern(c, first)))
@@ -416,7 +420,8 @@ def render_html(classification: Classification) -> str:
             for anchor, text in (
                 ("summary", "summary"), ("scores", "scores"), ("explore", "head explorer"),
                 ("heads", "heads"), ("ablations", "ablations"), ("loss", "loss effects"),
-                ("groups", "groups"), ("setup", "settings"), ("guide", "how to read this"),
+                ("groups", "groups"), ("probes", "probes"), ("distance", "distances"),
+                ("text", "text"), ("setup", "settings"), ("guide", "how to read this"),
             )
         ) + "</nav>",
         f'<section id="summary"><h2>Summary</h2><pre>{e(_summary(c))}</pre></section>',
@@ -450,6 +455,22 @@ def render_html(classification: Classification) -> str:
         '<section id="groups"><h2>Group ablations</h2>',
         _groups_table(c),
         "</section>",
+        '<section id="probes"><h2>Probes</h2>',
+        "<p>Held-out accuracy of linear probes on the residual stream at the embedding and "
+        "after each layer: the previous token's identity (written by previous-token heads) "
+        "and whether the current token occurred before (written by duplicate-token heads, "
+        "probed on sequences where that does not depend on the position). Dashed: chance "
+        "(the most common label).</p>",
+        figures["interp-probes"],
+        "</section>",
+        '<section id="distance"><h2>Attention by distance</h2>',
+        "<p>Mean attention on the key d positions back (BOS excluded). Classified heads are "
+        "shown; click a legend entry to show another head.</p>",
+        figures["interp-distance"],
+        "</section>",
+        '<section id="text"><h2>Scores on natural text</h2>',
+        _text_scores_table(c),
+        "</section>",
         *setup,
         '<section id="guide"><h2>How to read this</h2>',
     ]
@@ -464,6 +485,34 @@ def render_html(classification: Classification) -> str:
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _text_scores_table(c: Classification) -> str:
+    """Each head's lift on the user's text next to its lift on [BOS] r r."""
+    text = getattr(c, "text_scores", None) or {}
+    if not text.get("heads"):
+        return ("<p>No text was scored (pass texts to <code>classify_heads</code> or "
+                "<code>--text FILE</code>; the model needs a tokenizer).</p>")
+    stimuli = text.get("stimuli", {})
+    behaviors = list(BEHAVIORS)
+    head_rows = []
+    for h in c.heads:
+        entry = text["heads"].get(h.head, {})
+        cells = "".join(
+            f'<td class="num">{_esc(_fmt(entry.get(b, {}).get("lift"), ".2f"))}</td>'
+            f'<td class="num">{_esc(_fmt(h.lifts.get(b), ".2f"))}</td>'
+            for b in behaviors
+        )
+        head_rows.append(f"<tr><th>{_esc(h.head)}</th>{cells}</tr>")
+    header = "".join(f'<th colspan="2">{_esc(b)}</th>' for b in behaviors)
+    sub = "".join("<th>text</th><th>r r</th>" for _ in behaviors)
+    return (
+        f"<p>Lift of every head on {_esc(stimuli.get('n_seqs', '?'))} texts "
+        f"({_esc(stimuli.get('n_pos', '?'))} positions at most), next to its lift on the "
+        "[BOS] r r stimuli that the classes come from.</p>"
+        f'<div class="table-wrap"><table><tr><th>head</th>{header}</tr>'
+        f"<tr><th></th>{sub}</tr>{''.join(head_rows)}</table></div>"
+    )
 
 
 def write_report(classification: Classification, out_dir: str | os.PathLike) -> dict[str, Path]:

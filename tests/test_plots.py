@@ -226,3 +226,19 @@ def test_attention_pattern_without_a_recorded_pattern_raises():
         attention_pattern(Classification.from_dict(document), "1.2")
     with pytest.raises(ValueError, match="not of the form"):
         attention_pattern(make_result(), "induction")
+
+
+def test_probe_and_distance_figures_from_a_real_classification(planted):
+    from interp import ClassifySettings, classify_heads
+    from interp.plots import distance_profiles, probe_accuracy
+
+    result = classify_heads(planted.model, ClassifySettings(n_seqs=8, seq_len=10, sweep=False))
+    fig = probe_accuracy(result)
+    lines = {t.name: list(t.y) for t in fig.data}
+    assert lines["previous_token"][1] > 0.7 > lines["previous_token"][0]  # few rows here
+    assert len(lines["previous_token"]) == 3
+    dist = distance_profiles(result)
+    prev = next(t for t in dist.data if t.name == planted.heads_with_role("previous_token")[0])
+    assert prev.visible is True and max(prev.y) == prev.y[1]  # peaks one position back
+    empty = Classification.from_dict({**result.to_dict(), "probes": []})
+    assert probe_accuracy(empty).layout.annotations

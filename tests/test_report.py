@@ -182,8 +182,8 @@ def test_html_is_self_contained_and_lists_every_head(result):
     for section in ("Baseline", "Summary", "Classification", "Head explorer",
                     "Ablation effects", "Group ablations", "How to read this"):
         assert f"<h2>{section}</h2>" in page
-    # scores, ablation effects, loss effect and the explorer's attention pattern
-    assert page.count('class="plotly-graph-div"') == 4
+    # scores, ablation effects, loss effect, probes, distances and the explorer's pattern
+    assert page.count('class="plotly-graph-div"') == 6
     # the page script is inline and fetches nothing
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", outside_bundle, flags=re.S)
     assert all("src=" not in attrs for attrs, _ in scripts)
@@ -382,7 +382,7 @@ def test_explorer_lists_every_head_and_opens_on_one_with_a_pattern(result):
 
 def test_report_without_example_has_no_pattern_figure():
     page = render_html(Classification.from_dict(make_document(example=False)))
-    assert page.count('class="plotly-graph-div"') == 3
+    assert page.count('class="plotly-graph-div"') == 5
     assert 'id="interp-pattern"' not in page
     assert "No example attention pattern was recorded" in page
     data = _page_data(page)
