@@ -21,6 +21,7 @@ from .ablation import (
     residual_after_layer,
 )
 from .census import score_heads
+from .checkpoints import CheckpointSweep, find_checkpoints, score_checkpoints
 from .classify import Classification, ClassifySettings, HeadClass, classify_heads
 from .heads import BEHAVIORS, CONTROLS, HeadId, all_heads
 from .hooks import attached_hooks, leftover_hooks
@@ -37,6 +38,7 @@ __all__ = [
     "AblationEffect",
     "BEHAVIORS",
     "CONTROLS",
+    "CheckpointSweep",
     "Classification",
     "ClassifySettings",
     "CompositionResult",
@@ -58,6 +60,7 @@ __all__ = [
     "copy_losses",
     "distance_profile",
     "downstream_induction",
+    "find_checkpoints",
     "key_feeders",
     "leftover_hooks",
     "lift",
@@ -72,6 +75,7 @@ __all__ = [
     "repeated_tokens",
     "residual_after_layer",
     "save_model",
+    "score_checkpoints",
     "score_heads",
     "score_layer",
     "target_masks",

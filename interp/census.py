@@ -14,7 +14,7 @@ import torch
 
 from .hooks import attached_hooks, pattern_hook
 from .models import model_name
-from .scoring import HeadScores, distance_profile, score_layer, target_masks
+from .scoring import HeadScores, distance_profile, mask_weights, score_layer_all, target_masks
 from .stimuli import Stimuli
 
 __all__ = ["score_heads"]
@@ -104,6 +104,7 @@ def _score_chunk(
     device = _model_device(model)
     tokens = stimuli.tokens.to(device)
     masks = target_masks(tokens, stimuli.valid.to(device))
+    weights = mask_weights(masks)  # (B, Q, K, 2 x behaviors), shared by every layer
     batch = stimuli.n_seqs
     scores = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}
     nulls = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}
@@ -118,8 +119,7 @@ def _score_chunk(
 
     def make_hook(layer: int):
         def reduce_pattern(pattern: torch.Tensor, hook: Any) -> None:
-            for behavior, targets in masks.targets.items():
-                result = score_layer(pattern.detach(), targets, masks.eligible[behavior])
+            for behavior, result in score_layer_all(pattern.detach(), masks, weights).items():
                 scores[behavior][:, layer] = result.score.cpu()
                 nulls[behavior][:, layer] = result.null.cpu()
                 if layer == 0:

@@ -1,4 +1,10 @@
-"""Command line: ``interp report --model SPEC --out DIR`` (also ``python -m interp``)."""
+"""Command line (also ``python -m interp``):
+
+- ``interp report --model SPEC --out DIR``: census, classification and report of one model;
+- ``interp sweep --model DIR [DIR ...] --out DIR``: head scores across the checkpoints of a
+  training run (or one run directory holding ``step_*`` checkpoints); writes ``sweep.json``
+  and ``sweep.html``.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +40,22 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--no-sweep", action="store_true",
                         help="skip ablating every head alone (faster on big models)")
     report.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="score every head at every checkpoint of a training run; write sweep.json/html",
+    )
+    sweep.add_argument("--model", nargs="+", required=True, metavar="DIR",
+                       help="checkpoint directories (steps parsed from names like "
+                            "step_00100), or one run directory holding them")
+    sweep.add_argument("--out", required=True, help="directory to write sweep.json/html into")
+    sweep.add_argument("--seed", type=int, default=0, help="seed of the stimuli")
+    sweep.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
+    sweep.add_argument("--seq-len", type=int, default=30, help="length of r")
+    sweep.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
+    sweep.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
+    sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -46,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interp: --threads must be at least 1", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
+    if args.command == "sweep":
+        return _sweep(args)
     from .classify import ClassifySettings, classify_heads
     from .models import ModelLoadError, load_model
     from .report import write_report
@@ -66,6 +90,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(result.summary())
     print(f"report written to {paths['html'].parent} "
+          f"({', '.join(p.name for p in paths.values())}) "
+          f"in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .checkpoints import score_checkpoints
+    from .heads import BEHAVIORS
+    from .models import ModelLoadError
+    from .plots_training import best_head, write_sweep
+
+    started = time.perf_counter()
+    checkpoints = args.model[0] if len(args.model) == 1 else args.model
+    try:
+        sweep = score_checkpoints(
+            checkpoints, n_seqs=args.n_seqs, seq_len=args.seq_len, seed=args.seed,
+            device=args.device, dtype=args.dtype, progress=not args.quiet,
+        )
+        paths = write_sweep(sweep, args.out)
+    except (ModelLoadError, ValueError, FileExistsError, NotADirectoryError) as err:
+        print(f"interp: error: {err}", file=sys.stderr)
+        return 2
+    behaviors = [b for b in BEHAVIORS if b in sweep.behaviors]
+    print(f"{sweep.n_checkpoints} checkpoints, {sweep.n_layers} layers x {sweep.n_heads} "
+          "heads; per behavior the best head's score (head), copy losses in nats")
+    header = f"{'step':>8} {'1st-copy':>8} {'2nd-copy':>8}" + "".join(
+        f" {b:>15}" for b in behaviors)
+    print(header)
+    for c, row in enumerate(sweep.loss_table()):
+        cells = ""
+        for b in behaviors:
+            head, score = best_head(sweep, b, c)
+            cells += " {:>15}".format(f"{score:.2f} ({head})")
+        print(f"{row['step']:>8} {row['first_copy_loss']:>8.3f} "
+              f"{row['second_copy_loss']:>8.3f}{cells}")
+    for b in behaviors:
+        step, head, rise = sweep.largest_rise(b)
+        print(f"largest rise of {b}: step {step} (head {head}, lift {rise:+.2f})")
+    print(f"sweep written to {paths['html'].parent} "
           f"({', '.join(p.name for p in paths.values())}) "
           f"in {time.perf_counter() - started:.1f} s")
     return 0

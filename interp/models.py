@@ -321,6 +321,7 @@ def _load_hf_dir(
             f"{', '.join(HF_WEIGHT_FILES)}"
         )
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
     from transformer_lens.model_bridge.sources import build_bridge_from_module
     from transformer_lens.model_bridge.sources._hf_format import (
         determine_architecture_from_hf_config,
@@ -336,14 +337,22 @@ def _load_hf_dir(
                 "load the model without a tokenizer"
             ) from err
     torch_dtype = dtype or torch.float32
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # one "Loading weights" bar per checkpoint is noise
     try:
         hf_model = AutoModelForCausalLM.from_pretrained(
             str(path), dtype=torch_dtype, attn_implementation="eager", local_files_only=True
         )
     except Exception as err:
         raise ModelLoadError(f"cannot load the Hugging Face checkpoint in {path}: {err}") from err
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
     try:
         hf_model.to(device or "cpu")
+    except (RuntimeError, ValueError, AssertionError) as err:  # no such device, no CUDA
+        raise ModelLoadError(f"cannot put the model on device {device!r}: {err}") from err
+    try:
         architecture = determine_architecture_from_hf_config(hf_model.config)
         model = build_bridge_from_module(
             hf_model,

@@ -54,6 +54,8 @@ __all__ = [
     "LayerScores",
     "target_masks",
     "score_layer",
+    "score_layer_all",
+    "mask_weights",
     "lift",
 ]
 
@@ -145,17 +147,82 @@ def distance_profile(
         ``[batch, head, max_distance + 1]``; NaN where no query has such a key.
     """
     batch, n_heads, n_pos, _ = pattern.shape
-    out = torch.full((batch, n_heads, max_distance + 1), float("nan"))
     p = pattern.float()
-    for d in range(min(max_distance, n_pos - 2) + 1):
-        diag = torch.diagonal(p, offset=-d, dim1=-2, dim2=-1)  # (B, H, S - d): q = d + i
-        keep = (valid[:, d:] & valid[:, : n_pos - d]).clone()  # (B, S - d)
-        keep[:, 0] = False  # key 0 is BOS
-        w = keep.to(p.dtype)[:, None, :]  # (B, 1, S - d)
-        count = w.sum(-1)  # (B, 1)
-        mean = (diag * w).sum(-1) / count.clamp(min=1)  # (B, H)
-        out[:, :, d] = torch.where(count > 0, mean, torch.nan).cpu()
-    return out
+    q_idx = torch.arange(n_pos, device=p.device)[:, None]  # (Q, 1)
+    d_idx = torch.arange(max_distance + 1, device=p.device)[None, :]  # (1, D)
+    key = q_idx - d_idx  # (Q, D): the key d back from query q
+    index = key.clamp(min=0)  # (Q, D)
+    on_key = p.gather(-1, index.expand(batch, n_heads, -1, -1))  # (B, H, Q, D)
+    valid = valid.to(p.device)
+    key_valid = valid[:, index.flatten()].view(batch, n_pos, -1)  # (B, Q, D)
+    keep = (key >= 1)[None] & valid[:, :, None] & key_valid  # (B, Q, D): BOS key excluded
+    w = keep.to(p.dtype)  # (B, Q, D)
+    count = w.sum(1)  # (B, D)
+    mean = torch.einsum("bhqd,bqd->bhd", on_key, w) / count.clamp(min=1)[:, None, :]  # (B, H, D)
+    return torch.where(count[:, None, :] > 0, mean, torch.nan).cpu()
+
+
+def mask_weights(masks: TargetMasks) -> Float[Tensor, "batch query key weight"]:
+    """Every behavior's target keys, then every behavior's other eligible keys, as 0/1
+    weights stacked on the last axis (``2 x n_behaviors``), the order of
+    ``masks.targets``. Compute once per batch and pass to :func:`score_layer_all`."""
+    names = list(masks.targets)
+    targets = [masks.targets[b] for b in names]
+    others = [masks.eligible[b] & ~masks.targets[b] for b in names]
+    return torch.stack(targets + others, dim=-1).float()  # (B, Q, K, 2N)
+
+
+def score_layer_all(
+    pattern: Float[Tensor, "batch head query key"],
+    masks: TargetMasks,
+    weights: Float[Tensor, "batch query key weight"] | None = None,
+) -> dict[str, LayerScores]:
+    """:func:`score_layer` for every behavior of ``masks`` at once.
+
+    Equal to calling :func:`score_layer` once per behavior (up to float rounding), but the
+    pattern is read once: one batched matrix product over all targets and null keys
+    instead of two reductions per behavior.
+
+    Args:
+        pattern: ``[batch, head, query, key]`` post-softmax attention.
+        masks: from :func:`target_masks`.
+        weights: ``mask_weights(masks)``, if already computed (the census reuses it for
+            every layer).
+
+    Returns:
+        behavior -> per-sequence score and null, each ``[batch, head]``.
+    """
+    names = list(masks.targets)
+    n = len(names)
+    first = masks.targets[names[0]]
+    if pattern.ndim != 4 or pattern.shape[-1] != pattern.shape[-2]:
+        raise ValueError(
+            f"pattern must be [batch, head, query, key] with query == key; "
+            f"got {tuple(pattern.shape)}"
+        )
+    if first.shape != (pattern.shape[0], *pattern.shape[2:]):
+        raise ValueError(
+            f"targets {tuple(first.shape)} do not match pattern {tuple(pattern.shape)}"
+        )
+    p = pattern.float()
+    w = (mask_weights(masks) if weights is None else weights).to(p.device, p.dtype)
+    mass = torch.matmul(p.transpose(1, 2), w)  # (B, Q, H, K) @ (B, Q, K, 2N) -> (B, Q, H, 2N)
+    mass = mass.permute(0, 2, 1, 3)  # (B, H, Q, 2N)
+    on_target, on_others = mass[..., :n], mass[..., n:]  # (B, H, Q, N) each
+    counts = w.sum(2)  # (B, Q, 2N)
+    n_targets, n_others = counts[..., :n], counts[..., n:]  # (B, Q, N)
+    counted = (n_targets > 0) & (n_others > 0)  # (B, Q, N)
+    null_q = on_others * (n_targets / n_others.clamp(min=1))[:, None]  # (B, H, Q, N)
+    weight = counted.to(p.dtype)[:, None]  # (B, 1, Q, N)
+    n_counted = counted.sum(1)  # (B, N)
+    denom = n_counted.to(p.dtype)[:, None]  # (B, 1, N)
+    nan = torch.tensor(float("nan"), dtype=p.dtype, device=p.device)
+    score = torch.where(denom > 0, (on_target * weight).sum(2) / denom.clamp(min=1), nan)
+    null = torch.where(denom > 0, (null_q * weight).sum(2) / denom.clamp(min=1), nan)
+    return {  # score, null: (B, H, N)
+        b: LayerScores(score=score[..., i], null=null[..., i], n_queries=n_counted[:, i])
+        for i, b in enumerate(names)
+    }
 
 
 def score_layer(

@@ -33,11 +33,19 @@ COMPOSITION_MODES = ("Q", "K", "V")
 
 
 def _params(model: Any) -> dict[str, Tensor]:
+    """The weights as float32 CPU tensors, key/value heads expanded to one per query head
+    for grouped-query attention (query head h reads kv head h // group, as HF's repeat_kv)."""
     with torch.no_grad():
-        return {
+        p = {
             name: getattr(model, name).detach().float().cpu()
             for name in ("W_Q", "W_K", "W_V", "W_O", "W_E", "W_U")
         }
+    n_heads = int(model.cfg.n_heads)
+    for name in ("W_K", "W_V"):
+        n_kv = p[name].shape[1]
+        if n_kv != n_heads:
+            p[name] = p[name].repeat_interleave(n_heads // n_kv, dim=1)
+    return p
 
 
 def ov_copying_scores(model: Any) -> Float[Tensor, "layer head"]:

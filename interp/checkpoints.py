@@ -1,0 +1,363 @@
+"""Head scores across the checkpoints of a training run: when does each head form?
+
+:func:`score_checkpoints` runs the head census (:func:`interp.score_heads`) and the copy
+losses (:func:`interp.copy_losses`) on every checkpoint of a run, with the *same* seeded
+``[BOS] r r`` stimuli for all of them, so the curves differ only because the weights do.
+Checkpoints are loaded one at a time (:func:`interp.load_model`), so a long run never
+holds more than one model in memory.
+
+**Steps.** A checkpoint's step is the last number in its label: ``step_00100`` -> 100,
+``checkpoint-500`` -> 500, ``step1000`` (Pythia's revisions) -> 1000. A label is the
+directory's name, a given label, or a bridge's model name. When every label holds a
+number, the checkpoints are ordered by step; otherwise they keep the given order and their
+steps are their positions ``0, 1, 2, ...``.
+
+**Scores** are those of :mod:`interp.scoring`: per head the mean attention on a behavior's
+targets (0..1), the null (the same head's attention on chance keys) and the lift
+``(score - null) / (1 - null)``. A head "forms" where its lift rises; the first- and
+second-copy losses show the same transition from the output side (induction makes the
+second copy predictable, so its loss drops below the first copy's).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from jaxtyping import Float
+from torch import Tensor
+
+from .ablation import copy_losses
+from .census import score_heads
+from .models import CONFIG_FILE, bos_token_id, load_model, model_name
+from .scoring import lift
+from .stimuli import Stimuli, repeated_tokens
+
+__all__ = ["CheckpointSweep", "find_checkpoints", "parse_step", "score_checkpoints"]
+
+_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+@dataclass(frozen=True)
+class CheckpointSweep:
+    """Every head's scores, and the copy losses, at every checkpoint of a run.
+
+    Attributes:
+        labels: one per checkpoint (directory name, given label or model name).
+        steps: training step of each checkpoint (see the module docstring), ascending
+            when parsed from the labels.
+        sources: what each checkpoint was loaded from (a path, or a model's name).
+        n_layers, n_heads: the model's shape (the same for every checkpoint).
+        scores: behavior -> ``[checkpoint, layer, head]`` mean score over sequences (0..1).
+        nulls: behavior -> ``[checkpoint, layer, head]`` mean null over sequences (0..1).
+        stderrs: behavior -> ``[checkpoint, layer, head]`` standard error of score - null.
+        first_copy_loss: ``[checkpoint]`` mean next-token loss on the first copy of ``r``.
+        second_copy_loss: ``[checkpoint]`` mean next-token loss on the second copy.
+        stimuli: description of the inputs shared by every checkpoint (kind, sizes, seed).
+    """
+
+    labels: tuple[str, ...]
+    steps: tuple[int, ...]
+    sources: tuple[str, ...]
+    n_layers: int
+    n_heads: int
+    scores: dict[str, Float[Tensor, "checkpoint layer head"]]
+    nulls: dict[str, Float[Tensor, "checkpoint layer head"]]
+    stderrs: dict[str, Float[Tensor, "checkpoint layer head"]]
+    first_copy_loss: Float[Tensor, " checkpoint"]
+    second_copy_loss: Float[Tensor, " checkpoint"]
+    stimuli: dict
+
+    @property
+    def behaviors(self) -> tuple[str, ...]:
+        return tuple(self.scores)
+
+    @property
+    def n_checkpoints(self) -> int:
+        return len(self.labels)
+
+    def lift(self, behavior: str) -> Float[Tensor, "checkpoint layer head"]:
+        """``(score - null) / (1 - null)`` per checkpoint and head, range -1..1."""
+        self._check(behavior)
+        return lift(self.scores[behavior], self.nulls[behavior])
+
+    def largest_rise(self, behavior: str) -> tuple[int, str, float]:
+        """Where some head's lift rises most from one checkpoint to the next.
+
+        Returns:
+            ``(step, head, rise)``: the step of the later checkpoint, the head ``"L.H"``
+            and its rise in lift. With a single checkpoint: its step, the head with the
+            highest lift, and 0.0.
+        """
+        values = torch.nan_to_num(self.lift(behavior), nan=0.0)  # (C, L, H)
+        if self.n_checkpoints < 2:
+            index = int(values[0].flatten().argmax())
+            layer, head = divmod(index, self.n_heads)
+            return self.steps[0], f"{layer}.{head}", 0.0
+        rise = values[1:] - values[:-1]  # (C - 1, L, H)
+        index = int(rise.flatten().argmax())
+        checkpoint, rest = divmod(index, self.n_layers * self.n_heads)
+        layer, head = divmod(rest, self.n_heads)
+        return self.steps[checkpoint + 1], f"{layer}.{head}", float(rise.flatten()[index])
+
+    def _check(self, behavior: str) -> str:
+        if behavior not in self.scores:
+            raise KeyError(f"unknown behavior {behavior!r}; scored: {list(self.scores)}")
+        return behavior
+
+    def to_table(self) -> list[dict]:
+        """Long format: one row per checkpoint, head and behavior (step, checkpoint, layer,
+        head, label, behavior, value, null, lift, stderr), for ``pandas`` or plotly."""
+        rows = []
+        for behavior in self.behaviors:
+            stats = {
+                "value": self.scores[behavior],
+                "null": self.nulls[behavior],
+                "lift": self.lift(behavior),
+                "stderr": self.stderrs[behavior],
+            }
+            for c, (step, checkpoint) in enumerate(zip(self.steps, self.labels)):
+                for layer in range(self.n_layers):
+                    for head in range(self.n_heads):
+                        row = {"step": step, "checkpoint": checkpoint, "layer": layer,
+                               "head": head, "label": f"{layer}.{head}", "behavior": behavior}
+                        row.update({k: float(v[c, layer, head]) for k, v in stats.items()})
+                        rows.append(row)
+        return rows
+
+    def loss_table(self) -> list[dict]:
+        """One row per checkpoint: step, checkpoint, first_copy_loss, second_copy_loss."""
+        return [
+            {"step": step, "checkpoint": label, "first_copy_loss": float(first),
+             "second_copy_loss": float(second)}
+            for step, label, first, second in zip(
+                self.steps, self.labels, self.first_copy_loss, self.second_copy_loss
+            )
+        ]
+
+    def to_dict(self) -> dict:
+        """JSON-safe form (NaN as None); :meth:`from_dict` restores an equal object."""
+        return {
+            "labels": list(self.labels),
+            "steps": list(self.steps),
+            "sources": list(self.sources),
+            "n_layers": self.n_layers,
+            "n_heads": self.n_heads,
+            "scores": {b: _to_list(t) for b, t in self.scores.items()},
+            "nulls": {b: _to_list(t) for b, t in self.nulls.items()},
+            "stderrs": {b: _to_list(t) for b, t in self.stderrs.items()},
+            "first_copy_loss": _to_list(self.first_copy_loss),
+            "second_copy_loss": _to_list(self.second_copy_loss),
+            "stimuli": dict(self.stimuli),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CheckpointSweep:
+        n = len(data["labels"])
+        n_layers, n_heads = int(data["n_layers"]), int(data["n_heads"])
+
+        def grid(values: list) -> Tensor:
+            return _from_list(values).reshape(n, n_layers, n_heads)  # (C, L, H)
+
+        return cls(
+            labels=tuple(str(v) for v in data["labels"]),
+            steps=tuple(int(v) for v in data["steps"]),
+            sources=tuple(str(v) for v in data["sources"]),
+            n_layers=n_layers,
+            n_heads=n_heads,
+            scores={b: grid(v) for b, v in data["scores"].items()},
+            nulls={b: grid(v) for b, v in data["nulls"].items()},
+            stderrs={b: grid(v) for b, v in data["stderrs"].items()},
+            first_copy_loss=_from_list(data["first_copy_loss"]).reshape(n),
+            second_copy_loss=_from_list(data["second_copy_loss"]).reshape(n),
+            stimuli=dict(data["stimuli"]),
+        )
+
+
+def parse_step(label: str | int) -> int | None:
+    """The last number in ``label`` (``"step_00100"`` -> 100), or None if it has none."""
+    if isinstance(label, int):
+        return label
+    match = _LAST_NUMBER.search(str(label))
+    return int(match.group(1)) if match else None
+
+
+def find_checkpoints(parent: str | os.PathLike) -> list[Path]:
+    """The checkpoint directories of a run: subdirectories of ``parent`` that hold a
+    ``config.json`` and a number in their name (``step_00100``), ordered by that number.
+
+    Raises:
+        ValueError: ``parent`` is not a directory, or holds no such subdirectory.
+
+    Example:
+        >>> find_checkpoints("/tmp/ckpts")[:2]  # doctest: +SKIP
+        [PosixPath('/tmp/ckpts/step_00000'), PosixPath('/tmp/ckpts/step_00100')]
+    """
+    root = Path(parent).expanduser()
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a directory")
+    found = [
+        p for p in root.iterdir()
+        if p.is_dir() and (p / CONFIG_FILE).is_file() and parse_step(p.name) is not None
+    ]
+    if not found:
+        raise ValueError(
+            f"{root} holds no checkpoint directories (subdirectories like step_00100 with "
+            f"a {CONFIG_FILE})"
+        )
+    return sorted(found, key=lambda p: (parse_step(p.name), p.name))
+
+
+def score_checkpoints(
+    checkpoints: str | os.PathLike | Sequence[Any],
+    *,
+    labels: Sequence[str | int] | None = None,
+    n_seqs: int = 32,
+    seq_len: int = 30,
+    seed: int = 0,
+    stimuli: Stimuli | None = None,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> CheckpointSweep:
+    """Score every head of every checkpoint on the same stimuli.
+
+    Args:
+        checkpoints: model specs (directories, ``TransformerBridge`` objects, anything
+            :func:`interp.load_model` takes), or one run directory holding ``step_*``
+            checkpoint directories (see :func:`find_checkpoints`).
+        labels: one label per checkpoint (default: directory names, or model names);
+            steps are parsed from them.
+        n_seqs, seq_len, seed: the ``[BOS] r r`` stimuli (:func:`interp.repeated_tokens`),
+            drawn once for the first checkpoint's vocabulary and BOS and shared by all.
+        stimuli: use these ``[BOS] r r`` stimuli instead (``n_seqs``, ``seq_len`` and
+            ``seed`` are then not used).
+        device, dtype: passed to :func:`interp.load_model` for each checkpoint loaded
+            from a directory.
+        batch_size: sequences per forward pass of the census.
+        progress: show a progress bar over checkpoints.
+
+    Returns:
+        A :class:`CheckpointSweep`.
+
+    Raises:
+        ValueError: no checkpoints, labels of the wrong length, checkpoints of different
+            shapes, vocabularies or BOS ids, or stimuli that are not ``[BOS] r r``.
+        interp.ModelLoadError: a checkpoint cannot be loaded.
+
+    Example:
+        >>> sweep = score_checkpoints("/tmp/ckpts", n_seqs=16)  # doctest: +SKIP
+        >>> sweep.largest_rise("induction")  # (step, head, rise in lift)
+    """
+    specs = _expand(checkpoints)
+    if labels is not None and len(labels) != len(specs):
+        raise ValueError(f"{len(labels)} labels for {len(specs)} checkpoints")
+    if stimuli is not None and stimuli.repeat_len is None:
+        raise ValueError("checkpoint sweeps need [BOS] r r stimuli (see interp.repeated_tokens)")
+    names = [str(v) for v in labels] if labels is not None else [_label(s) for s in specs]
+    parsed = [parse_step(v) for v in (labels if labels is not None else names)]
+    order = list(range(len(specs)))
+    if all(s is not None for s in parsed):
+        order.sort(key=lambda i: parsed[i])
+        steps = [int(parsed[i]) for i in order]
+    else:
+        steps = list(range(len(specs)))
+
+    iterator: Any = order
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(order, desc="checkpoints", unit="ckpt")
+    shape: tuple | None = None
+    per: dict[str, dict[str, list[Tensor]]] = {"scores": {}, "nulls": {}, "stderrs": {}}
+    first_losses: list[Tensor] = []
+    second_losses: list[Tensor] = []
+    sources: list[str] = []
+    for i in iterator:
+        model = load_model(specs[i], device=device, dtype=dtype)
+        this = (int(model.cfg.n_layers), int(model.cfg.n_heads), int(model.cfg.d_vocab),
+                bos_token_id(model))
+        if shape is None:
+            shape = this
+            if stimuli is None:
+                stimuli = repeated_tokens(n_seqs, seq_len, vocab_size=this[2],
+                                          bos_token_id=this[3], seed=seed)
+        elif this != shape:
+            raise ValueError(
+                f"checkpoint {names[i]!r} has (layers, heads, vocabulary, BOS) {this}; the "
+                f"first checkpoint has {shape}: a sweep needs one architecture"
+            )
+        assert stimuli is not None
+        result = score_heads(model, stimuli, batch_size=batch_size)
+        for behavior in result.behaviors:
+            per["scores"].setdefault(behavior, []).append(result.score(behavior))
+            per["nulls"].setdefault(behavior, []).append(result.null(behavior))
+            per["stderrs"].setdefault(behavior, []).append(result.stderr(behavior))
+        first, second = copy_losses(model, stimuli)
+        first_losses.append(first.mean())
+        second_losses.append(second.mean())
+        sources.append(_source(specs[i], model))
+        del model
+    assert shape is not None and stimuli is not None
+    stack = {
+        kind: {b: torch.stack(v).float() for b, v in by_behavior.items()}  # (C, L, H)
+        for kind, by_behavior in per.items()
+    }
+    return CheckpointSweep(
+        labels=tuple(names[i] for i in order),
+        steps=tuple(steps),
+        sources=tuple(sources),
+        n_layers=shape[0],
+        n_heads=shape[1],
+        scores=stack["scores"],
+        nulls=stack["nulls"],
+        stderrs=stack["stderrs"],
+        first_copy_loss=torch.stack(first_losses).float(),
+        second_copy_loss=torch.stack(second_losses).float(),
+        stimuli=stimuli.to_dict(),
+    )
+
+
+def _expand(checkpoints: Any) -> list[Any]:
+    if isinstance(checkpoints, (str, os.PathLike)):
+        path = Path(checkpoints).expanduser()
+        if path.is_dir() and not (path / CONFIG_FILE).is_file():
+            return list(find_checkpoints(path))
+        return [checkpoints]
+    specs = list(checkpoints)
+    if not specs:
+        raise ValueError("no checkpoints given")
+    return specs
+
+
+def _label(spec: Any) -> str:
+    if isinstance(spec, (str, os.PathLike)):
+        return Path(spec).expanduser().name or os.fspath(spec)
+    return model_name(spec)
+
+
+def _source(spec: Any, model: Any) -> str:
+    if isinstance(spec, (str, os.PathLike)):
+        return os.fspath(spec)
+    return model_name(model)
+
+
+def _to_list(t: Tensor) -> list:
+    """Nested lists of floats, NaN as None (JSON has no NaN)."""
+    out: list = [None if v != v else float(v) for v in t.flatten().tolist()]
+    for size in reversed(t.shape[1:]):
+        out = [out[i : i + size] for i in range(0, len(out), size)]
+    return out
+
+
+def _from_list(values: list) -> Tensor:
+    def fix(x: Any) -> Any:
+        return [fix(v) for v in x] if isinstance(x, list) else (float("nan") if x is None else x)
+
+    return torch.tensor(fix(values), dtype=torch.float32)

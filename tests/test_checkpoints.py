@@ -1,0 +1,186 @@
+"""Checkpoint sweeps: head scores and copy losses across the checkpoints of a training run."""
+
+import json
+import re
+
+import plotly.graph_objects as go
+import pytest
+import torch
+
+import interp
+from interp.checkpoints import CheckpointSweep, find_checkpoints, parse_step, score_checkpoints
+from interp.cli import main
+from interp.plots_training import checkpoint_curves, render_sweep_html, write_sweep
+from interp.training import TrainConfig, train_model
+
+N_SEQS, SEQ_LEN = 4, 8
+TINY = TrainConfig(
+    seed=0, n_layers=2, n_heads=2, d_model=16, d_vocab=24, n_ctx=21, steps=4, batch_size=2,
+    min_span=2, max_span=6, log_every=2, warmup_steps=1, model_name="tiny",
+)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A training run with checkpoints step_00000, step_00002, step_00004."""
+    path = tmp_path_factory.mktemp("run")
+    train_model(TINY, checkpoint_dir=path, checkpoint_every=2)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sweep(run_dir):
+    return score_checkpoints(run_dir, n_seqs=N_SEQS, seq_len=SEQ_LEN, seed=3)
+
+
+def test_parse_step():
+    assert parse_step("step_00100") == 100
+    assert parse_step("checkpoint-500") == 500
+    assert parse_step("step1000") == 1000
+    assert parse_step(7) == 7
+    assert parse_step("final") is None
+
+
+def test_find_checkpoints_orders_by_step(run_dir, tmp_path):
+    assert [p.name for p in find_checkpoints(run_dir)] == [
+        "step_00000", "step_00002", "step_00004"]
+    with pytest.raises(ValueError, match="no checkpoint directories"):
+        find_checkpoints(tmp_path)
+
+
+def test_sweep_shapes_and_steps(sweep):
+    assert sweep.steps == (0, 2, 4)
+    assert sweep.labels == ("step_00000", "step_00002", "step_00004")
+    assert sweep.n_checkpoints == 3
+    assert set(interp.BEHAVIORS) <= set(sweep.behaviors)
+    for behavior in sweep.behaviors:
+        for table in (sweep.scores, sweep.nulls, sweep.stderrs):
+            assert table[behavior].shape == (3, 2, 2)
+        assert sweep.lift(behavior).shape == (3, 2, 2)
+    assert sweep.first_copy_loss.shape == (3,) and sweep.second_copy_loss.shape == (3,)
+    assert torch.isfinite(sweep.first_copy_loss).all()
+    assert sweep.stimuli["seed"] == 3 and sweep.stimuli["repeat_len"] == SEQ_LEN
+
+
+def test_each_checkpoint_matches_its_own_census(sweep, run_dir):
+    """Same seeded stimuli for every checkpoint: each row equals a census run alone."""
+    model = interp.load_model(run_dir / "step_00002")
+    stimuli = interp.repeated_tokens(N_SEQS, SEQ_LEN, vocab_size=TINY.d_vocab, seed=3)
+    alone = interp.score_heads(model, stimuli)
+    first, second = interp.copy_losses(model, stimuli)
+    for behavior in sweep.behaviors:
+        torch.testing.assert_close(sweep.scores[behavior][1], alone.score(behavior))
+        torch.testing.assert_close(sweep.nulls[behavior][1], alone.null(behavior))
+    torch.testing.assert_close(sweep.first_copy_loss[1], first.mean())
+    torch.testing.assert_close(sweep.second_copy_loss[1], second.mean())
+
+
+def test_given_order_is_sorted_by_step(sweep, run_dir):
+    dirs = [run_dir / "step_00004", run_dir / "step_00000", run_dir / "step_00002"]
+    again = score_checkpoints(dirs, n_seqs=N_SEQS, seq_len=SEQ_LEN, seed=3)
+    assert again.steps == (0, 2, 4)
+    assert again.to_dict() == sweep.to_dict()
+
+
+def test_labels_without_numbers_keep_the_order(run_dir):
+    dirs = [run_dir / "step_00004", run_dir / "step_00000"]
+    result = score_checkpoints(dirs, labels=["late", "early"], n_seqs=N_SEQS, seq_len=SEQ_LEN)
+    assert result.labels == ("late", "early") and result.steps == (0, 1)
+    with pytest.raises(ValueError, match="labels"):
+        score_checkpoints(dirs, labels=["one"], n_seqs=N_SEQS, seq_len=SEQ_LEN)
+
+
+def test_bridges_with_labels(random_model, watch_model):
+    watch_model(random_model)
+    result = score_checkpoints([random_model, random_model], labels=[200, 100],
+                               n_seqs=N_SEQS, seq_len=SEQ_LEN)
+    assert result.steps == (100, 200) and result.labels == ("100", "200")
+    torch.testing.assert_close(result.scores["induction"][0], result.scores["induction"][1])
+    assert result.sources == (interp.models.model_name(random_model),) * 2
+
+
+def test_different_architectures_are_refused(run_dir, random_model):
+    with pytest.raises(ValueError, match="one architecture"):
+        score_checkpoints([run_dir / "step_00000", random_model], n_seqs=N_SEQS,
+                          seq_len=SEQ_LEN)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="no checkpoints"):
+        score_checkpoints([])
+    with pytest.raises(interp.ModelLoadError, match="does not exist"):
+        score_checkpoints(["/no/such/step_00001"])
+
+
+def test_round_trip_and_tables(sweep):
+    data = json.loads(json.dumps(sweep.to_dict(), allow_nan=False))
+    again = CheckpointSweep.from_dict(data)
+    assert again.to_dict() == sweep.to_dict()
+    for behavior in sweep.behaviors:
+        assert torch.equal(again.scores[behavior].nan_to_num(-9),
+                           sweep.scores[behavior].nan_to_num(-9))
+    rows = sweep.to_table()
+    assert len(rows) == 3 * 2 * 2 * len(sweep.behaviors)
+    assert set(rows[0]) == {"step", "checkpoint", "layer", "head", "label", "behavior",
+                            "value", "null", "lift", "stderr"}
+    assert rows[0]["label"] == "0.0" and rows[0]["step"] == 0
+    losses = sweep.loss_table()
+    assert [r["step"] for r in losses] == [0, 2, 4]
+    step, head, rise = sweep.largest_rise("induction")
+    assert step in (2, 4) and interp.HeadId.parse(head).layer < 2 and rise == rise
+
+
+def test_checkpoint_curves(sweep):
+    fig = checkpoint_curves(sweep, "induction")
+    assert isinstance(fig, go.Figure)
+    assert len(fig.data) == 2 * 2 + 2  # a line per head, then the two losses
+    assert list(fig.data[0].x) == [0, 2, 4] and fig.data[0].name == "0.0"
+    assert fig.data[-1].name == "second-copy loss"
+    assert len(checkpoint_curves(sweep, "previous_token", stat="lift").data) == 6
+    with pytest.raises(KeyError):
+        checkpoint_curves(sweep, "nonsense")
+    with pytest.raises(ValueError):
+        checkpoint_curves(sweep, "induction", stat="median")
+
+
+def test_html_is_self_contained_and_deterministic(sweep, tmp_path):
+    from plotly.offline import get_plotlyjs
+
+    page = render_sweep_html(sweep)
+    assert page == render_sweep_html(CheckpointSweep.from_dict(sweep.to_dict()))
+    assert page.count(get_plotlyjs()[:200]) == 1  # the bundle, inlined exactly once
+    assert not re.search(r"<script[^>]*\bsrc=", page)
+    outside_bundle = page.replace(get_plotlyjs(), "")
+    assert "http://" not in outside_bundle and "https://" not in outside_bundle
+    assert outside_bundle.count('id="interp-sweep-') == len(sweep.behaviors)
+    paths = write_sweep(sweep, tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sweep.html", "sweep.json"]
+    assert CheckpointSweep.from_dict(json.loads(paths["json"].read_text())).steps == (0, 2, 4)
+
+
+def test_cli_sweep(run_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["--out", str(out), "--n-seqs", str(N_SEQS), "--seq-len", str(SEQ_LEN), "--quiet"]
+    assert main(["sweep", "--model", str(run_dir), *args]) == 0
+    printed = capsys.readouterr().out
+    assert "largest rise of induction" in printed and "2nd-copy" in printed
+    first = (out / "sweep.html").read_bytes()
+    dirs = [str(run_dir / name) for name in ("step_00004", "step_00000", "step_00002")]
+    assert main(["sweep", "--model", *dirs, *args]) == 0
+    assert json.loads((out / "sweep.json").read_text())["steps"] == [0, 2, 4]
+    assert (out / "sweep.html").read_bytes() == first  # the same run, the same bytes
+    assert main(["sweep", "--model", str(tmp_path / "nothing"), *args]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_sweep_over_hugging_face_checkpoints(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.GPTNeoXConfig(
+        num_hidden_layers=1, num_attention_heads=2, hidden_size=32, intermediate_size=64,
+        vocab_size=50, max_position_embeddings=64, bos_token_id=0, eos_token_id=0,
+    )
+    for step in (1000, 0):
+        torch.manual_seed(step)
+        transformers.GPTNeoXForCausalLM(config).save_pretrained(tmp_path / f"step{step}")
+    result = score_checkpoints(tmp_path, n_seqs=N_SEQS, seq_len=SEQ_LEN)
+    assert result.steps == (0, 1000) and result.scores["induction"].shape == (2, 1, 2)
