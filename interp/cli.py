@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="torch CPU threads (default 1; the bundled model is tiny)")
     report.add_argument("--no-sweep", action="store_true",
                         help="skip ablating every head alone (faster on big models)")
+    report.add_argument("--text", default=None, metavar="FILE",
+                        help="also score the heads on this text file, one text per line "
+                             "(needs a model with a tokenizer)")
     report.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sweep = commands.add_parser(
@@ -82,10 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if not args.quiet:
             print(f"loading model {args.model!r} ...", file=sys.stderr)
+        texts = _read_texts(args.text) if args.text else ()
         model = load_model(args.model, device=args.device, dtype=args.dtype)
-        result = classify_heads(model, settings, progress=not args.quiet)
+        result = classify_heads(model, settings, texts=texts, progress=not args.quiet)
         paths = write_report(result, args.out)
-    except (ModelLoadError, ValueError, FileExistsError, NotADirectoryError) as err:
+    except (ModelLoadError, ValueError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
         return 2
     print(result.summary())
@@ -93,6 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({', '.join(p.name for p in paths.values())}) "
           f"in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _read_texts(path: str) -> list[str]:
+    """Non-empty lines of a UTF-8 text file."""
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"--text {path} is not UTF-8 text: {err}") from err
+    texts = [line.strip() for line in lines if line.strip()]
+    if not texts:
+        raise ValueError(f"--text {path} holds no text")
+    return texts
 
 
 def _sweep(args: argparse.Namespace) -> int:
