@@ -115,7 +115,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from .checkpoints import score_checkpoints
     from .heads import BEHAVIORS
     from .models import ModelLoadError
-    from .plots_training import best_head, write_sweep
+    from .checkpoint_report import best_head, write_sweep
 
     started = time.perf_counter()
     checkpoints = args.model[0] if len(args.model) == 1 else args.model

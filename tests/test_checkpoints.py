@@ -10,7 +10,7 @@ import torch
 import interp
 from interp.checkpoints import CheckpointSweep, find_checkpoints, parse_step, score_checkpoints
 from interp.cli import main
-from interp.plots_training import checkpoint_curves, render_sweep_html, write_sweep
+from interp.checkpoint_report import checkpoint_curves, render_sweep_html, write_sweep
 from interp.training import TrainConfig, train_model
 
 N_SEQS, SEQ_LEN = 4, 8
