@@ -29,8 +29,21 @@ from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
 from .planted import PlantedModel, build_planted_model
 from .probing import PROBE_TASKS, LayerProbes, probe_layers
 from .report import render_html, render_json, render_markdown, write_report
-from .scoring import HeadScores, distance_profile, lift, score_layer, target_masks
-from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli
+from .scoring import (
+    HeadScores,
+    distance_profile,
+    lift,
+    positional_masks,
+    score_layer,
+    target_masks,
+)
+from .stimuli import (
+    Stimuli,
+    occurrence_tokens,
+    repeated_tokens,
+    text_stimuli,
+    unrepeated_tokens,
+)
 from .weights import CompositionResult, composition_scores, key_feeders, ov_copying_scores
 
 __all__ = [
@@ -68,6 +81,7 @@ __all__ = [
     "measure_ablation",
     "occurrence_tokens",
     "ov_copying_scores",
+    "positional_masks",
     "probe_layers",
     "render_html",
     "render_json",
@@ -80,5 +94,6 @@ __all__ = [
     "score_layer",
     "target_masks",
     "text_stimuli",
+    "unrepeated_tokens",
     "write_report",
 ]

@@ -14,7 +14,14 @@ import torch
 
 from .hooks import attached_hooks, pattern_hook
 from .models import model_name
-from .scoring import HeadScores, distance_profile, mask_weights, score_layer_all, target_masks
+from .scoring import (
+    HeadScores,
+    distance_profile,
+    mask_weights,
+    positional_masks,
+    score_layer_all,
+    target_masks,
+)
 from .stimuli import Stimuli
 
 __all__ = ["score_heads"]
@@ -27,6 +34,7 @@ def score_heads(
     batch_size: int | None = None,
     progress: bool = False,
     distance: bool = True,
+    positional: bool = False,
 ) -> HeadScores:
     """Score every head of ``model`` for every behavior on ``stimuli``.
 
@@ -37,6 +45,9 @@ def score_heads(
             as the number of sequences grows.
         progress: show a progress bar over batches.
         distance: also record each head's attention-distance profile.
+        positional: place the duplicate and induction targets by position
+            (:func:`interp.scoring.positional_masks`) instead of by token identity; for
+            :func:`interp.unrepeated_tokens`, the positional-shortcut control.
 
     Returns:
         :class:`interp.HeadScores` with per-sequence scores and nulls.
@@ -63,7 +74,9 @@ def score_heads(
     for start in iterator:
         index = torch.arange(start, min(start + size, stimuli.n_seqs))
         chunk = stimuli.subset(index)
-        scores, nulls, counts, profile = _score_chunk(model, chunk, n_layers, n_heads, distance)
+        scores, nulls, counts, profile = _score_chunk(
+            model, chunk, n_layers, n_heads, distance, positional
+        )
         if profile is not None:
             profiles.append(profile)
         for behavior in scores:
@@ -97,13 +110,18 @@ def _check_stimuli(model: Any, stimuli: Stimuli) -> None:
 
 
 def _score_chunk(
-    model: Any, stimuli: Stimuli, n_layers: int, n_heads: int, distance: bool
+    model: Any, stimuli: Stimuli, n_layers: int, n_heads: int, distance: bool, positional: bool
 ) -> tuple[dict, dict, dict, torch.Tensor | None]:
     from transformer_lens.model_bridge.exceptions import StopAtLayerException
 
     device = _model_device(model)
     tokens = stimuli.tokens.to(device)
-    masks = target_masks(tokens, stimuli.valid.to(device))
+    if positional:
+        if stimuli.repeat_len is None:
+            raise ValueError("positional targets need stimuli with a repeat_len ([BOS] r s)")
+        masks = positional_masks(tokens, stimuli.repeat_len, stimuli.valid.to(device))
+    else:
+        masks = target_masks(tokens, stimuli.valid.to(device))
     weights = mask_weights(masks)  # (B, Q, K, 2 x behaviors), shared by every layer
     batch = stimuli.n_seqs
     scores = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}

@@ -7,7 +7,13 @@ beats its own null (see :mod:`interp.scoring`) both in size and beyond noise:
   attention that could move onto the targets beyond chance does), and
 - ``score - null > z * stderr`` over sequences (default z = 3).
 
-Both criteria are relative to a null measured in the same run, not to a fixed score, so
+- for ``duplicate_token`` and ``induction`` (content-based behaviors): on ``[BOS] r s``
+  sequences without repeats (same run, same seed) the head's attention on the same
+  *positions* must lose at least half of its gap over the null; a head that keeps
+  attending ``L`` or ``L - 1`` back without repeats is a positional shortcut, not a
+  duplicate-token or induction head.
+
+These criteria are relative to nulls measured in the same run, not to a fixed score, so
 they carry across models and stimulus lengths.
 
 **Confirmation.** Every candidate class is then put to an ablation that could refute it:
@@ -51,7 +57,13 @@ from .heads import BEHAVIORS, HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook, resid_post_hook
 from .models import bos_token_id, model_name
 from .probing import probe_layers
-from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli
+from .stimuli import (
+    Stimuli,
+    occurrence_tokens,
+    repeated_tokens,
+    text_stimuli,
+    unrepeated_tokens,
+)
 from .weights import composition_scores, key_feeders, ov_copying_scores
 
 __all__ = ["ClassifySettings", "HeadClass", "Classification", "classify_heads"]
@@ -118,6 +130,9 @@ class HeadClass:
             ranked by K-composition above its random baseline.
         distance: mean attention on the key ``d`` positions back, ``d = 0, 1, ...`` (BOS
             excluded; None where no query has such a key): local vs long-range heads.
+        no_repeat: behavior -> the head's attention on the same *positions* in ``[BOS] r s``
+            sequences without repeats (0..1); near the null for content-based heads, near
+            the score for positional shortcuts.
     """
 
     head: str
@@ -132,6 +147,7 @@ class HeadClass:
     loss_effect: float | None = None
     weights: dict = field(default_factory=dict)
     distance: list = field(default_factory=list)
+    no_repeat: dict = field(default_factory=dict)
 
     @property
     def confirmed_classes(self) -> tuple[str, ...]:
@@ -146,7 +162,8 @@ class HeadClass:
     def from_dict(cls, data: dict) -> "HeadClass":
         return cls(**{**data, "classes": tuple(data["classes"]),
                       "weights": dict(data.get("weights", {})),
-                      "distance": list(data.get("distance", []))})
+                      "distance": list(data.get("distance", [])),
+                      "no_repeat": dict(data.get("no_repeat", {}))})
 
 
 @dataclass(frozen=True)
@@ -371,12 +388,21 @@ def classify_heads(
         b: (scores.score(b), scores.null(b), scores.lift(b), scores.stderr(b))
         for b in scores.behaviors
     }
+    unrepeated = unrepeated_tokens(
+        stimuli.n_seqs, stimuli.repeat_len, vocab_size=vocab, bos_token_id=bos,
+        seed=settings.seed,
+    )
+    no_repeat = score_heads(model, unrepeated, distance=False, positional=True)
     for behavior in BEHAVIORS:  # controls are scored and shown, never classes
         score, null, lift_, se = stats[behavior]
+        positional = no_repeat.score(behavior)
         for h in candidates:
             gap = float(score[h] - null[h])
-            if float(lift_[h]) >= settings.min_lift and gap > settings.z * float(se[h]):
-                candidates[h].append(behavior)
+            if float(lift_[h]) < settings.min_lift or gap <= settings.z * float(se[h]):
+                continue
+            if behavior in CONTENT_BEHAVIORS and float(positional[h] - null[h]) > gap / 2:
+                continue  # keeps its offset without repeats: a positional shortcut
+            candidates[h].append(behavior)
 
     induction_heads = [h for h, c in candidates.items() if "induction" in c]
     probe_stimuli = None
@@ -471,6 +497,7 @@ def classify_heads(
             ablation=evidence[h],
             loss_effect=loss_effects.get(h),
             weights=weights.get(h, {}),
+            no_repeat={b: float(no_repeat.score(b)[h]) for b in BEHAVIORS},
             distance=_rounded(scores.distance[h.layer, h.head]) if scores.distance is not None
             else [],
         )
@@ -514,6 +541,9 @@ def _finite(value: torch.Tensor) -> float | None:
 def _rounded(values: torch.Tensor) -> list:
     return [None if v != v else round(float(v), 4) for v in values.tolist()]
 
+
+#: Behaviors defined by token content, which a positional head can only fake.
+CONTENT_BEHAVIORS = ("duplicate_token", "induction")
 
 #: Previous-token-identity probes are multiclass over the vocabulary; above this many
 #: classes (a GPT-2 vocabulary) they are skipped.

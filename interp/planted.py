@@ -40,11 +40,15 @@ is a no-op sink). The roles:
 - ``current_token``: query ``q`` attends itself.
 - ``bos``: every query attends BOS (score ``sharpness`` on BOS, nothing else).
 - ``uniform``: all scores 0, so the pattern is uniform over keys ``0..q``.
+- ``back_N`` (e.g. ``back_29``): query ``q`` attends key ``q - N`` by position alone. With
+  ``N = L - 1`` on ``[BOS] r r`` it lands on the induction target without reading any
+  token: the positional shortcut that a classifier must not call an induction head.
 - ``duplicate_token``: query ``q`` attends earlier keys ``k < q`` holding the same token
   (token block), with ``-2 * sharpness`` on ``k = q`` so the query itself is excluded.
 - ``induction`` (layer 1 only): the query's ``token`` is matched against the key's
   ``previous`` subspace, so query ``q`` attends keys ``k < q`` whose previous token equals
-  the current token (again excluding ``k = q``). Its OV copies the key's token into
+  the current token (``k <= q``: like a learned one it also matches itself where a token
+  directly repeats). Its OV copies the key's token into
   ``output``, so on ``[BOS] r r`` the second copy predicts the next token with logit 10
   against 0 for every other token (loss about 1e-3 for ``d_vocab=24``).
 
@@ -138,8 +142,10 @@ class PlantedModel:
             >>> planted.heads_with_role("induction")
             ['1.0']
         """
-        if role not in PLANTED_ROLES:
-            raise ValueError(f"unknown role {role!r}; planted roles are {list(PLANTED_ROLES)}")
+        if not _is_role(role):
+            raise ValueError(
+                f"unknown role {role!r}; planted roles are {list(PLANTED_ROLES)} or back_N"
+            )
         return [label for label, r in self.roles.items() if r == role]
 
 
@@ -200,6 +206,18 @@ class _Layout:
         return self.n_ctx + self.d_vocab + 2
 
 
+def _is_role(role: str) -> bool:
+    return role in PLANTED_ROLES or _back_offset(role) is not None
+
+
+def _back_offset(role: str) -> int | None:
+    """N for a ``back_N`` role (N >= 1), else None."""
+    if isinstance(role, str) and role.startswith("back_") and role[5:].isdigit():
+        n = int(role[5:])
+        return n if n >= 1 else None
+    return None
+
+
 def _check_roles(name: str, roles: Sequence[str]) -> list[str]:
     if isinstance(roles, str) or not isinstance(roles, Sequence):
         raise ValueError(f"{name} must be a sequence of role names, got {roles!r}")
@@ -207,9 +225,10 @@ def _check_roles(name: str, roles: Sequence[str]) -> list[str]:
     if not roles:
         raise ValueError(f"{name} is empty; each layer needs at least one head")
     for role in roles:
-        if role not in PLANTED_ROLES:
+        if not _is_role(role):
             raise ValueError(
-                f"unknown role {role!r} in {name}; planted roles are {list(PLANTED_ROLES)}"
+                f"unknown role {role!r} in {name}; planted roles are {list(PLANTED_ROLES)} "
+                "or back_N"
             )
     return roles
 
@@ -300,6 +319,8 @@ def _set_head(
 
     positions = torch.arange(n)
     offsets = {"previous_token": 1, "two_back": 2, "current_token": 0}
+    if _back_offset(role) is not None:
+        offsets[role] = _back_offset(role)
     if role in offsets or role in ("duplicate_token", "induction"):
         # Keys: one-hot position in the position block.
         w_k[row + lay.qk_position + positions, lay.position + positions] = 1.0

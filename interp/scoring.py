@@ -51,6 +51,7 @@ __all__ = [
     "HeadScores",
     "TargetMasks",
     "distance_profile",
+    "positional_masks",
     "LayerScores",
     "target_masks",
     "score_layer",
@@ -134,6 +135,30 @@ def target_masks(
     eligibles["first_token"] = with_bos
     assert set(targets) == set(BEHAVIORS) | set(CONTROLS)
     return TargetMasks(targets=targets, eligible=eligibles)
+
+
+def positional_masks(
+    tokens: Int[Tensor, "batch pos"],
+    repeat_len: int,
+    valid: Bool[Tensor, "batch pos"] | None = None,
+) -> TargetMasks:
+    """Targets placed by position alone, as they would sit in ``[BOS] r r`` with
+    ``len(r) = repeat_len``: duplicate ``q - L`` and induction ``q - L + 1`` for
+    second-half queries; previous-token and the controls as in :func:`target_masks`.
+
+    Scored on sequences *without* repeats (:func:`interp.unrepeated_tokens`), a
+    content-based head finds nothing there and a positional shortcut scores as before.
+    """
+    masks = target_masks(tokens, valid)
+    n_pos = tokens.shape[1]
+    q_idx = torch.arange(n_pos, device=tokens.device)[:, None]  # (Q, 1)
+    k_idx = torch.arange(n_pos, device=tokens.device)[None, :]  # (1, K)
+    second = q_idx > repeat_len  # (Q, 1)
+    targets = dict(masks.targets)
+    eligible = masks.eligible["duplicate_token"]  # keys 1..q-1 on real tokens
+    targets["duplicate_token"] = ((k_idx == q_idx - repeat_len) & second)[None] & eligible
+    targets["induction"] = ((k_idx == q_idx - repeat_len + 1) & second)[None] & eligible
+    return TargetMasks(targets=targets, eligible=dict(masks.eligible))
 
 
 def distance_profile(

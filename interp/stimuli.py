@@ -17,7 +17,13 @@ import torch
 from jaxtyping import Bool, Int
 from torch import Tensor
 
-__all__ = ["Stimuli", "occurrence_tokens", "repeated_tokens", "text_stimuli"]
+__all__ = [
+    "Stimuli",
+    "occurrence_tokens",
+    "repeated_tokens",
+    "text_stimuli",
+    "unrepeated_tokens",
+]
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,36 @@ def repeated_tokens(
         bos_token_id=int(bos_token_id),
         repeat_len=int(seq_len),
         description={"kind": "repeated_random_tokens", "seed": int(seed), "seq_len": seq_len},
+    )
+
+
+def unrepeated_tokens(
+    n_seqs: int,
+    seq_len: int,
+    *,
+    vocab_size: int,
+    bos_token_id: int = 0,
+    seed: int = 0,
+    exclude_ids: Sequence[int] = (),
+) -> Stimuli:
+    """``[BOS] r s``: the layout of :func:`repeated_tokens` with the second half drawn
+    afresh instead of repeated, the control for positional shortcuts.
+
+    A head that still attends ``L`` or ``L - 1`` back here is keyed on position, not on
+    content. ``repeat_len`` is ``L`` (where the copy would start).
+    """
+    first = repeated_tokens(n_seqs, seq_len, vocab_size=vocab_size, bos_token_id=bos_token_id,
+                            seed=seed, exclude_ids=exclude_ids)
+    second = repeated_tokens(n_seqs, seq_len, vocab_size=vocab_size,
+                             bos_token_id=bos_token_id, seed=seed + 7919,
+                             exclude_ids=exclude_ids)
+    tokens = torch.cat([first.tokens[:, : seq_len + 1], second.tokens[:, 1 : seq_len + 1]], 1)
+    return Stimuli(
+        tokens=tokens,
+        valid=torch.ones_like(tokens, dtype=torch.bool),
+        bos_token_id=int(bos_token_id),
+        repeat_len=int(seq_len),
+        description={"kind": "unrepeated_random_tokens", "seed": int(seed), "seq_len": seq_len},
     )
 
 

@@ -145,3 +145,20 @@ def test_probe_evidence_and_layer_probes(planted, planted_result):
     assert set(tasks) == {"occurred_before", "previous_token"}
     after_layer0 = tasks["occurred_before"]["results"][1]
     assert after_layer0["accuracy"] > 0.95
+
+
+def test_positional_shortcuts_are_not_called_induction_or_duplicate(watch_model):
+    # back_29 / back_30 attend exactly where induction / duplicate targets sit in [BOS] r r
+    # with L = 30, by position alone: high lift there, but they keep it without repeats.
+    planted = build_planted_model(roles_layer0=(
+        "previous_token", "duplicate_token", "back_29", "back_30", "uniform", "two_back"))
+    watch_model(planted.model)
+    result = classify_heads(planted.model, ClassifySettings(seed=0, n_seqs=16, sweep=False,
+                                                            probes=False))
+    fake_induction, fake_duplicate = result.head("0.2"), result.head("0.3")
+    assert fake_induction.lifts["induction"] > 0.5 and fake_induction.classes == ()
+    assert fake_duplicate.lifts["duplicate_token"] > 0.5 and fake_duplicate.classes == ()
+    assert fake_induction.no_repeat["induction"] > 0.99
+    assert result.heads_with("induction") == ["1.0"]
+    assert result.heads_with("duplicate_token") == ["0.1"]
+    assert result.head("1.0").no_repeat["induction"] < 0.1

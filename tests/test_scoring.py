@@ -166,3 +166,17 @@ def test_distance_profile_of_a_previous_token_head():
     profile = distance_profile(prev, torch.ones_like(tokens, dtype=torch.bool), 5)
     assert profile.shape == (3, 1, 6)
     assert torch.allclose(profile[0, 0], torch.tensor([0.0, 1.0, 0, 0, 0, 0]))
+
+
+def test_positional_targets_catch_a_fixed_offset_head_without_repeats():
+    from interp.scoring import positional_masks
+    from interp.stimuli import unrepeated_tokens
+
+    s = unrepeated_tokens(3, L, vocab_size=64, seed=0)
+    assert not torch.equal(s.tokens[:, 1 : L + 1], s.tokens[:, L + 1 :])
+    shortcut = planted_pattern(s.tokens, lambda q: q - L + 1 if q > L else None)
+    masks = positional_masks(s.tokens, L)
+    result = score_layer(shortcut, masks.targets["induction"], masks.eligible["induction"])
+    assert torch.allclose(result.score, torch.ones(3, 1))
+    by_identity = score_of(shortcut, s.tokens, "induction")  # chance repeats only, if any
+    assert (torch.nan_to_num(by_identity.score) < 0.5).all()
