@@ -750,9 +750,15 @@ def _head_sections(c: Classification, h: HeadClass) -> list[list]:
         if b not in h.scores:
             continue
         mark = " (classed)" if b in h.classes else ""
+        no_repeat = (getattr(h, "no_repeat", None) or {}).get(b)
+        shortcut = (
+            f", same positions without repeats {_fmt(no_repeat, '.4f')}"
+            if no_repeat is not None else ""
+        )
         scores.append(
             f"{b}: score {_fmt(h.scores.get(b), '.4f')}, null {_fmt(h.nulls.get(b), '.4f')}, "
-            f"lift {_fmt(h.lifts.get(b), '.3f')}, stderr {_fmt(h.stderr.get(b), '.2g')}{mark}"
+            f"lift {_fmt(h.lifts.get(b), '.3f')}, stderr {_fmt(h.stderr.get(b), '.2g')}"
+            f"{shortcut}{mark}"
         )
     sections.append(["Scores", scores or ["none recorded"]])
     for behavior in h.classes:
@@ -994,7 +1000,10 @@ def _guide(c: Classification) -> list[tuple[str, str]]:
          "targets beyond chance that does."),
         ("Candidate class.",
          f"A head is classed as a behavior when its lift is at least {min_lift} and its score "
-         f"beats its null by more than {z} standard errors over sequences."),
+         f"beats its null by more than {z} standard errors over sequences. For "
+         "duplicate_token and induction the head must also lose at least half of that gap "
+         "on [BOS] r s sequences without repeats (same positions): a head that keeps "
+         "attending L or L − 1 back without repeats is a positional shortcut."),
         ("Confirmation.",
          f"Each class is tested by ablating the head ({s.get('method', '?')} ablation). "
          "induction: the second-copy loss must rise; previous_token: the induction score of "
