@@ -9,12 +9,14 @@ in layer 0 feeding an induction head in layer 1.
 
 With ``mark_prob > 0`` token 1 is reserved as a ``MARK`` token (ordinary tokens are then
 ``2 .. d_vocab - 1``): after a token that already occurred earlier in the sequence, the next
-free position holds ``MARK`` with probability ``mark_prob``. Predicting ``MARK`` rewards
+free position holds ``MARK`` with probability ``mark_prob``, so ``MARK`` only ever follows a
+repeated token. Predicting ``MARK`` rewards
 knowing "the current token occurred before", the job of a duplicate-token head. Positions
 inside a copy destination always hold the copied token (a copy stays exact), and a copy's
 source may contain ``MARK`` tokens, which are copied like any other.
 
-Everything is deterministic on CPU: the model's initialisation comes from ``cfg.seed``
+``TrainConfig``'s defaults are the recipe of the bundled default model
+(``scripts/train_default_model.py``). Everything is deterministic on CPU: the model's initialisation comes from ``cfg.seed``
 (``boot_native`` forks the RNG around it) and the data from a ``torch.Generator`` seeded
 with ``cfg.seed``; nothing reads the global RNG.
 """
@@ -22,7 +24,6 @@ with ``cfg.seed``; nothing reads the global RNG.
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,7 +59,8 @@ class TrainConfig:
         n_ctx: sequence length including BOS.
         steps, batch_size: optimiser steps and sequences per step.
         lr, weight_decay, betas: AdamW; weight decay applies to matrices only.
-        warmup_steps: linear warm-up; then cosine decay to ``min_lr_ratio * lr``.
+        warmup_steps: linear warm-up from ``lr / warmup_steps``; then ``lr`` stays constant
+            (a cosine decay over 2000 steps left no induction head at the end).
         grad_clip: global gradient-norm clip.
         min_span, max_span: length range of each copied span (inclusive).
         max_spans: at most this many copied spans per sequence (at least one).
@@ -74,18 +76,17 @@ class TrainConfig:
     d_model: int = 64
     d_vocab: int = 64
     n_ctx: int = 65
-    steps: int = 2000
+    steps: int = 4000
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 2e-3
     weight_decay: float = 0.01
     betas: tuple[float, float] = (0.9, 0.98)
     warmup_steps: int = 100
-    min_lr_ratio: float = 0.1
     grad_clip: float = 1.0
     min_span: int = 4
     max_span: int = 32
     max_spans: int = 2
-    mark_prob: float = 0.0
+    mark_prob: float = 1.0
     log_every: int = 50
     model_name: str = "interp-default"
 
@@ -147,6 +148,9 @@ def _sample_sequence(cfg: TrainConfig, g: torch.Generator) -> tuple[list[int], l
     """One sequence (BOS first) and, per position, whether it holds a copied token."""
     n = cfg.n_ctx - 1
     copy_from = _sample_spans(cfg, n, g)
+    # A copy starting with MARK would put MARK after whatever precedes the destination,
+    # which may be a first occurrence; so no span's source starts with MARK.
+    source_starts = {src for dst, src in copy_from.items() if dst - 1 not in copy_from}
     randoms = torch.randint(cfg.first_token, cfg.d_vocab, (n,), generator=g).tolist()
     coins = torch.rand(n, generator=g).tolist()
     out: list[int] = []
@@ -156,7 +160,7 @@ def _sample_sequence(cfg: TrainConfig, g: torch.Generator) -> tuple[list[int], l
     for pos in range(n):
         if pos in copy_from:
             token = out[copy_from[pos]]
-        elif last_repeated and coins[pos] < cfg.mark_prob:
+        elif last_repeated and pos not in source_starts and coins[pos] < cfg.mark_prob:
             token = MARK_TOKEN_ID
         else:
             token = randoms[pos]
@@ -217,13 +221,8 @@ def build_model(cfg: TrainConfig) -> Any:
 
 
 def _lr_at(cfg: TrainConfig, step: int) -> float:
-    """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_lr_ratio * lr``."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    span = max(1, cfg.steps - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
-    cosine = 0.5 * (1 + math.cos(math.pi * progress))
-    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+    """Linear warm-up over ``warmup_steps``, then constant."""
+    return cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
 
 
 def _per_token_loss(

@@ -3,6 +3,9 @@ deterministic from the seed."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 import torch
 
@@ -67,7 +70,8 @@ def test_mark_follows_only_repeated_tokens():
                 n_marks += 1
                 assert row[i - 1] in row[1 : i - 1], "MARK after a token's first occurrence"
     assert n_marks > 0
-    without = make_training_batch(TrainConfig(batch_size=32), torch.Generator().manual_seed(2))
+    off = TrainConfig(batch_size=32, mark_prob=0.0)
+    without = make_training_batch(off, torch.Generator().manual_seed(2))
     assert (without[:, 1:] != MARK_TOKEN_ID).any()  # token 1 is ordinary when MARK is off
 
 
@@ -86,5 +90,10 @@ def test_training_is_deterministic_from_the_seed(tmp_path):
     assert [h["step"] for h in history_a] == [3, 6]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step_00000", "step_00003", "step_00006"]
 
-    other, _ = train_model(TrainConfig(**{**cfg.to_dict(), "seed": 6, "betas": cfg.betas}))
+    other, _ = train_model(dataclasses.replace(cfg, seed=6))
     assert not torch.equal(other.state_dict()["embed.weight"], state_a["embed.weight"])
+
+
+def test_config_round_trips_through_json():
+    cfg = TrainConfig(seed=3, mark_prob=0.25)
+    assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
