@@ -249,7 +249,7 @@ def _load_native_dir(
     cfg.dtype = dtype or stored_dtype or torch.float32
     tokenizer = _load_tokenizer(path)
     try:
-        model = TransformerBridge.boot_native(cfg, tokenizer=None)
+        model = TransformerBridge.boot_native(cfg, tokenizer=None, model_name=cfg.model_name)
     except Exception as err:
         raise ModelLoadError(f"cannot build a model from {path / CONFIG_FILE}: {err}") from err
     if tokenizer is not None:
