@@ -85,6 +85,8 @@ class ClassifySettings:
         sweep: also ablate every head alone on the second-copy loss.
         probes: fit the built-in linear probes after every layer (and, for previous-token
             heads, with the head ablated).
+        batch_size: sequences per census forward pass (None: all at once); keeps the
+            census' memory flat as ``n_seqs`` grows.
     """
 
     seed: int = 0
@@ -97,6 +99,7 @@ class ClassifySettings:
     z_effect: float = 2.0
     sweep: bool = True
     probes: bool = True
+    batch_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.n_seqs < 2:
@@ -105,6 +108,8 @@ class ClassifySettings:
             raise ValueError(f"seq_len must be at least 2, got {self.seq_len}")
         if not 0.0 < self.min_lift <= 1.0:
             raise ValueError(f"min_lift must lie in (0, 1], got {self.min_lift}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
         if not 0.0 < self.min_effect <= 1.0:
             raise ValueError(f"min_effect must lie in (0, 1], got {self.min_effect}")
 
@@ -376,7 +381,7 @@ def classify_heads(
         )
     elif stimuli.repeat_len is None:
         raise ValueError("classify_heads needs [BOS] r r stimuli (see interp.repeated_tokens)")
-    scores = score_heads(model, stimuli, progress=progress)
+    scores = score_heads(model, stimuli, batch_size=settings.batch_size, progress=progress)
     first, second = copy_losses(model, stimuli)
     baseline = {
         "first_copy_loss": float(first.mean()),
@@ -392,7 +397,8 @@ def classify_heads(
         stimuli.n_seqs, stimuli.repeat_len, vocab_size=vocab, bos_token_id=bos,
         seed=settings.seed,
     )
-    no_repeat = score_heads(model, unrepeated, distance=False, positional=True)
+    no_repeat = score_heads(model, unrepeated, batch_size=settings.batch_size, distance=False,
+                            positional=True)
     for behavior in BEHAVIORS:  # controls are scored and shown, never classes
         score, null, lift_, se = stats[behavior]
         positional = no_repeat.score(behavior)

@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
     report.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1; the bundled model is tiny)")
+    report.add_argument("--batch-size", type=int, default=None,
+                        help="sequences per census forward pass (default: all at once)")
     report.add_argument("--no-sweep", action="store_true",
                         help="skip ablating every head alone (faster on big models)")
     report.add_argument("--text", default=None, metavar="FILE",
@@ -81,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = ClassifySettings(
             seed=args.seed, n_seqs=args.n_seqs, seq_len=args.seq_len, method=args.method,
-            sweep=not args.no_sweep,
+            sweep=not args.no_sweep, batch_size=args.batch_size,
         )
         if not args.quiet:
             print(f"loading model {args.model!r} ...", file=sys.stderr)

@@ -162,3 +162,14 @@ def test_positional_shortcuts_are_not_called_induction_or_duplicate(watch_model)
     assert result.heads_with("induction") == ["1.0"]
     assert result.heads_with("duplicate_token") == ["0.1"]
     assert result.head("1.0").no_repeat["induction"] < 0.1
+
+
+def test_batched_census_gives_the_same_classification(planted):
+    settings = dict(seed=0, n_seqs=12, seq_len=10, sweep=False, probes=False)
+    whole = classify_heads(planted.model, ClassifySettings(**settings))
+    chunked = classify_heads(planted.model, ClassifySettings(**settings, batch_size=5))
+    for a, b in zip(whole.heads, chunked.heads):
+        assert a.classes == b.classes
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
+    with pytest.raises(ValueError, match="batch_size"):
+        ClassifySettings(batch_size=0)
