@@ -20,6 +20,7 @@ from .ablation import (
     measure_ablation,
     residual_after_layer,
 )
+from .ablation_sweep import AblationSweep, ablation_sweep, attribution_scores
 from .census import score_heads
 from .checkpoints import CheckpointSweep, find_checkpoints, score_checkpoints
 from .classify import Classification, ClassifySettings, HeadClass, classify_heads
@@ -49,6 +50,7 @@ from .weights import CompositionResult, composition_scores, key_feeders, ov_copy
 __all__ = [
     "ABLATION_METHODS",
     "AblationEffect",
+    "AblationSweep",
     "BEHAVIORS",
     "CONTROLS",
     "CheckpointSweep",
@@ -65,8 +67,10 @@ __all__ = [
     "PlantedModel",
     "Stimuli",
     "ablation_hooks",
+    "ablation_sweep",
     "all_heads",
     "attached_hooks",
+    "attribution_scores",
     "build_planted_model",
     "classify_heads",
     "composition_scores",

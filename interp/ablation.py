@@ -130,6 +130,23 @@ def _derangement(n: int, seed: int) -> Tensor:
     return perm
 
 
+def replacement_values(
+    z: Float[Tensor, "batch pos head d_head"], valid: Tensor, method: str, seed: int
+) -> Tensor | None:
+    """What an ablated head's output is replaced by (None for ``zero``: zeros).
+
+    ``mean``: ``[head, d_head]``, the mean over the batch and the real positions;
+    ``resample``: ``[batch, pos, head, d_head]``, another sequence's output (a seeded
+    derangement of the batch) at the same position.
+    """
+    if method == "zero":
+        return None
+    if method == "mean":
+        w = valid.to(z.dtype)[:, :, None, None]  # (B, S, 1, 1)
+        return (z * w).sum((0, 1)) / w.sum((0, 1)).clamp(min=1)  # (H, d_head)
+    return z[_derangement(z.shape[0], seed)]  # (B, S, H, d_head)
+
+
 def ablation_hooks(
     model: Any,
     stimuli: Stimuli,
@@ -159,12 +176,8 @@ def ablation_hooks(
         clean = _capture_z(model, stimuli, sorted(by_layer))
         valid = stimuli.valid.to(_device(model))
         for layer, z in clean.items():  # z: (B, S, H, d_head)
-            if method == "mean":
-                w = valid.to(z.dtype)[:, :, None, None]  # (B, S, 1, 1)
-                mean = (z * w).sum((0, 1)) / w.sum((0, 1)).clamp(min=1)  # (H, d_head)
-                replacement[layer] = mean.expand_as(z)
-            else:
-                replacement[layer] = z[_derangement(z.shape[0], seed)]
+            values = replacement_values(z, valid, method, seed)
+            replacement[layer] = values.expand_as(z) if method == "mean" else values
 
     def make(layer: int, head_idx: list[int]):
         def ablate(z: Tensor, hook: Any) -> Tensor:

@@ -52,6 +52,7 @@ from .ablation import (
     measure_ablation,
     residual_after_layer,
 )
+from .ablation_sweep import ablation_sweep, attribution_scores
 from .census import score_heads
 from .heads import BEHAVIORS, HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook, resid_post_hook
@@ -82,7 +83,9 @@ class ClassifySettings:
         z: standard errors by which score must beat null.
         min_effect: smallest relative ablation effect (0..1) that confirms.
         z_effect: standard errors by which the ablation effect must exceed zero.
-        sweep: also ablate every head alone on the second-copy loss.
+        sweep: also ablate every head alone on the second-copy loss (exactly; on models
+            with more than ``MAX_EXACT_SWEEP`` heads, the heads an attribution-patching
+            screen ranks highest, plus every classified head).
         probes: fit the built-in linear probes after every layer (and, for previous-token
             heads, with the head ablated).
         batch_size: sequences per census forward pass (None: all at once); keeps the
@@ -448,18 +451,23 @@ def classify_heads(
             )
 
     loss_effects: dict[HeadId, float] = {}
+    sweep_note = "off"
     if settings.sweep:
-        sweep = list(candidates)
-        if progress:
-            from tqdm.auto import tqdm
-
-            sweep = tqdm(sweep, desc="ablation sweep", unit="head")
-        for h in sweep:
-            effect = measure_ablation(
-                model, stimuli, [h], metric="second_copy_loss", method=settings.method,
-                seed=settings.seed,
-            )
-            loss_effects[h] = effect.effect
+        swept = list(candidates)
+        sweep_note = "exact, every head"
+        if len(swept) > MAX_EXACT_SWEEP:
+            # Many heads: screen all with attribution patching (one forward + backward),
+            # then ablate exactly the classified heads and the strongest estimates.
+            screen = attribution_scores(model, stimuli, method=settings.method,
+                                        seed=settings.seed)
+            ranked = sorted(swept, key=lambda h: -abs(float(screen.effects[h])))
+            keep = set(ranked[:MAX_EXACT_SWEEP]) | {h for h, c in candidates.items() if c}
+            swept = [h for h in swept if h in keep]
+            sweep_note = (f"exact for {len(swept)} of {len(candidates)} heads, chosen by an "
+                          "attribution-patching screen")
+        exact = ablation_sweep(model, stimuli, method=settings.method, heads=swept,
+                               seed=settings.seed, progress=progress)
+        loss_effects = {h: float(exact.effects[h]) for h in swept}
 
     groups = []
     for behavior in ("induction", "previous_token"):
@@ -515,7 +523,8 @@ def classify_heads(
     return Classification(
         model={"name": model_name(model), "n_layers": n_layers, "n_heads": n_heads,
                "d_model": int(model.cfg.d_model), "d_vocab": vocab},
-        settings={**settings.to_dict(), "stimuli": stimuli.to_dict()},
+        settings={**settings.to_dict(), "stimuli": stimuli.to_dict(),
+                  "loss_sweep": sweep_note},
         heads=heads,
         groups=tuple(groups),
         baseline=baseline,
@@ -547,6 +556,10 @@ def _finite(value: torch.Tensor) -> float | None:
 def _rounded(values: torch.Tensor) -> list:
     return [None if v != v else round(float(v), 4) for v in values.tolist()]
 
+
+#: Above this many heads, the every-head loss sweep is screened by attribution patching
+#: and only the strongest estimates (plus every classified head) are ablated exactly.
+MAX_EXACT_SWEEP = 64
 
 #: Behaviors defined by token content, which a positional head can only fake.
 CONTENT_BEHAVIORS = ("duplicate_token", "induction")

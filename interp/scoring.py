@@ -265,31 +265,8 @@ def score_layer(
     Returns:
         Per-sequence score and null, each ``[batch, head]``.
     """
-    if pattern.ndim != 4 or pattern.shape[-1] != pattern.shape[-2]:
-        raise ValueError(
-            f"pattern must be [batch, head, query, key] with query == key; "
-            f"got {tuple(pattern.shape)}"
-        )
-    if targets.shape != (pattern.shape[0], *pattern.shape[2:]):
-        raise ValueError(
-            f"targets {tuple(targets.shape)} do not match pattern {tuple(pattern.shape)}"
-        )
-    p = pattern.float()
-    t = targets.to(p.dtype)
-    others = (eligible & ~targets).to(p.dtype)  # (B, Q, K)
-    n_targets = t.sum(-1)  # (B, Q)
-    n_others = others.sum(-1)  # (B, Q)
-    counted = (n_targets > 0) & (n_others > 0)  # (B, Q)
-    on_target = torch.einsum("bhqk,bqk->bhq", p, t)  # (B, H, Q)
-    on_others = torch.einsum("bhqk,bqk->bhq", p, others)  # (B, H, Q)
-    null_q = on_others * (n_targets / n_others.clamp(min=1))[:, None, :]  # (B, H, Q)
-    weight = counted.to(p.dtype)[:, None, :]  # (B, 1, Q)
-    n_counted = counted.sum(-1)  # (B,)
-    denom = n_counted.to(p.dtype)[:, None]  # (B, 1)
-    nan = torch.tensor(float("nan"), dtype=p.dtype, device=p.device)
-    score = torch.where(denom > 0, (on_target * weight).sum(-1) / denom.clamp(min=1), nan)
-    null = torch.where(denom > 0, (null_q * weight).sum(-1) / denom.clamp(min=1), nan)
-    return LayerScores(score=score, null=null, n_queries=n_counted)
+    masks = TargetMasks(targets={"behavior": targets}, eligible={"behavior": eligible})
+    return score_layer_all(pattern, masks)["behavior"]
 
 
 def lift(

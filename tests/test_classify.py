@@ -173,3 +173,20 @@ def test_batched_census_gives_the_same_classification(planted):
         assert a.scores == pytest.approx(b.scores, abs=1e-5)
     with pytest.raises(ValueError, match="batch_size"):
         ClassifySettings(batch_size=0)
+
+
+def test_many_heads_are_screened_by_attribution_before_exact_ablation(watch_model):
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
+
+    from interp.classify import MAX_EXACT_SWEEP
+
+    cfg = TransformerBridgeConfig(d_model=32, d_head=4, n_heads=40, n_layers=2, n_ctx=33,
+                                  d_vocab=32, attn_only=True, normalization_type="LN", seed=1)
+    model = watch_model(TransformerBridge.boot_native(cfg))
+    result = classify_heads(model, ClassifySettings(n_seqs=4, seq_len=8, probes=False))
+    measured = {h.head for h in result.heads if h.loss_effect is not None}
+    classified = {h.head for h in result.heads if h.classes}
+    assert MAX_EXACT_SWEEP <= len(measured) <= MAX_EXACT_SWEEP + len(classified) < 80
+    assert classified <= measured
+    assert "attribution" in result.settings["loss_sweep"]

@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from interp.heads import BEHAVIORS
-from interp.scoring import HeadScores, distance_profile, lift, score_layer, target_masks
+from interp.scoring import (
+    HeadScores,
+    distance_profile,
+    lift,
+    score_layer,
+    score_layer_all,
+    target_masks,
+)
 
 L = 6
 
@@ -180,3 +187,21 @@ def test_positional_targets_catch_a_fixed_offset_head_without_repeats():
     assert torch.allclose(result.score, torch.ones(3, 1))
     by_identity = score_of(shortcut, s.tokens, "induction")  # chance repeats only, if any
     assert (torch.nan_to_num(by_identity.score) < 0.5).all()
+
+
+def test_score_layer_all_equals_score_layer_per_behavior():
+    tokens = repeated()
+    valid = torch.ones_like(tokens, dtype=torch.bool)
+    valid[0, -2:] = False
+    masks = target_masks(tokens, valid)
+    n = tokens.shape[1]
+    causal = torch.triu(torch.full((n, n), float("-inf")), diagonal=1)
+    g = torch.Generator().manual_seed(0)
+    pattern = torch.softmax(3 * torch.randn(3, 2, n, n, generator=g) + causal, dim=-1)
+    together = score_layer_all(pattern, masks)
+    assert set(together) == set(masks.targets)
+    for behavior, result in together.items():
+        alone = score_layer(pattern, masks.targets[behavior], masks.eligible[behavior])
+        assert torch.allclose(result.score, alone.score, atol=1e-6, equal_nan=True)
+        assert torch.allclose(result.null, alone.null, atol=1e-6, equal_nan=True)
+        assert torch.equal(result.n_queries, alone.n_queries)

@@ -41,21 +41,21 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from .ablation import ABLATION_METHODS, MIN_SCALE, _derangement
+from .ablation import ABLATION_METHODS, MIN_SCALE, replacement_values
 from .heads import HeadId, all_heads, check_heads
 from .hooks import attached_hooks, resid_post_hook, resid_pre_hook, z_hook
 from .models import model_name
 from .stimuli import Stimuli
 
-__all__ = ["ESTIMATORS", "SweepResult", "ablation_sweep", "attribution_scores"]
+__all__ = ["ESTIMATORS", "AblationSweep", "ablation_sweep", "attribution_scores"]
 
-#: How a :class:`SweepResult` was obtained.
+#: How a :class:`AblationSweep` was obtained.
 ESTIMATORS = ("exact", "attribution")
 METRIC = "second_copy_loss"
 
 
 @dataclass(frozen=True)
-class SweepResult:
+class AblationSweep:
     """The effect of ablating each head alone on the second-copy loss.
 
     Attributes:
@@ -150,7 +150,7 @@ class SweepResult:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SweepResult":
+    def from_dict(cls, data: dict) -> "AblationSweep":
         def tensor(rows: list) -> Tensor:
             values = [[float("nan") if v is None else v for v in row] for row in rows]
             return torch.tensor(values, dtype=torch.float32)
@@ -232,24 +232,6 @@ def _copy_nll(
     return nll.mean(-1)
 
 
-def _replacements(
-    z: Float[Tensor, "batch pos head d_head"],
-    valid: Tensor,
-    method: str,
-    seed: int,
-) -> Tensor | None:
-    """What :func:`interp.ablation_hooks` writes into an ablated head (None: zeros).
-
-    ``mean``: ``[head, d_head]``; ``resample``: ``[batch, pos, head, d_head]``.
-    """
-    if method == "zero":
-        return None
-    if method == "mean":
-        w = valid.to(z.dtype)[:, :, None, None]  # (B, S, 1, 1)
-        return (z * w).sum((0, 1)) / w.sum((0, 1)).clamp(min=1)  # (H, d_head)
-    return z[_derangement(z.shape[0], seed)]  # (B, S, H, d_head)
-
-
 def _head_replacement(replacement: Tensor | None, method: str, head: int, like: Tensor) -> Tensor:
     """One head's replacement, broadcastable to ``like`` (``[batch, pos, d_head]``)."""
     if method == "zero":
@@ -308,7 +290,7 @@ def _summarise(
     per_seq: Float[Tensor, "seq layer head"],
     clean: Tensor,
     first: Tensor,
-) -> SweepResult:
+) -> AblationSweep:
     n = per_seq.shape[0]
     effects = per_seq.mean(0)
     if n > 1:
@@ -316,7 +298,7 @@ def _summarise(
     else:
         stderr = torch.full_like(effects, float("inf"))
     stderr = torch.where(torch.isnan(effects), effects, stderr)
-    return SweepResult(
+    return AblationSweep(
         model_name=model_name(model),
         estimator=estimator,
         method=method,
@@ -342,7 +324,7 @@ def ablation_sweep(
     seed: int = 0,
     heads_per_pass: int | None = None,
     progress: bool = False,
-) -> SweepResult:
+) -> AblationSweep:
     """Ablate each head alone and measure the second-copy loss, exactly and fast.
 
     Equal (to float rounding) to calling :func:`interp.measure_ablation` once per head
@@ -361,7 +343,7 @@ def ablation_sweep(
         progress: show a progress bar over heads.
 
     Returns:
-        A :class:`SweepResult` with ``estimator="exact"``.
+        A :class:`AblationSweep` with ``estimator="exact"``.
 
     Raises:
         ValueError: unknown method or head, stimuli that are not ``[BOS] r r``, or
@@ -429,7 +411,8 @@ def ablation_sweep(
             valid = stimuli.valid.to(device)
             for layer in layers:
                 replacement = (
-                    _replacements(clean_z[layer], valid, method, seed) if method != "zero" else None
+                    None if method == "zero"
+                    else replacement_values(clean_z[layer], valid, method, seed)
                 )
                 clean_z.pop(layer, None)
                 layer_heads = by_layer[layer]
@@ -461,7 +444,7 @@ def attribution_scores(
     *,
     method: str = "mean",
     seed: int = 0,
-) -> SweepResult:
+) -> AblationSweep:
     """Estimate every head's single-head ablation effect from one forward and one
     backward pass (attribution patching).
 
@@ -479,7 +462,7 @@ def attribution_scores(
         seed: seed of the resampling derangement.
 
     Returns:
-        A :class:`SweepResult` with ``estimator="attribution"`` for every head.
+        A :class:`AblationSweep` with ``estimator="attribution"`` for every head.
 
     Raises:
         ValueError: unknown method, stimuli that are not ``[BOS] r r``, or fewer than 2
@@ -523,7 +506,7 @@ def attribution_scores(
         per_seq = torch.empty((stimuli.n_seqs, n_layers, n_heads), dtype=torch.float64)
         for layer, grad in zip(order, grads):
             z = zs[layer].detach()  # (B, S, H, d_head)
-            replacement = _replacements(z, valid, method, seed)
+            replacement = replacement_values(z, valid, method, seed)
             if method == "zero":
                 delta = -z
             elif method == "mean":

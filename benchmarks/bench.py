@@ -1,0 +1,583 @@
+"""Benchmark the census and the ablation sweep against TransformerLens' own tools.
+
+    PYTHONPATH=. python benchmarks/bench.py               # ~9 min on one idle core
+    PYTHONPATH=. python benchmarks/bench.py --quick       # ~5 min
+    PYTHONPATH=. python benchmarks/bench.py --small-only  # ~20 s, the bundled model only
+
+Results and how to read them: benchmarks/RESULTS.md.
+
+Models: a GPT-2-small shaped TL-native model with random weights (12 layers x 12 heads,
+d_model 768, vocab 50257; built from a config, nothing downloaded), and the bundled model
+(``interp.load_model("default")``) when it exists.
+
+Measured in one run, on the same tokens (``[BOS] r r`` batches), torch on 1 thread:
+
+- ``forward``: one plain forward pass (logits), the unit of every ratio;
+- ``census``: :func:`interp.score_heads`, every head for every behavior;
+- ``detect_head x3``: the incumbent, TransformerLens' ``head_detector.detect_head`` for
+  ``previous_token_head``, ``duplicate_token_head`` and ``induction_head``, called as its
+  documentation does (a list of prompt strings, default ``mul`` measure). It tokenizes
+  strings, so the native model gets a word-level tokenizer (``"t17"`` -> id 17, BOS
+  prepended) that maps each prompt back to exactly the benchmark's token ids (checked);
+- ``naive loop``: one full hooked forward pass per head (replacement values computed once),
+  :func:`interp.copy_losses` on it: the loop a user writes around
+  :func:`interp.measure_ablation`. Timed on a subset of heads with one head in every layer
+  and extrapolated linearly to all heads (every naive pass costs the same whatever the
+  head's layer);
+- ``sweep``: :func:`interp.ablation_sweep.ablation_sweep`, exact, checked equal to the naive loop;
+- ``attribution``: :func:`interp.ablation_sweep.attribution_scores`, one forward + one backward.
+
+Peak memory: each measurement runs again in a fresh subprocess that resets its peak RSS
+(``/proc/self/clear_refs``) after loading the model and a warm-up call, then reports
+``VmHWM - VmRSS before``: the extra resident memory the call needed at its peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+
+GPT2_SHAPE = dict(
+    d_model=768, d_head=64, n_heads=12, n_layers=12, n_ctx=1024, d_vocab=50257, d_mlp=3072,
+    act_fn="gelu_new", normalization_type="LN", seed=0,
+)
+PATTERNS = ("previous_token_head", "duplicate_token_head", "induction_head")
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def build_model(which: str) -> Any:
+    if which == "gpt2":
+        from transformer_lens.config import TransformerBridgeConfig
+        from transformer_lens.model_bridge import TransformerBridge
+
+        cfg = TransformerBridgeConfig(**GPT2_SHAPE, model_name="gpt2-shape-random")
+        model = TransformerBridge.boot_native(cfg)
+    else:
+        import interp
+
+        model = interp.load_model(which)
+    model.eval()
+    return model
+
+
+def small_model_available(spec: str) -> bool:
+    import interp
+
+    path = interp.DEFAULT_MODEL_DIR if spec == "default" else Path(spec)
+    return (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+
+
+def make_stimuli(
+    model: Any, n_seqs: int, seq_len: int, seed: int = 0, exclude_ids: tuple[int, ...] = ()
+) -> Any:
+    import interp
+    from interp.models import bos_token_id
+
+    return interp.repeated_tokens(
+        n_seqs, seq_len, vocab_size=int(model.cfg.d_vocab), bos_token_id=bos_token_id(model),
+        seed=seed, exclude_ids=exclude_ids,
+    )
+
+
+def attach_word_tokenizer(model: Any, bos: int) -> None:
+    """Give the benchmark's own model instance a tokenizer: ``"t17"`` -> 17, BOS first."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {f"t{i}": i for i in range(int(model.cfg.d_vocab)) if i != bos}
+    vocab["<bos>"] = bos
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<bos>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<bos> $A", special_tokens=[("<bos>", bos)]
+    )
+    model.tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<bos>", pad_token="<bos>"
+    )
+
+
+def prompts_of(stimuli: Any) -> list[str]:
+    return [" ".join(f"t{int(t)}" for t in row[1:]) for row in stimuli.tokens]
+
+
+# ----------------------------------------------------------------------------- tasks
+
+
+def plain_forward(model: Any, stimuli: Any) -> None:
+    with torch.inference_mode():
+        model(stimuli.tokens)
+
+
+def census(model: Any, stimuli: Any, batch_size: int | None = None) -> Any:
+    import interp
+
+    return interp.score_heads(model, stimuli, batch_size=batch_size)
+
+
+def detect_head_x3(model: Any, prompts: list[str]) -> dict[str, torch.Tensor]:
+    from transformer_lens.head_detector import detect_head
+
+    with torch.inference_mode():
+        return {p: detect_head(model, prompts, p) for p in PATTERNS}
+
+
+def replacement_values(model: Any, stimuli: Any, method: str, seed: int = 0) -> dict:
+    """Per layer, what interp.ablation_hooks writes into an ablated head (one clean pass)."""
+    from interp.ablation import replacement_values as values_of
+
+    names = [f"blocks.{layer}.attn.hook_z" for layer in range(model.cfg.n_layers)]
+    with torch.inference_mode():
+        _, cache = model.run_with_cache(stimuli.tokens, names_filter=lambda n: n in names)
+    return {
+        layer: values_of(cache[name], stimuli.valid, method, seed)
+        for layer, name in enumerate(names)
+    }
+
+
+def naive_loop(model: Any, stimuli: Any, heads: list[tuple[int, int]], method: str,
+               replacement: dict) -> torch.Tensor:
+    """One full hooked forward pass per head; mean per-sequence second-copy effect."""
+    import interp
+
+    _, clean = interp.copy_losses(model, stimuli)
+    effects = []
+    for layer, head in heads:
+        value = replacement[layer]
+
+        def ablate(z: torch.Tensor, hook: Any, head: int = head, value: Any = value) -> Any:
+            out = z.clone()
+            if method == "zero":
+                out[:, :, head] = 0.0
+            elif method == "mean":
+                out[:, :, head] = value[head]
+            else:
+                out[:, :, head] = value[:, :, head]
+            return out
+
+        _, ablated = interp.copy_losses(
+            model, stimuli, [(f"blocks.{layer}.attn.hook_z", ablate)]
+        )
+        effects.append(float((ablated - clean).mean()))
+    return torch.tensor(effects)
+
+
+def sweep(model: Any, stimuli: Any, heads: list[tuple[int, int]] | None, method: str) -> Any:
+    from interp.ablation_sweep import ablation_sweep
+
+    labels = None if heads is None else [f"{layer}.{head}" for layer, head in heads]
+    return ablation_sweep(model, stimuli, method=method, heads=labels)
+
+
+def attribution(model: Any, stimuli: Any, method: str) -> Any:
+    from interp.ablation_sweep import attribution_scores
+
+    return attribution_scores(model, stimuli, method=method)
+
+
+def diagonal_heads(model: Any) -> list[tuple[int, int]]:
+    """One head in every layer (head index = layer index modulo the number of heads)."""
+    n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
+    return [(layer, layer % n_heads) for layer in range(n_layers)]
+
+
+def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
+    def ranks(x: torch.Tensor) -> torch.Tensor:
+        order = x.flatten().double().argsort()
+        r = torch.empty_like(order, dtype=torch.float64)
+        r[order] = torch.arange(len(order), dtype=torch.float64)
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    return float(torch.corrcoef(torch.stack([ra, rb]))[0, 1])
+
+
+class Clock:
+    """Best-of-n timings, in process CPU seconds (the primary measure: with torch on one
+    thread it counts this process's work only, so other jobs on a shared machine disturb
+    it far less than wall time) and wall seconds."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = {}
+        self.wall: dict[str, float] = {}
+
+    def __call__(self, name: str, fn: Callable[[], Any]) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        self.cpu[name] = min(self.cpu.get(name, float("inf")), cpu)
+        self.wall[name] = min(self.wall.get(name, float("inf")), wall)
+        return out
+
+
+# ----------------------------------------------------------------------------- workers
+
+
+def worker_time(args: argparse.Namespace) -> dict:
+    """All timings for one model, in one process; the two sides of every comparison are
+    interleaved (repeated in turn) so that changing load hits both alike."""
+    model = build_model(args.model)
+    stimuli = make_stimuli(model, args.n_seqs, args.seq_len, exclude_ids=args.exclude_ids)
+    attach_word_tokenizer(model, stimuli.bos_token_id)
+    prompts = prompts_of(stimuli)
+    assert torch.equal(model.to_tokens(prompts[0])[0].cpu(), stimuli.tokens[0]), "tokenizer"
+    out: dict[str, Any] = {"n_seqs": stimuli.n_seqs, "n_pos": stimuli.n_pos}
+    clock = Clock()
+    plain_forward(model, stimuli)  # warm-up
+    census(model, stimuli)
+    for _ in range(args.repeats):
+        clock("forward", lambda: plain_forward(model, stimuli))
+        clock("census", lambda: census(model, stimuli))
+        scores = clock("detect_head_x3", lambda: detect_head_x3(model, prompts))
+    out["detect_head_induction_max"] = float(scores["induction_head"].max())
+
+    method = args.method
+    sub = diagonal_heads(model)
+    replacement = replacement_values(model, stimuli, method)
+    for _ in range(max(1, args.repeats // 3)):
+        naive_effects = clock(
+            "naive_subset", lambda: naive_loop(model, stimuli, sub, method, replacement)
+        )
+        sweep_sub = clock("sweep_subset", lambda: sweep(model, stimuli, sub, method))
+    n_total = int(model.cfg.n_layers) * int(model.cfg.n_heads)
+    out["naive_subset_heads"] = [f"{layer}.{head}" for layer, head in sub]
+    out["extrapolation"] = n_total / len(sub)
+    sub_effects = torch.tensor([float(sweep_sub.effects[layer, head]) for layer, head in sub])
+    out["sweep_vs_naive_max_abs_diff"] = float((sub_effects - naive_effects).abs().max())
+    exact = None
+    if args.full_sweep:
+        exact = clock("sweep_all", lambda: sweep(model, stimuli, None, method)).effects
+    for _ in range(max(1, args.repeats // 2)):
+        attr = clock("attribution", lambda: attribution(model, stimuli, method))
+    if exact is not None:
+        out["attribution_spearman"] = spearman(attr.effects, exact)
+        out["sweep_top5"] = _top(exact, 5)
+        out["attribution_top5"] = _top(attr.effects, 5)
+    for kind, table in (("cpu", clock.cpu), ("wall", clock.wall)):
+        times = dict(table)
+        times["naive_all"] = times["naive_subset"] * out["extrapolation"]
+        out[kind] = times
+    return out
+
+
+def _top(effects: torch.Tensor, k: int) -> list[str]:
+    n_heads = effects.shape[1]
+    idx = effects.flatten().argsort(descending=True)[:k].tolist()
+    return [f"{i // n_heads}.{i % n_heads}" for i in idx]
+
+
+def worker_correlation(args: argparse.Namespace) -> dict:
+    """Exact sweep vs attribution for every method (small model: every head, many seqs)."""
+    model = build_model(args.model)
+    stimuli = make_stimuli(model, args.n_seqs, args.seq_len, seed=1, exclude_ids=args.exclude_ids)
+    out: dict[str, Any] = {"n_seqs": stimuli.n_seqs, "n_pos": stimuli.n_pos}
+    for method in ("mean", "zero", "resample"):
+        exact = sweep(model, stimuli, None, method)
+        attr = attribution(model, stimuli, method)
+        out[method] = {
+            "spearman": spearman(attr.effects, exact.effects),
+            "pearson": float(torch.corrcoef(torch.stack(
+                [attr.effects.flatten(), exact.effects.flatten()]))[0, 1]),
+            "exact_top3": _top(exact.effects, 3),
+            "attribution_top3": _top(attr.effects, 3),
+            "clean_loss": exact.clean_loss,
+            "first_copy_loss": exact.first_copy_loss,
+        }
+    return out
+
+
+def _status() -> dict[str, int]:
+    text = Path("/proc/self/status").read_text()
+    return {k: int(re.search(rf"{k}:\s+(\d+)", text).group(1)) for k in ("VmRSS", "VmHWM")}
+
+
+def worker_memory(args: argparse.Namespace) -> dict:
+    """Peak extra RSS of one call, after a warm-up call of the same kind."""
+    model = build_model(args.model)
+    n = args.n_seqs * args.scale
+    stimuli = make_stimuli(model, n, args.seq_len)
+    task = args.task
+    heads = [(0, h) for h in range(int(model.cfg.n_heads))][:2]
+    calls: dict[str, Callable[[], Any]] = {
+        "forward": lambda: plain_forward(model, stimuli),
+        "census": lambda: census(model, stimuli),
+        "census_chunked": lambda: census(model, stimuli, batch_size=args.n_seqs),
+        "sweep": lambda: sweep(model, stimuli, heads, args.method),
+        "attribution": lambda: attribution(model, stimuli, args.method),
+    }
+    fn = calls[task]
+    fn()  # warm-up
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        before = _status()["VmRSS"]
+        fn()
+        peak = _status()["VmHWM"]
+        how = "VmHWM after clear_refs"
+    except OSError:  # no clear_refs: fall back to ru_maxrss, an upper bound on the baseline
+        import resource
+
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        fn()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        how = "ru_maxrss delta"
+    return {"task": task, "n_seqs": n, "peak_extra_mb": (peak - before) / 1024, "how": how}
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def run_worker(argv: list[str]) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), *argv]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # glibc malloc: allocations >= 64 KiB get their own mapping, returned on free, and the
+    # heap is trimmed; otherwise memory freed by the warm-up call is reused without counting
+    # in the measured call's peak (and large tensors are returned but small ones are not).
+    env.update({"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"})
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    raise RuntimeError(f"worker {argv} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import transformer_lens  # noqa: F401
+    from importlib.metadata import version
+
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformer_lens": version("transformer-lens"),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_at_start": None if load is None else [round(x, 2) for x in load],
+    }
+
+
+def fmt(x: float, digits: int = 2) -> str:
+    return f"{x:.{digits}f}"
+
+
+def _id_list(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer sequences and repeats; sweep timed on the head subset only")
+    parser.add_argument("--n-seqs", type=int, default=None)
+    parser.add_argument("--seq-len", type=int, default=64, help="L of [BOS] r r (gpt2 shape)")
+    parser.add_argument("--method", default="mean", choices=("mean", "zero", "resample"))
+    parser.add_argument("--small-model", action="append", default=None,
+                        help="small trained model(s) for the rank correlation "
+                             "(repeatable; default: the bundled model)")
+    parser.add_argument("--small-exclude", default="1",
+                        help="token ids never drawn for the small models' stimuli "
+                             "(comma-separated; default 1, the bundled model's MARK token)")
+    parser.add_argument("--small-only", action="store_true",
+                        help="skip the GPT-2-shaped model (only the small models' section)")
+    parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    # internal: worker mode
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--model", default="gpt2", help=argparse.SUPPRESS)
+    parser.add_argument("--task", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--scale", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--full-sweep", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--exclude-ids", type=_id_list, default=(), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        fn = {"time": worker_time, "memory": worker_memory, "corr": worker_correlation}[args.worker]
+        print("RESULT " + json.dumps(fn(args)), flush=True)
+        return
+
+    n_seqs = args.n_seqs or (2 if args.quick else 4)
+    repeats = 2 if args.quick else 10
+    info = machine()
+    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    print(f"# interp benchmark, {date}")
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    base = ["--seq-len", str(args.seq_len), "--n-seqs", str(n_seqs), "--method", args.method]
+    results: dict[str, Any] = {"date": date, "machine": info, "n_seqs": n_seqs,
+                               "seq_len": args.seq_len, "method": args.method,
+                               "small_exclude": args.small_exclude}
+
+    t0 = time.perf_counter()
+    if not args.small_only:
+        timing_args = ["--worker", "time", "--model", "gpt2", "--repeats", str(repeats), *base]
+        if not args.quick:
+            timing_args.append("--full-sweep")
+        results["gpt2_time"] = run_worker(timing_args)
+        mem = {}
+        for task, scale in (("forward", 1), ("census", 1), ("census_chunked", 4),
+                            ("forward", 4), ("sweep", 1), ("attribution", 1)):
+            key = task if scale == 1 else f"{task}_x{scale}"
+            mem[key] = run_worker(["--worker", "memory", "--model", "gpt2", "--task", task,
+                                   "--scale", str(scale), *base])
+        results["gpt2_memory"] = mem
+
+    smalls: dict[str, Any] = {}
+    for spec in args.small_model or ["default"]:
+        if not small_model_available(spec):
+            smalls[spec] = None
+            continue
+        small_len = 31  # 63 tokens: detect_head needs fewer than n_ctx (65) tokens
+        small_base = ["--seq-len", str(small_len), "--method", args.method,
+                      "--exclude-ids", args.small_exclude]
+        smalls[spec] = {
+            "time": run_worker(["--worker", "time", "--model", spec, "--repeats", "5",
+                                "--full-sweep", "--n-seqs", "8", *small_base]),
+            "corr": run_worker(["--worker", "corr", "--model", spec, "--n-seqs", "64",
+                                *small_base]),
+        }
+    results["small"] = smalls
+    results["wall_s"] = time.perf_counter() - t0
+    print(render(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def render(results: dict) -> str:
+    """The Markdown tables (also what RESULTS.md quotes)."""
+    lines: list[str] = []
+    put = lines.append
+    info = results["machine"]
+    put(f"Run {results['date']}; machine: {info['cpu']}, {info['cpu_count']} CPUs "
+        f"({info['platform']}), Python {info['python']}, torch {info['torch']}, "
+        f"TransformerLens {info['transformer_lens']}, torch threads {info['torch_threads']}, "
+        f"load average at start {info['load_average_at_start']}.")
+    if "gpt2_time" in results:
+        render_gpt2(results, put)
+    render_small(results, put)
+    put(f"\nBenchmark wall time: {results['wall_s']:.0f} s.")
+    return "\n".join(lines)
+
+
+def render_gpt2(results: dict, put: Callable[[str], None]) -> None:
+    t, mem, method = results["gpt2_time"], results["gpt2_memory"], results["method"]
+    c, w = t["cpu"], t["wall"]
+    n_sub = len(t["naive_subset_heads"])
+    n_all = int(round(n_sub * t["extrapolation"]))
+    fwd = c["forward"]
+    put(f"\n## GPT-2-small shape, random weights: {t['n_seqs']} seqs x {t['n_pos']} tokens, "
+        f"{method} ablation, 1 thread\n")
+    put("Times: best of repeats, process CPU seconds (wall seconds in brackets).\n")
+    put("| measurement | CPU s (wall s) | x forward | vs incumbent | target |")
+    put("|---|---|---|---|---|")
+
+    def row(label: str, key: str, versus: str = "", target: str = "") -> None:
+        put(f"| {label} | {fmt(c[key], 2)} ({fmt(w[key], 2)}) | {fmt(c[key] / fwd)} | "
+            f"{versus} | {target} |")
+
+    row("plain forward (logits)", "forward")
+    row("**census** (score_heads: 5 behaviors + distance profiles, all heads)", "census",
+        f"**{fmt(c['detect_head_x3'] / c['census'], 1)}x faster** than detect_head x3",
+        "<= 1.0x forward; >= 5x faster")
+    row("incumbent: detect_head x3 patterns", "detect_head_x3")
+    row(f"incumbent: naive loop, {n_sub} heads (one per layer)", "naive_subset")
+    row(f"**sweep**, the same {n_sub} heads", "sweep_subset",
+        f"**{fmt(c['sweep_subset'] / c['naive_subset'])}x** the naive loop's time", "<= 0.6x")
+    row(f"incumbent: naive loop, all {n_all} heads (extrapolated x{fmt(t['extrapolation'], 0)})",
+        "naive_all")
+    if "sweep_all" in c:
+        row(f"**sweep**, all {n_all} heads", "sweep_all",
+            f"**{fmt(c['sweep_all'] / c['naive_all'])}x** the naive loop's time", "<= 0.6x")
+    sweep_all = c.get("sweep_all", c["sweep_subset"] * t["extrapolation"])
+    row("**attribution** (1 forward + 1 backward, all heads)", "attribution",
+        f"{fmt(c['naive_all'] / c['attribution'], 0)}x faster than the naive loop, "
+        f"{fmt(sweep_all / c['attribution'], 0)}x faster than the sweep")
+    put(f"\nSweep vs naive loop on the {n_sub} heads, max |difference| of effects: "
+        f"{t['sweep_vs_naive_max_abs_diff']:.1e} nats.")
+    if "attribution_spearman" in t:
+        put(f"Attribution vs exact sweep on these random weights: Spearman "
+            f"{t['attribution_spearman']:.3f} (top 5 exact {', '.join(t['sweep_top5'])}; "
+            f"attribution {', '.join(t['attribution_top5'])}).")
+
+    f_mb = mem["forward"]["peak_extra_mb"]
+    put(f"\n### Peak memory: extra resident memory at the peak of one call, over the loaded "
+        f"model ({mem['forward']['how']}, in a fresh subprocess per call)\n")
+    put("| call | sequences | peak extra (MB) | x forward peak (same sequences) |")
+    put("|---|---|---|---|")
+    f4 = mem["forward_x4"]["peak_extra_mb"]
+    for key, label, ref in (
+        ("forward", "plain forward", f_mb),
+        ("census", "census", f_mb),
+        ("census_chunked_x4", f"census, batch_size={results['n_seqs']}", f4),
+        ("forward_x4", "plain forward", f4),
+        ("sweep", "sweep (2 heads; the peak does not grow with heads)", f_mb),
+        ("attribution", "attribution", f_mb),
+    ):
+        m = mem[key]
+        put(f"| {label} | {m['n_seqs']} | {fmt(m['peak_extra_mb'], 1)} | "
+            f"{fmt(m['peak_extra_mb'] / ref)} |")
+    put(f"\nCensus peak, {results['n_seqs']} -> {mem['census_chunked_x4']['n_seqs']} sequences "
+        f"with batch_size={results['n_seqs']}: {fmt(mem['census']['peak_extra_mb'], 1)} -> "
+        f"{fmt(mem['census_chunked_x4']['peak_extra_mb'], 1)} MB.")
+
+
+def render_small(results: dict, put: Callable[[str], None]) -> None:
+    for spec, small in results["small"].items():
+        if small is None:
+            put(f"\nSmall model {spec!r}: not found, skipped.")
+            continue
+        s, corr = small["time"], small["corr"]
+        sc = s["cpu"]
+        put(f"\n## Small trained model `{spec}`: {s['n_seqs']} seqs x {s['n_pos']} tokens "
+            f"(token ids {results['small_exclude'] or 'none'} excluded from r)\n")
+        put("| measurement | CPU s | x forward |")
+        put("|---|---|---|")
+        for key, label in (("forward", "plain forward"), ("census", "census"),
+                           ("detect_head_x3", "detect_head x3"),
+                           ("naive_all", "naive loop, all heads"),
+                           ("sweep_all", "sweep, all heads"), ("attribution", "attribution")):
+            put(f"| {label} | {fmt(sc[key], 4)} | {fmt(sc[key] / sc['forward'])} |")
+        put(f"\nSweep vs naive, max |difference|: {s['sweep_vs_naive_max_abs_diff']:.1e}.\n")
+        put(f"Rank correlation, attribution vs exact sweep, every head "
+            f"({corr['n_seqs']} seqs x {corr['n_pos']} tokens):\n")
+        put("| method | Spearman | Pearson | exact top 3 | attribution top 3 |")
+        put("|---|---|---|---|---|")
+        for m in ("mean", "zero", "resample"):
+            r = corr[m]
+            put(f"| {m} | {fmt(r['spearman'], 3)} | {fmt(r['pearson'], 3)} | "
+                f"{', '.join(r['exact_top3'])} | {', '.join(r['attribution_top3'])} |")
+
+
+if __name__ == "__main__":
+    main()
