@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv (when missing) and install interp with its test tools.
+# `setup.sh --tests` also installs headless Chromium for the report's browser test.
 # torch==2.13.0 is installed FIRST: a bare `torch` requirement with no torch present pulls a
 # multi-GB CUDA build, while 2.13.0 resolves to the CPU build these machines carry.
 set -euo pipefail
@@ -15,9 +16,9 @@ fi
 .venv/bin/python -m pip install -q -e ".[test]"
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null 2>&1 || true
 # Headless Chromium and its driver for tests/test_report_browser.py (skipped without them).
-# Installed from Debian's packages only when missing and running as root; a failure here is
-# a warning, not a failed setup.
-if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } \
+# With --tests, installed from Debian's packages when missing and running as root; a
+# failure here is a warning, not a failed setup.
+if [ "${1:-}" = "--tests" ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } \
         && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup.sh: installing chromium and chromium-driver (browser tests of the report)"
     if ! { apt-get update -qq >/dev/null \
