@@ -58,6 +58,7 @@ from .heads import BEHAVIORS, HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook, resid_post_hook
 from .models import bos_token_id, model_name
 from .probing import probe_layers
+from .scoring import HeadScores
 from .stimuli import (
     Stimuli,
     occurrence_tokens,
@@ -391,7 +392,6 @@ def classify_heads(
         "second_copy_loss": float(second.mean()),
     }
 
-    candidates: dict[HeadId, list[str]] = {h: [] for h in all_heads(n_layers, n_heads)}
     stats = {
         b: (scores.score(b), scores.null(b), scores.lift(b), scores.stderr(b))
         for b in scores.behaviors
@@ -402,95 +402,13 @@ def classify_heads(
     )
     no_repeat = score_heads(model, unrepeated, batch_size=settings.batch_size, distance=False,
                             positional=True)
-    for behavior in BEHAVIORS:  # controls are scored and shown, never classes
-        score, null, lift_, se = stats[behavior]
-        positional = no_repeat.score(behavior)
-        for h in candidates:
-            gap = float(score[h] - null[h])
-            if float(lift_[h]) < settings.min_lift or gap <= settings.z * float(se[h]):
-                continue
-            if behavior in CONTENT_BEHAVIORS and float(positional[h] - null[h]) > gap / 2:
-                continue  # keeps its offset without repeats: a positional shortcut
-            candidates[h].append(behavior)
-
-    induction_heads = [h for h, c in candidates.items() if "induction" in c]
-    probe_stimuli = None
-    evidence: dict[HeadId, dict[str, dict]] = {h: {} for h in candidates}
-    steps = [(h, b) for h, c in candidates.items() for b in c]
-    iterator = steps
-    if progress and steps:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(steps, desc="ablations", unit="test")
-    for h, behavior in iterator:
-        if behavior == "duplicate_token":
-            if probe_stimuli is None:
-                probe_stimuli = _probe_stimuli(model, settings, bos)
-            evidence[h][behavior] = _probe_evidence(
-                model, probe_stimuli, h, settings, "occurred_before"
-            )
-            continue
-        receivers = [r for r in induction_heads if r.layer > h.layer]
-        if behavior == "previous_token" and receivers:
-            effect = measure_ablation(
-                model, stimuli, [h], metric="downstream_induction", method=settings.method,
-                receivers=receivers, seed=settings.seed,
-            )
-        else:
-            effect = measure_ablation(
-                model, stimuli, [h], metric="second_copy_loss", method=settings.method,
-                seed=settings.seed,
-            )
-        evidence[h][behavior] = _evidence(effect, settings)
-        if effect.metric == "downstream_induction":
-            evidence[h][behavior]["receivers"] = [str(r) for r in receivers]
-        if behavior == "previous_token" and settings.probes and vocab <= MAX_PROBE_CLASSES:
-            # supplementary: does the information the head writes vanish with it?
-            evidence[h][behavior]["probe"] = _probe_evidence(
-                model, stimuli, h, settings, "previous_token"
-            )
-
-    loss_effects: dict[HeadId, float] = {}
-    sweep_note = "off"
-    if settings.sweep:
-        swept = list(candidates)
-        sweep_note = "exact, every head"
-        if len(swept) > MAX_EXACT_SWEEP:
-            # Many heads: screen all with attribution patching (one forward + backward),
-            # then ablate exactly the classified heads and the strongest estimates.
-            screen = attribution_scores(model, stimuli, method=settings.method,
-                                        seed=settings.seed)
-            ranked = sorted(swept, key=lambda h: -abs(float(screen.effects[h])))
-            keep = set(ranked[:MAX_EXACT_SWEEP]) | {h for h, c in candidates.items() if c}
-            swept = [h for h in swept if h in keep]
-            sweep_note = (f"exact for {len(swept)} of {len(candidates)} heads, chosen by an "
-                          "attribution-patching screen")
-        exact = ablation_sweep(model, stimuli, method=settings.method, heads=swept,
-                               seed=settings.seed, progress=progress)
-        loss_effects = {h: float(exact.effects[h]) for h in swept}
-
-    groups = []
-    for behavior in ("induction", "previous_token"):
-        members = [h for h, c in candidates.items() if behavior in c]
-        if len(members) < 2:
-            continue
-        effect = measure_ablation(
-            model, stimuli, members, metric="second_copy_loss", method=settings.method,
-            seed=settings.seed,
-        )
-        group = {"behavior": behavior, **effect.to_dict(),
-                 "confirmed": effect.supports(settings.min_effect, settings.z_effect)}
-        groups.append(group)
-        for h in members:  # each member's evidence points at the group it belongs to
-            evidence[h][behavior]["group"] = {
-                "heads": list(group["heads"]), "relative": group["relative"],
-                "confirmed": group["confirmed"],
-            }
-
+    candidates = _candidates(stats, no_repeat, n_layers, n_heads, settings)
+    probe_stimuli = _probe_stimuli(model, settings, bos)
+    evidence = _ablation_evidence(model, stimuli, probe_stimuli, candidates, settings, progress)
+    loss_effects, sweep_note = _loss_sweep(model, stimuli, candidates, settings, progress)
+    groups = _group_ablations(model, stimuli, candidates, evidence, settings)
     layer_probes: list[dict] = []
     if settings.probes:
-        if probe_stimuli is None:
-            probe_stimuli = _probe_stimuli(model, settings, bos)
         layer_probes.append(
             probe_layers(model, probe_stimuli, "occurred_before", seed=settings.seed).to_dict()
         )
@@ -532,6 +450,116 @@ def classify_heads(
         probes=tuple(layer_probes),
         text_scores=text_scores,
     )
+
+
+def _candidates(
+    stats: dict, no_repeat: HeadScores, n_layers: int, n_heads: int,
+    settings: ClassifySettings,
+) -> dict[HeadId, list[str]]:
+    """Each head's candidate classes by the rules of the module docstring."""
+    candidates: dict[HeadId, list[str]] = {h: [] for h in all_heads(n_layers, n_heads)}
+    for behavior in BEHAVIORS:  # controls are scored and shown, never classes
+        score, null, lift_, se = stats[behavior]
+        positional = no_repeat.score(behavior)
+        for h in candidates:
+            gap = float(score[h] - null[h])
+            if float(lift_[h]) < settings.min_lift or gap <= settings.z * float(se[h]):
+                continue
+            if behavior in CONTENT_BEHAVIORS and float(positional[h] - null[h]) > gap / 2:
+                continue  # keeps its offset without repeats: a positional shortcut
+            candidates[h].append(behavior)
+    return candidates
+
+
+def _ablation_evidence(
+    model: Any, stimuli: Stimuli, probe_stimuli: Stimuli, candidates: dict[HeadId, list[str]],
+    settings: ClassifySettings, progress: bool,
+) -> dict[HeadId, dict[str, dict]]:
+    """The ablation that could refute each candidate class (module docstring)."""
+    induction_heads = [h for h, c in candidates.items() if "induction" in c]
+    vocab = int(model.cfg.d_vocab)
+    evidence: dict[HeadId, dict[str, dict]] = {h: {} for h in candidates}
+    steps = [(h, b) for h, c in candidates.items() for b in c]
+    iterator = steps
+    if progress and steps:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(steps, desc="ablations", unit="test")
+    for h, behavior in iterator:
+        if behavior == "duplicate_token":
+            evidence[h][behavior] = _probe_evidence(
+                model, probe_stimuli, h, settings, "occurred_before"
+            )
+            continue
+        receivers = [r for r in induction_heads if r.layer > h.layer]
+        if behavior == "previous_token" and receivers:
+            effect = measure_ablation(
+                model, stimuli, [h], metric="downstream_induction", method=settings.method,
+                receivers=receivers, seed=settings.seed,
+            )
+        else:
+            effect = measure_ablation(
+                model, stimuli, [h], metric="second_copy_loss", method=settings.method,
+                seed=settings.seed,
+            )
+        evidence[h][behavior] = _evidence(effect, settings)
+        if effect.metric == "downstream_induction":
+            evidence[h][behavior]["receivers"] = [str(r) for r in receivers]
+        if behavior == "previous_token" and settings.probes and vocab <= MAX_PROBE_CLASSES:
+            # supplementary: does the information the head writes vanish with it?
+            evidence[h][behavior]["probe"] = _probe_evidence(
+                model, stimuli, h, settings, "previous_token"
+            )
+    return evidence
+
+
+def _loss_sweep(
+    model: Any, stimuli: Stimuli, candidates: dict[HeadId, list[str]],
+    settings: ClassifySettings, progress: bool,
+) -> tuple[dict[HeadId, float], str]:
+    """Second-copy loss effect of ablating each head alone, and how it was measured."""
+    if not settings.sweep:
+        return {}, "off"
+    swept = list(candidates)
+    note = "exact, every head"
+    if len(swept) > MAX_EXACT_SWEEP:
+        # Many heads: screen all with attribution patching (one forward + backward),
+        # then ablate exactly the classified heads and the strongest estimates.
+        screen = attribution_scores(model, stimuli, method=settings.method, seed=settings.seed)
+        ranked = sorted(swept, key=lambda h: -abs(float(screen.effects[h])))
+        keep = set(ranked[:MAX_EXACT_SWEEP]) | {h for h, c in candidates.items() if c}
+        swept = [h for h in swept if h in keep]
+        note = (f"exact for {len(swept)} of {len(candidates)} heads, chosen by an "
+                "attribution-patching screen")
+    exact = ablation_sweep(model, stimuli, method=settings.method, heads=swept,
+                           seed=settings.seed, progress=progress)
+    return {h: float(exact.effects[h]) for h in swept}, note
+
+
+def _group_ablations(
+    model: Any, stimuli: Stimuli, candidates: dict[HeadId, list[str]],
+    evidence: dict[HeadId, dict[str, dict]], settings: ClassifySettings,
+) -> list[dict]:
+    """Ablate the heads that share a class together (exposes redundancy); each member's
+    evidence gets a pointer to its group."""
+    groups = []
+    for behavior in ("induction", "previous_token"):
+        members = [h for h, c in candidates.items() if behavior in c]
+        if len(members) < 2:
+            continue
+        effect = measure_ablation(
+            model, stimuli, members, metric="second_copy_loss", method=settings.method,
+            seed=settings.seed,
+        )
+        group = {"behavior": behavior, **effect.to_dict(),
+                 "confirmed": effect.supports(settings.min_effect, settings.z_effect)}
+        groups.append(group)
+        for h in members:
+            evidence[h][behavior]["group"] = {
+                "heads": list(group["heads"]), "relative": group["relative"],
+                "confirmed": group["confirmed"],
+            }
+    return groups
 
 
 def _text_scores(model: Any, texts: Sequence[str]) -> dict:
