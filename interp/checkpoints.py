@@ -34,7 +34,7 @@ from torch import Tensor
 
 from .ablation import copy_losses
 from .census import score_heads
-from .models import CONFIG_FILE, bos_token_id, load_model, model_name
+from .models import CONFIG_FILE, bos_token_id, load_model, model_name, special_token_ids
 from .scoring import lift
 from .stimuli import Stimuli, repeated_tokens
 
@@ -287,7 +287,8 @@ def score_checkpoints(
             shape = this
             if stimuli is None:
                 stimuli = repeated_tokens(n_seqs, seq_len, vocab_size=this[2],
-                                          bos_token_id=this[3], seed=seed)
+                                          bos_token_id=this[3], seed=seed,
+                                          exclude_ids=special_token_ids(model))
         elif this != shape:
             raise ValueError(
                 f"checkpoint {names[i]!r} has (layers, heads, vocabulary, BOS) {this}; the "

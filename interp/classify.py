@@ -56,7 +56,7 @@ from .ablation_sweep import ablation_sweep, attribution_scores
 from .census import score_heads
 from .heads import BEHAVIORS, HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook, resid_post_hook
-from .models import bos_token_id, model_name
+from .models import bos_token_id, model_name, special_token_ids
 from .probing import probe_layers
 from .scoring import HeadScores
 from .stimuli import (
@@ -381,7 +381,7 @@ def classify_heads(
             )
         stimuli = repeated_tokens(
             settings.n_seqs, settings.seq_len, vocab_size=vocab, bos_token_id=bos,
-            seed=settings.seed,
+            seed=settings.seed, exclude_ids=special_token_ids(model),
         )
     elif stimuli.repeat_len is None:
         raise ValueError("classify_heads needs [BOS] r r stimuli (see interp.repeated_tokens)")
@@ -398,7 +398,7 @@ def classify_heads(
     }
     unrepeated = unrepeated_tokens(
         stimuli.n_seqs, stimuli.repeat_len, vocab_size=vocab, bos_token_id=bos,
-        seed=settings.seed,
+        seed=settings.seed, exclude_ids=special_token_ids(model),
     )
     no_repeat = score_heads(model, unrepeated, batch_size=settings.batch_size, distance=False,
                             positional=True)
@@ -650,8 +650,11 @@ def _weight_evidence(
 
 
 def _probe_stimuli(model: Any, settings: ClassifySettings, bos: int) -> Stimuli:
-    n_pos = min(int(model.cfg.n_ctx), 2 * settings.seq_len + 1, int(model.cfg.d_vocab) - 1)
+    """Sequences for the 'occurred before' probes (see :func:`interp.occurrence_tokens`)."""
+    special = special_token_ids(model)
+    drawable = int(model.cfg.d_vocab) - 1 - len(special)
+    n_pos = min(int(model.cfg.n_ctx), 2 * settings.seq_len + 1, drawable)
     return occurrence_tokens(
         max(settings.n_seqs, 16), n_pos, vocab_size=int(model.cfg.d_vocab), bos_token_id=bos,
-        seed=settings.seed + 1,
+        seed=settings.seed + 1, exclude_ids=special,
     )

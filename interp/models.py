@@ -6,6 +6,8 @@ The project's format is a directory with
 - ``model.safetensors``: the bridge's ``state_dict()``;
 - optionally ``tokenizer.json`` (Hugging Face ``tokenizers`` format; ``<bos>``, where
   present, is the BOS token);
+- optionally ``special_tokens.json``: ``{"special_token_ids": [...]}``, ids that are not
+  ordinary tokens (e.g. the bundled model's MARK) and are never drawn into stimuli;
 - optionally ``heads.json``: the head roles the model is known to have (written by the
   training script; read by tests and model cards, never by the scorers).
 
@@ -30,12 +32,16 @@ __all__ = [
     "save_model",
     "model_name",
     "bos_token_id",
+    "special_token_ids",
+    "set_special_token_ids",
 ]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "bundled" / "default"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
+SPECIAL_TOKENS_FILE = "special_tokens.json"
+_SPECIAL_ATTR = "interp_special_token_ids"
 BOS_TOKEN = "<bos>"
 _HUB_HOST = ("huggingface.co", 443)
 _HUB_PROBE_SECONDS = 3.0
@@ -89,6 +95,23 @@ def bos_token_id(model: Any) -> int:
     return int(getattr(model.cfg, "bos_token_id", None) or 0)
 
 
+def special_token_ids(model: Any) -> tuple[int, ...]:
+    """Ids the stimuli never draw besides BOS: the tokenizer's special tokens, and those
+    recorded with :func:`set_special_token_ids` (saved in ``special_tokens.json``)."""
+    ids = set(getattr(model, _SPECIAL_ATTR, ()) or ())
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is not None:
+        ids.update(int(i) for i in getattr(tokenizer, "all_special_ids", []) or [])
+    ids.discard(bos_token_id(model))
+    return tuple(sorted(i for i in ids if 0 <= i < int(model.cfg.d_vocab)))
+
+
+def set_special_token_ids(model: Any, ids: "tuple[int, ...] | list[int]") -> None:
+    """Record ids that are not ordinary tokens on a model this code built (never a caller's
+    model: the training script and the loaders use it); :func:`save_model` writes them."""
+    object.__setattr__(model, _SPECIAL_ATTR, tuple(int(i) for i in ids))
+
+
 def save_model(model: Any, path: str | os.PathLike) -> Path:
     """Write ``model`` (a native ``TransformerBridge``) in the project's directory format.
 
@@ -124,6 +147,11 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
         tokenizer = getattr(model, "tokenizer", None)
         if tokenizer is not None and hasattr(tokenizer, "backend_tokenizer"):
             tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
+        special = getattr(model, _SPECIAL_ATTR, ())
+        if special:
+            (out / SPECIAL_TOKENS_FILE).write_text(
+                json.dumps({"special_token_ids": list(special)}) + "\n"
+            )
         tmp_weights.replace(out / WEIGHTS_FILE)
         tmp_config.replace(out / CONFIG_FILE)
     finally:
@@ -200,6 +228,19 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
+def _read_special_tokens(path: Path) -> list[int]:
+    file = path / SPECIAL_TOKENS_FILE
+    if not file.is_file():
+        return []
+    try:
+        ids = json.loads(file.read_text())["special_token_ids"]
+        return [int(i) for i in ids]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise ModelLoadError(
+            f"{file} must hold {{\"special_token_ids\": [ints]}}: {err}"
+        ) from err
+
+
 def _load_tokenizer(path: Path) -> Any:
     from transformers import PreTrainedTokenizerFast
 
@@ -254,6 +295,9 @@ def _load_native_dir(
         raise ModelLoadError(f"cannot build a model from {path / CONFIG_FILE}: {err}") from err
     if tokenizer is not None:
         model.tokenizer = tokenizer
+    special = _read_special_tokens(path)
+    if special:
+        set_special_token_ids(model, special)
     _load_state(model, state, path)
     target_device = torch.device(device or "cpu")
     current = next(model.parameters())

@@ -207,6 +207,8 @@ def build_model(cfg: TrainConfig) -> Any:
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge import TransformerBridge
 
+    from interp.models import set_special_token_ids
+
     model_cfg = TransformerBridgeConfig(
         n_layers=cfg.n_layers,
         n_heads=cfg.n_heads,
@@ -220,7 +222,10 @@ def build_model(cfg: TrainConfig) -> Any:
         seed=cfg.seed,
         model_name=cfg.model_name,
     )
-    return TransformerBridge.boot_native(model_cfg, model_name=cfg.model_name)
+    model = TransformerBridge.boot_native(model_cfg, model_name=cfg.model_name)
+    if cfg.mark_prob > 0:  # MARK is no ordinary token: stimuli must not draw it
+        set_special_token_ids(model, [MARK_TOKEN_ID])
+    return model
 
 
 def _lr_at(cfg: TrainConfig, step: int) -> float:

@@ -65,7 +65,9 @@ def test_sweep_shapes_and_steps(sweep):
 def test_each_checkpoint_matches_its_own_census(sweep, run_dir):
     """Same seeded stimuli for every checkpoint: each row equals a census run alone."""
     model = interp.load_model(run_dir / "step_00002")
-    stimuli = interp.repeated_tokens(N_SEQS, SEQ_LEN, vocab_size=TINY.d_vocab, seed=3)
+    assert interp.models.special_token_ids(model) == (1,)  # MARK, saved with the checkpoint
+    stimuli = interp.repeated_tokens(N_SEQS, SEQ_LEN, vocab_size=TINY.d_vocab, seed=3,
+                                     exclude_ids=[1])
     alone = interp.score_heads(model, stimuli)
     first, second = interp.copy_losses(model, stimuli)
     for behavior in sweep.behaviors:

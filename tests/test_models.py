@@ -103,3 +103,30 @@ def test_save_does_not_leave_temporary_files(random_model, tmp_path):
     save_model(random_model, tmp_path / "m")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json",
                                                                   "model.safetensors"]
+
+
+def test_special_tokens_round_trip_and_stay_out_of_stimuli(random_model, tmp_path):
+    from interp import ClassifySettings, classify_heads
+    from interp.models import set_special_token_ids, special_token_ids
+
+    save_model(random_model, tmp_path / "plain")
+    model = load_model(tmp_path / "plain")
+    assert special_token_ids(model) == ()
+    set_special_token_ids(model, [1, 2])
+    save_model(model, tmp_path / "marked")
+    again = load_model(tmp_path / "marked")
+    assert special_token_ids(again) == (1, 2)
+    assert special_token_ids(random_model) == ()  # the caller's model is untouched
+    result = classify_heads(again, ClassifySettings(n_seqs=4, seq_len=10, sweep=False,
+                                                    probes=False))
+    tokens = result.example["tokens"]
+    assert 1 not in tokens and 2 not in tokens
+    (tmp_path / "marked" / "special_tokens.json").write_text("[1, 2]")
+    with pytest.raises(ModelLoadError, match="special_token_ids"):
+        load_model(tmp_path / "marked")
+
+
+def test_bundled_model_marks_its_mark_token(bundled_model):
+    from interp.models import special_token_ids
+
+    assert special_token_ids(bundled_model) == (1,)
