@@ -30,7 +30,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from .heads import HeadId, check_heads
-from .hooks import attached_hooks, pattern_hook, z_hook
+from .hooks import attached_hooks, capture, pattern_hook, resid_post_hook, z_hook
 from .scoring import score_layer, target_masks
 from .stimuli import Stimuli
 
@@ -106,19 +106,10 @@ def _group_by_layer(heads: Sequence[HeadId]) -> dict[int, list[int]]:
 
 
 def _capture_z(model: Any, stimuli: Stimuli, layers: Sequence[int]) -> dict[int, Tensor]:
-    captured: dict[int, Tensor] = {}
-
-    def make(layer: int):
-        def keep(z: Tensor, hook: Any) -> None:
-            captured[layer] = z.detach().clone()
-
-        return keep
-
-    hooks = [(z_hook(layer), make(layer)) for layer in layers]
-    tokens = stimuli.tokens.to(_device(model))
-    with torch.inference_mode(), attached_hooks(model, hooks):
-        model(tokens, stop_at_layer=max(layers) + 1)
-    return captured
+    names = {layer: z_hook(layer) for layer in layers}
+    captured = capture(model, stimuli.tokens, list(names.values()),
+                       stop_at_layer=max(layers) + 1)
+    return {layer: captured[name] for layer, name in names.items()}
 
 
 def _derangement(n: int, seed: int) -> Tensor:
@@ -327,18 +318,9 @@ def residual_after_layer(
     model: Any, stimuli: Stimuli, layer: int, hooks: Sequence[tuple[str, Any]] = ()
 ) -> Float[Tensor, "batch pos d_model"]:
     """The residual stream leaving block ``layer`` (optionally under ablation hooks)."""
-    from .hooks import resid_post_hook
-
     if not 0 <= layer < int(model.cfg.n_layers):
         raise ValueError(f"layer {layer} does not exist in a {model.cfg.n_layers}-layer model")
-    captured: list[Tensor] = []
-
-    def keep(resid: Tensor, hook: Any) -> None:
-        captured.append(resid.detach().clone().cpu())
-
-    tokens = stimuli.tokens.to(_device(model))
-    with torch.inference_mode(), attached_hooks(
-        model, list(hooks) + [(resid_post_hook(layer), keep)]
-    ):
-        model(tokens, stop_at_layer=layer + 1)
-    return captured[0]
+    site = resid_post_hook(layer)
+    return capture(model, stimuli.tokens, [site], hooks=hooks, stop_at_layer=layer + 1)[
+        site
+    ].cpu()

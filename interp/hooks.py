@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "attached_hooks",
+    "capture",
     "leftover_hooks",
     "pattern_hook",
     "z_hook",
@@ -57,6 +58,45 @@ def attached_hooks(model: Any, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Itera
     """
     with model.hooks(fwd_hooks=list(fwd_hooks)):
         yield model
+
+
+def capture(
+    model: Any,
+    tokens: Any,
+    names: Sequence[str],
+    *,
+    hooks: Sequence[tuple[str, HookFn]] = (),
+    stop_at_layer: int | None = None,
+) -> dict[str, Any]:
+    """One forward pass (no grad) that keeps a detached copy of each named activation.
+
+    Args:
+        model: a ``TransformerBridge``.
+        tokens: ``[batch, pos]`` token ids (moved to the model's device).
+        names: hook names whose activations to keep.
+        hooks: further forward hooks for the pass (e.g. ablations), attached first.
+        stop_at_layer: passed to the forward (stop before this block).
+
+    Returns:
+        name -> activation, on the model's device.
+    """
+    import torch
+
+    captured: dict[str, Any] = {}
+
+    def make(name: str) -> HookFn:
+        def keep(activation: Any, hook: Any) -> None:
+            captured[name] = activation.detach().clone()
+
+        return keep
+
+    device = next(model.parameters()).device
+    kwargs = {} if stop_at_layer is None else {"stop_at_layer": stop_at_layer}
+    with torch.inference_mode(), attached_hooks(
+        model, list(hooks) + [(name, make(name)) for name in names]
+    ):
+        model(tokens.to(device), **kwargs)
+    return captured
 
 
 def leftover_hooks(model: Any) -> list[str]:

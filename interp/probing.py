@@ -19,11 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 
 from probes import ProbeResult, fit_linear_probe, occurred_before_labels, previous_token_labels
 
-from .hooks import attached_hooks, resid_post_hook, resid_pre_hook
+from .hooks import capture, resid_post_hook, resid_pre_hook
 from .stimuli import Stimuli
 
 __all__ = ["PROBE_TASKS", "LayerProbes", "probe_layers"]
@@ -100,19 +99,11 @@ def probe_layers(
         raise ValueError(f"unknown probe task {task!r}; choose from {PROBE_TASKS}")
     n_layers = int(model.cfg.n_layers)
     sites = [resid_pre_hook(0)] + [resid_post_hook(layer) for layer in range(n_layers)]
-    captured: dict[str, torch.Tensor] = {}
-
-    def make(site: str):
-        def keep(resid: torch.Tensor, hook: Any) -> None:
-            captured[site] = resid.detach().float().cpu().clone()
-
-        return keep
-
-    device = next(model.parameters()).device
-    with torch.inference_mode(), attached_hooks(
-        model, list(hooks) + [(site, make(site)) for site in sites]
-    ):
-        model(stimuli.tokens.to(device), stop_at_layer=n_layers)
+    captured = {
+        site: act.float().cpu()
+        for site, act in capture(model, stimuli.tokens, sites, hooks=hooks,
+                                 stop_at_layer=n_layers).items()
+    }
     if task == "occurred_before":
         labels, keep = occurred_before_labels(stimuli.tokens, stimuli.valid)
     else:
