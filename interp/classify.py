@@ -43,7 +43,12 @@ from typing import Any
 
 import torch
 
-from probes import fit_linear_probe, occurred_before_labels, previous_token_labels
+from probes import (
+    ProbeResult,
+    fit_linear_probe,
+    occurred_before_labels,
+    previous_token_labels,
+)
 
 from .ablation import (
     AblationEffect,
@@ -305,23 +310,29 @@ def _evidence(effect: AblationEffect, settings: ClassifySettings) -> dict:
 
 
 def _probe_evidence(
-    model: Any, probe_stimuli: Stimuli, head: HeadId, settings: ClassifySettings, task: str
+    model: Any, probe_stimuli: Stimuli, head: HeadId, settings: ClassifySettings, task: str,
+    clean_probes: dict[tuple[str, int], ProbeResult],
 ) -> dict:
     """Accuracy of ``task``'s probe after the head's layer, clean vs with the head ablated.
 
     Both probes are refitted (clean and ablated activations each get their own), so a drop
-    means the information is gone, not that the activations merely shifted.
+    means the information is gone, not that the activations merely shifted. The clean probe
+    of a layer is fitted once and kept in ``clean_probes`` for the layer's other heads.
     """
     label_fn = occurred_before_labels if task == "occurred_before" else previous_token_labels
     labels, keep = label_fn(probe_stimuli.tokens, probe_stimuli.valid)
     y = labels[keep]
     site = resid_post_hook(head.layer)
-    clean = residual_after_layer(model, probe_stimuli, head.layer)[keep]
+    if (task, head.layer) not in clean_probes:
+        clean = residual_after_layer(model, probe_stimuli, head.layer)[keep]
+        clean_probes[task, head.layer] = fit_linear_probe(
+            clean, y, task=task, site=site, seed=settings.seed
+        )
+    before = clean_probes[task, head.layer]
     hooks = ablation_hooks(
         model, probe_stimuli, [head], method=settings.method, seed=settings.seed
     )
     ablated = residual_after_layer(model, probe_stimuli, head.layer, hooks)[keep]
-    before = fit_linear_probe(clean, y, task=task, site=site, seed=settings.seed)
     after = fit_linear_probe(ablated, y, task=task, site=site, seed=settings.seed)
     n = before.n_test
     effect = before.accuracy - after.accuracy
@@ -479,6 +490,7 @@ def _ablation_evidence(
     induction_heads = [h for h, c in candidates.items() if "induction" in c]
     vocab = int(model.cfg.d_vocab)
     evidence: dict[HeadId, dict[str, dict]] = {h: {} for h in candidates}
+    clean_probes: dict[tuple[str, int], ProbeResult] = {}
     steps = [(h, b) for h, c in candidates.items() for b in c]
     iterator = steps
     if progress and steps:
@@ -488,7 +500,7 @@ def _ablation_evidence(
     for h, behavior in iterator:
         if behavior == "duplicate_token":
             evidence[h][behavior] = _probe_evidence(
-                model, probe_stimuli, h, settings, "occurred_before"
+                model, probe_stimuli, h, settings, "occurred_before", clean_probes
             )
             continue
         receivers = [r for r in induction_heads if r.layer > h.layer]
@@ -508,7 +520,7 @@ def _ablation_evidence(
         if behavior == "previous_token" and settings.probes and vocab <= MAX_PROBE_CLASSES:
             # supplementary: does the information the head writes vanish with it?
             evidence[h][behavior]["probe"] = _probe_evidence(
-                model, stimuli, h, settings, "previous_token"
+                model, stimuli, h, settings, "previous_token", clean_probes
             )
     return evidence
 
