@@ -9,95 +9,80 @@ Typical use (each step is one call)::
     effect = interp.measure_ablation(model, stimuli, ["1.0"])
     result = interp.classify_heads(model, interp.ClassifySettings(seed=0))
     interp.write_report(result, "report")
+
+What a behavior *is* (its targets, null, controls and confirmation) lives in one registry,
+:mod:`interp.behaviors`; :class:`Behavior` and :func:`register_behavior` add a head type.
+The top level exports the pipeline and its result types; building blocks (hooks, scoring
+maths, probes, weights, planted oracles) stay importable from their modules.
 """
 
-from .ablation import (
-    ABLATION_METHODS,
-    AblationEffect,
-    ablation_hooks,
-    copy_losses,
-    downstream_induction,
-    measure_ablation,
-    residual_after_layer,
+from .ablation import AblationEffect, ablation_hooks, copy_losses, measure_ablation
+from .ablation_sweep import AblationSweep, ablation_sweep
+from .behaviors import (
+    Behavior,
+    Confirmation,
+    get_behavior,
+    register_behavior,
+    registered_behaviors,
+    unregister_behavior,
 )
-from .ablation_sweep import AblationSweep, ablation_sweep, attribution_scores
 from .census import score_heads
-from .checkpoints import CheckpointSweep, find_checkpoints, score_checkpoints
-from .classify import Classification, ClassifySettings, HeadClass, classify_heads
-from .heads import BEHAVIORS, CONTROLS, HeadId, all_heads
+from .checkpoints import CheckpointSweep, score_checkpoints
+from .classify import ClassifySettings, classify_heads
+from .evidence import Evidence, GroupEvidence, WeightEvidence
+from .heads import HeadId
 from .hooks import attached_hooks, leftover_hooks
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
 from .planted import PlantedModel, build_planted_model
-from .probing import PROBE_TASKS, LayerProbes, probe_layers
+from .probing import LayerProbes, probe_layers
 from .report import render_html, render_json, render_markdown, write_report
-from .scoring import (
-    HeadScores,
-    distance_profile,
-    lift,
-    positional_masks,
-    score_layer,
-    target_masks,
-)
-from .stimuli import (
-    Stimuli,
-    occurrence_tokens,
-    repeated_tokens,
-    text_stimuli,
-    unrepeated_tokens,
-)
-from .weights import CompositionResult, composition_scores, key_feeders, ov_copying_scores
+from .results import BehaviorInfo, Classification, HeadClass
+from .scoring import HeadScores
+from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli, unrepeated_tokens
 
 __all__ = [
-    "ABLATION_METHODS",
     "AblationEffect",
     "AblationSweep",
-    "BEHAVIORS",
-    "CONTROLS",
+    "Behavior",
+    "BehaviorInfo",
     "CheckpointSweep",
     "Classification",
     "ClassifySettings",
-    "CompositionResult",
+    "Confirmation",
     "DEFAULT_MODEL_DIR",
+    "Evidence",
+    "GroupEvidence",
     "HeadClass",
     "HeadId",
     "HeadScores",
     "LayerProbes",
     "ModelLoadError",
-    "PROBE_TASKS",
     "PlantedModel",
     "Stimuli",
+    "WeightEvidence",
     "ablation_hooks",
     "ablation_sweep",
-    "all_heads",
     "attached_hooks",
-    "attribution_scores",
     "build_planted_model",
     "classify_heads",
-    "composition_scores",
     "copy_losses",
-    "distance_profile",
-    "downstream_induction",
-    "find_checkpoints",
-    "key_feeders",
+    "get_behavior",
     "leftover_hooks",
-    "lift",
     "load_model",
     "measure_ablation",
     "occurrence_tokens",
-    "ov_copying_scores",
-    "positional_masks",
     "probe_layers",
+    "register_behavior",
+    "registered_behaviors",
     "render_html",
     "render_json",
     "render_markdown",
     "repeated_tokens",
-    "residual_after_layer",
     "save_model",
     "score_checkpoints",
     "score_heads",
-    "score_layer",
-    "target_masks",
     "text_stimuli",
     "unrepeated_tokens",
+    "unregister_behavior",
     "write_report",
 ]

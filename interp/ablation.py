@@ -14,8 +14,16 @@ means the head helped):
 
 - ``second_copy_loss``: mean next-token loss on the second copy of ``[BOS] r r``, the tokens
   an induction mechanism can predict (positions ``L + 2 .. 2L``);
-- ``downstream_induction``: mean induction score of chosen heads in later layers (the
-  receivers of a previous-token head); what they lose when the head is removed.
+- ``downstream_<behavior>``: mean score of chosen heads in later layers (the *receivers*,
+  e.g. the induction heads a previous-token head feeds) for that behavior; what they lose
+  when the head is removed;
+- ``loss``: mean next-token loss over every real position of the stimuli; its scale is
+  what ablating *every* head costs, so the relative effect is the share of all the
+  attention heads' contribution that these heads carry.
+
+The relative effect is ``effect / scale``: 1 means the heads' behavior is fully removed.
+When ``scale`` is below :data:`MIN_SCALE` the stimuli give the ablation nothing to measure
+and ``relative`` is NaN (see :func:`interp.evidence.decide`).
 """
 
 from __future__ import annotations
@@ -29,25 +37,30 @@ import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor
 
-from .heads import HeadId, check_heads
+from .behaviors import resolve_behaviors
+from .evidence import MIN_SCALE
+from .heads import HeadId, all_heads, check_heads
 from .hooks import attached_hooks, capture, pattern_hook, resid_post_hook, z_hook
-from .scoring import score_layer, target_masks
-from .stimuli import Stimuli
+from .models import model_device
+from .scoring import score_layer_all, target_masks
+from .stimuli import Stimuli, check_stimuli
 
 __all__ = [
     "ABLATION_METHODS",
     "AblationEffect",
     "ablation_hooks",
     "copy_losses",
-    "downstream_induction",
+    "downstream_score",
+    "head_replacement",
     "measure_ablation",
     "residual_after_layer",
+    "sequence_losses",
+    "token_nll",
 ]
 
 ABLATION_METHODS = ("mean", "zero", "resample")
-#: Below this (nats of copy benefit, or induction score) a behavior is absent from the
-#: model and there is nothing for an ablation to lose: relative effects are reported as 0.
-MIN_SCALE = 1e-2
+#: Prefix of the metric that reads later heads' scores: ``downstream_<behavior>``.
+DOWNSTREAM = "downstream_"
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,8 @@ class AblationEffect:
         effect: mean per-sequence change, oriented so positive means the heads helped.
         stderr: standard error of ``effect`` over sequences.
         relative: ``effect / scale``, the share of what the behavior achieves at all that
-            was lost; 1 means everything (0 when ``scale`` is below ``MIN_SCALE``).
+            was lost; 1 means everything (NaN when ``scale`` is below ``MIN_SCALE``: then
+            nothing can be confirmed or refuted on these stimuli).
         scale: what the behavior achieves at all (the first-to-second-copy loss drop, or
             the receivers' clean induction score).
         seed: the resampling seed.
@@ -81,8 +95,11 @@ class AblationEffect:
 
     def supports(self, min_relative: float, z: float = 2.0) -> bool:
         """True when the effect is both meaningful (``relative >= min_relative``) and
-        clearly above the spread over sequences (``effect > z * stderr``)."""
-        return self.relative >= min_relative and self.effect > z * self.stderr
+        clearly above the spread over sequences (``effect > z * stderr``); the rule of
+        :func:`interp.evidence.decide`."""
+        from .evidence import decide
+
+        return decide(self.effect, self.stderr, self.scale, min_relative, z).confirmed
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -92,10 +109,6 @@ class AblationEffect:
     @classmethod
     def from_dict(cls, data: dict) -> "AblationEffect":
         return cls(**{**data, "heads": tuple(data["heads"])})
-
-
-def _device(model: Any) -> torch.device:
-    return next(model.parameters()).device
 
 
 def _group_by_layer(heads: Sequence[HeadId]) -> dict[int, list[int]]:
@@ -138,6 +151,19 @@ def replacement_values(
     return z[_derangement(z.shape[0], seed)]  # (B, S, H, d_head)
 
 
+def head_replacement(
+    replacement: Tensor | None, method: str, head: int, like: Float[Tensor, "batch pos d_head"]
+) -> Tensor:
+    """One head's ablated output, broadcastable to ``like`` (``[batch, pos, d_head]``):
+    zeros, the head's mean (``[d_head]``) or the resampled outputs (``[batch, pos, d_head]``)
+    from :func:`replacement_values`. The one place a head's output is replaced."""
+    if method == "zero":
+        return torch.zeros((), dtype=like.dtype, device=like.device)
+    if method == "mean":
+        return replacement[head].to(like.dtype)  # (d_head,)
+    return replacement[: like.shape[0], : like.shape[1], head].to(like.dtype)  # (B, S, d_head)
+
+
 def ablation_hooks(
     model: Any,
     stimuli: Stimuli,
@@ -165,19 +191,16 @@ def ablation_hooks(
     replacement: dict[int, Tensor] = {}
     if method in ("mean", "resample"):
         clean = _capture_z(model, stimuli, sorted(by_layer))
-        valid = stimuli.valid.to(_device(model))
+        valid = stimuli.valid.to(model_device(model))
         for layer, z in clean.items():  # z: (B, S, H, d_head)
-            values = replacement_values(z, valid, method, seed)
-            replacement[layer] = values.expand_as(z) if method == "mean" else values
+            replacement[layer] = replacement_values(z, valid, method, seed)
 
     def make(layer: int, head_idx: list[int]):
         def ablate(z: Tensor, hook: Any) -> Tensor:
-            out = z.clone()
-            if method == "zero":
-                out[:, :, head_idx] = 0.0
-            else:
-                out[:, :, head_idx] = replacement[layer][: z.shape[0], : z.shape[1], head_idx].to(
-                    z.dtype
+            out = z.clone()  # (B, S, H, d_head)
+            for head in head_idx:
+                out[:, :, head] = head_replacement(
+                    replacement.get(layer), method, head, out[:, :, head]
                 )
             return out
 
@@ -200,38 +223,68 @@ def copy_losses(
     if stimuli.repeat_len is None:
         raise ValueError("copy losses need repeated-token stimuli ([BOS] r r)")
     length = stimuli.repeat_len
-    tokens = stimuli.tokens.to(_device(model))
+    nll = _position_nll(model, stimuli, hooks)  # (B, S-1): position p predicts p + 1
+    first, second = copy_slices(length)
+    return nll[:, first].mean(-1).cpu(), nll[:, second].mean(-1).cpu()
+
+
+def copy_slices(repeat_len: int) -> tuple[slice, slice]:
+    """Prediction positions of the first copy (predicting ``2..L``) and of the second copy
+    (predicting ``L + 2 .. 2L``) in ``[BOS] r r``, as slices of a ``[batch, pos - 1]``
+    next-token loss."""
+    return slice(1, repeat_len), slice(repeat_len + 1, 2 * repeat_len)
+
+
+def token_nll(
+    logits: Float[Tensor, "batch pos vocab"], targets: Int[Tensor, "batch pos"]
+) -> Float[Tensor, "batch pos"]:
+    """Next-token loss (nats) of each position's logits against its target token; the one
+    implementation every loss in the package uses (float32 softmax)."""
+    logprobs = F.log_softmax(logits.float(), dim=-1)  # (B, P, V)
+    return -logprobs.gather(-1, targets[..., None].to(logprobs.device))[..., 0]  # (B, P)
+
+
+def _position_nll(
+    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
+) -> Float[Tensor, "batch pos_minus_1"]:
+    tokens = stimuli.tokens.to(model_device(model))
+    padded = not bool(stimuli.valid.all())
+    kwargs = {"attention_mask": stimuli.valid.to(tokens.device).long()} if padded else {}
     with torch.inference_mode(), attached_hooks(model, list(hooks)):
-        logits = model(tokens)
-    logprobs = F.log_softmax(logits.float(), dim=-1)  # (B, S, V)
-    nll = -logprobs[:, :-1].gather(-1, tokens[:, 1:, None])[..., 0]  # (B, S-1): predicts p+1
-    first = nll[:, 1:length].mean(-1)  # predicts positions 2..L
-    second = nll[:, length + 1 : 2 * length].mean(-1)  # predicts positions L+2..2L
-    return first.cpu(), second.cpu()
+        logits = model(tokens, **kwargs)
+    return token_nll(logits[:, :-1], tokens[:, 1:])  # (B, S-1)
 
 
-def downstream_induction(
+def sequence_losses(
+    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
+) -> Float[Tensor, " seq"]:
+    """Per-sequence mean next-token loss over every real predicted position."""
+    nll = _position_nll(model, stimuli, hooks)  # (B, S-1)
+    valid = stimuli.valid.to(nll.device)
+    keep = (valid[:, 1:] & valid[:, :-1]).to(nll.dtype)  # (B, S-1)
+    return ((nll * keep).sum(-1) / keep.sum(-1).clamp(min=1)).cpu()
+
+
+def downstream_score(
     model: Any,
     stimuli: Stimuli,
     receivers: Sequence[HeadId | str],
+    behavior: str,
     hooks: Sequence[tuple[str, Any]] = (),
 ) -> Float[Tensor, " seq"]:
-    """Per-sequence mean induction score of the ``receivers`` heads (range 0..1)."""
+    """Per-sequence mean ``behavior`` score of the ``receivers`` heads (range 0..1)."""
     parsed = check_heads(list(receivers), int(model.cfg.n_layers), int(model.cfg.n_heads))
     if not parsed:
-        raise ValueError("downstream_induction needs at least one receiver head")
+        raise ValueError(f"a downstream {behavior} score needs at least one receiver head")
+    (chosen,) = resolve_behaviors([behavior])
     by_layer = _group_by_layer(parsed)
-    tokens = stimuli.tokens.to(_device(model))
-    masks = target_masks(tokens, stimuli.valid.to(tokens.device))
+    tokens = stimuli.tokens.to(model_device(model))
+    masks = target_masks(tokens, stimuli.valid.to(tokens.device), behaviors=[chosen])
     collected: list[Tensor] = []
 
     def make(layer: int, head_idx: list[int]):
         def read(pattern: Tensor, hook: Any) -> None:
-            result = score_layer(
-                pattern[:, head_idx].detach(),
-                masks.targets["induction"],
-                masks.eligible["induction"],
-            )
+            result = score_layer_all(pattern[:, head_idx].detach(), masks)[chosen.name]
             collected.append(result.score.cpu())  # (B, n receivers in layer)
 
         return read
@@ -263,7 +316,7 @@ def _summarise(
         ablated=float(ablated.mean()),
         effect=mean_effect,
         stderr=stderr,
-        relative=mean_effect / scale if scale > MIN_SCALE else 0.0,
+        relative=mean_effect / scale if scale > MIN_SCALE else float("nan"),
         scale=float(scale),
         seed=int(seed),
     )
@@ -283,35 +336,66 @@ def measure_ablation(
 
     Args:
         model: a ``TransformerBridge`` (never modified; hooks always removed).
-        stimuli: ``[BOS] r r`` stimuli.
-        heads: heads to ablate together, ``"L.H"`` or :class:`HeadId`.
+        stimuli: the inputs (``[BOS] r r`` for ``second_copy_loss``).
+        heads: heads to ablate together, ``"L.H"`` or :class:`HeadId` (at least one).
         metric: ``second_copy_loss`` (relative effect: share of the first-to-second-copy
-            loss drop that is lost) or ``downstream_induction`` (relative: share of the
-            receivers' induction score that is lost).
+            loss drop that is lost), ``downstream_<behavior>`` (share of the receivers'
+            score for that behavior that is lost; receivers must sit in later layers than
+            every ablated head) or ``loss`` (share of what ablating every head costs).
         method: ``mean``, ``zero`` or ``resample``.
-        receivers: heads whose induction score ``downstream_induction`` reads.
+        receivers: heads whose score a ``downstream_<behavior>`` metric reads.
         seed: seed of the resampling permutation.
+
+    Raises:
+        ValueError: no heads, an unknown metric, method or head, or receivers missing or
+            not in a later layer than the ablated heads.
 
     Example:
         >>> effect = measure_ablation(model, stimuli, ["1.0"])  # doctest: +SKIP
         >>> effect.relative  # share of the copying benefit lost
     """
     parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
+    if not parsed:
+        raise ValueError("measure_ablation needs at least one head to ablate")
+    check_stimuli(model, stimuli, repeated=metric == "second_copy_loss")
+    readers: list[HeadId] = []
+    if metric.startswith(DOWNSTREAM):
+        readers = check_heads(list(receivers), int(model.cfg.n_layers), int(model.cfg.n_heads))
+        if not readers:
+            raise ValueError(f"metric {metric!r} needs receiver heads (receivers=...)")
+        last = max(h.layer for h in parsed)
+        early = [str(r) for r in readers if r.layer <= last]
+        if early:
+            raise ValueError(
+                f"receivers {', '.join(early)} are not in a later layer than the ablated "
+                f"heads (latest layer {last}): ablating a head cannot change their pattern"
+            )
+        resolve_behaviors([metric[len(DOWNSTREAM):]])  # the behavior must be known
+    elif metric not in ("second_copy_loss", "loss"):
+        raise ValueError(
+            f"unknown ablation metric {metric!r}; choose 'second_copy_loss', 'loss' or "
+            "'downstream_<behavior>'"
+        )
     hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
     if metric == "second_copy_loss":
         first, clean = copy_losses(model, stimuli)
         _, ablated = copy_losses(model, stimuli, hooks)
         scale = float((first - clean).mean())
         return _summarise(parsed, method, metric, clean, ablated, ablated - clean, scale, seed)
-    if metric == "downstream_induction":
-        clean = downstream_induction(model, stimuli, receivers)
-        ablated = downstream_induction(model, stimuli, receivers, hooks)
-        scale = float(clean.mean())
-        return _summarise(parsed, method, metric, clean, ablated, clean - ablated, scale, seed)
-    raise ValueError(
-        f"unknown ablation metric {metric!r}; choose 'second_copy_loss' or "
-        "'downstream_induction'"
-    )
+    if metric == "loss":
+        clean = sequence_losses(model, stimuli)
+        ablated = sequence_losses(model, stimuli, hooks)
+        everything = ablation_hooks(
+            model, stimuli, all_heads(int(model.cfg.n_layers), int(model.cfg.n_heads)),
+            method=method, seed=seed,
+        )
+        scale = float((sequence_losses(model, stimuli, everything) - clean).mean())
+        return _summarise(parsed, method, metric, clean, ablated, ablated - clean, scale, seed)
+    behavior = metric[len(DOWNSTREAM):]
+    clean = downstream_score(model, stimuli, readers, behavior)
+    ablated = downstream_score(model, stimuli, readers, behavior, hooks)
+    scale = float(clean.mean())
+    return _summarise(parsed, method, metric, clean, ablated, clean - ablated, scale, seed)
 
 
 def residual_after_layer(

@@ -37,15 +37,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from .ablation import ABLATION_METHODS, MIN_SCALE, replacement_values
+from .ablation import (
+    ABLATION_METHODS,
+    MIN_SCALE,
+    copy_slices,
+    head_replacement,
+    replacement_values,
+    token_nll,
+)
 from .heads import HeadId, all_heads, check_heads
 from .hooks import attached_hooks, resid_post_hook, resid_pre_hook, z_hook
-from .models import model_name
-from .stimuli import Stimuli
+from .models import model_device, model_name
+from .stimuli import Stimuli, check_stimuli
 
 __all__ = ["ESTIMATORS", "AblationSweep", "ablation_sweep", "attribution_scores"]
 
@@ -172,22 +178,12 @@ class AblationSweep:
 # --------------------------------------------------------------------------- helpers
 
 
-def _device(model: Any) -> torch.device:
-    return next(model.parameters()).device
-
-
 def _check(model: Any, stimuli: Stimuli, method: str) -> int:
     """Validate the inputs; return the repeat length ``L``."""
     if method not in ABLATION_METHODS:
         raise ValueError(f"unknown ablation method {method!r}; choose from {ABLATION_METHODS}")
-    if not isinstance(stimuli, Stimuli):
-        raise TypeError(f"stimuli must be interp.Stimuli, got {type(stimuli).__name__}")
+    check_stimuli(model, stimuli, repeated=True)
     length = stimuli.repeat_len
-    if length is None:
-        raise ValueError(
-            "the second-copy loss needs repeated-token stimuli ([BOS] r r, e.g. "
-            "interp.repeated_tokens); these stimuli are not repeated"
-        )
     if stimuli.n_pos < 2 * length + 1:
         raise ValueError(
             f"stimuli have {stimuli.n_pos} positions, fewer than 2 * repeat_len + 1 = "
@@ -197,14 +193,6 @@ def _check(model: Any, stimuli: Stimuli, method: str) -> int:
     second = stimuli.tokens[:, length + 1 : 2 * length + 1]  # (B, L)
     if not torch.equal(first, second):
         raise ValueError("stimuli are not repeated: the second copy differs from the first")
-    if stimuli.n_pos > int(model.cfg.n_ctx):
-        raise ValueError(
-            f"stimuli have {stimuli.n_pos} positions but the model's context is "
-            f"{model.cfg.n_ctx}"
-        )
-    vocab = int(model.cfg.d_vocab)
-    if int(stimuli.tokens.max()) >= vocab or int(stimuli.tokens.min()) < 0:
-        raise ValueError(f"stimuli hold token ids outside the model's vocabulary 0..{vocab - 1}")
     if method == "resample" and stimuli.n_seqs < 2:
         raise ValueError("resample ablation needs at least 2 sequences")
     return int(length)
@@ -219,26 +207,17 @@ def _stop(resid: Tensor, hook: Any) -> None:
 
 def _copy_nll(
     model: Any, final_resid: Float[Tensor, "batch pos d_model"], tokens: Int[Tensor, "batch pos"],
-    start: int, stop: int,
+    positions: slice,
 ) -> Float[Tensor, " batch"]:
-    """Mean next-token loss of the predictions made at positions ``start..stop-1``.
+    """Mean next-token loss of the predictions made at ``positions`` (see
+    :func:`interp.ablation.copy_slices`).
 
     Only those positions go through the final norm and the unembedding (the loss reads no
     other logits). Same arithmetic as :func:`interp.copy_losses`.
     """
+    start, stop = positions.start, positions.stop
     logits = model.unembed(model.ln_final(final_resid[:, start:stop]))  # (B, P, V)
-    logprobs = F.log_softmax(logits.float(), dim=-1)  # (B, P, V)
-    nll = -logprobs.gather(-1, tokens[:, start + 1 : stop + 1, None])[..., 0]  # (B, P)
-    return nll.mean(-1)
-
-
-def _head_replacement(replacement: Tensor | None, method: str, head: int, like: Tensor) -> Tensor:
-    """One head's replacement, broadcastable to ``like`` (``[batch, pos, d_head]``)."""
-    if method == "zero":
-        return torch.zeros((), dtype=like.dtype, device=like.device)
-    if method == "mean":
-        return replacement[head].to(like.dtype)  # (d_head,)
-    return replacement[:, :, head].to(like.dtype)  # (B, S, d_head)
+    return token_nll(logits, tokens[:, start + 1 : stop + 1]).mean(-1)  # (B,)
 
 
 def _ablate_copies(
@@ -251,7 +230,7 @@ def _ablate_copies(
         out = z.clone()  # (copies * B, S, H, d_head)
         for j, head in enumerate(group):
             rows = slice(j * batch, (j + 1) * batch)
-            out[rows, :, head] = _head_replacement(replacement, method, head, out[rows, :, head])
+            out[rows, :, head] = head_replacement(replacement, method, head, out[rows, :, head])
         return out
 
     return ablate
@@ -355,6 +334,7 @@ def ablation_sweep(
         >>> sweep.effects.shape  # (layer, head)
     """
     length = _check(model, stimuli, method)
+    first_copy, second_copy = copy_slices(length)
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
     chosen = all_heads(n_layers, n_heads) if heads is None else check_heads(
         list(heads), n_layers, n_heads
@@ -366,7 +346,7 @@ def ablation_sweep(
         if h.head not in by_layer.setdefault(h.layer, []):
             by_layer[h.layer].append(h.head)
     layers = sorted(by_layer)
-    device = _device(model)
+    device = model_device(model)
     if heads_per_pass is None:
         heads_per_pass = n_heads if device.type == "cuda" else 1
     if heads_per_pass < 1:
@@ -404,8 +384,8 @@ def ablation_sweep(
         with torch.inference_mode():
             with attached_hooks(model, hooks):
                 final = model(tokens)  # stops after the last block
-            first = _copy_nll(model, final, tokens, 1, length)  # predicts 2..L
-            clean = _copy_nll(model, final, tokens, length + 1, 2 * length)  # L+2..2L
+            first = _copy_nll(model, final, tokens, first_copy)  # predicts 2..L
+            clean = _copy_nll(model, final, tokens, second_copy)  # L+2..2L
             after = resid_pre.get(check_layer + 1, final)
             direct = _blocks_run_alone(model, check_layer, resid_pre[check_layer], after)
             valid = stimuli.valid.to(device)
@@ -425,7 +405,7 @@ def ablation_sweep(
                     with attached_hooks(model, [(z_hook(layer), ablate)]):
                         out_resid = _run_blocks(model, x, layer, direct)
                     loss = _copy_nll(
-                        model, out_resid, tokens.repeat(copies, 1), length + 1, 2 * length
+                        model, out_resid, tokens.repeat(copies, 1), second_copy
                     ).view(copies, batch)  # (copies, B)
                     for j, head in enumerate(group):
                         per_seq[:, layer, head] = (loss[j] - clean).double().cpu()
@@ -473,8 +453,9 @@ def attribution_scores(
         >>> screen.effects.argmax()  # the head the screen thinks matters most
     """
     length = _check(model, stimuli, method)
+    first_copy, second_copy = copy_slices(length)
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
-    device = _device(model)
+    device = model_device(model)
     tokens = stimuli.tokens.to(device)
     zs: dict[int, Tensor] = {}
 
@@ -497,11 +478,11 @@ def attribution_scores(
     with torch.inference_mode(False), torch.enable_grad():
         with attached_hooks(model, hooks):
             final = model(tokens)
-        second = _copy_nll(model, final, tokens, length + 1, 2 * length)  # (B,)
+        second = _copy_nll(model, final, tokens, second_copy)  # (B,)
         order = list(range(n_layers))
         grads = torch.autograd.grad(second.sum(), [zs[layer] for layer in order])
     with torch.no_grad():
-        first = _copy_nll(model, final.detach(), tokens, 1, length)
+        first = _copy_nll(model, final.detach(), tokens, first_copy)
         valid = stimuli.valid.to(device)
         per_seq = torch.empty((stimuli.n_seqs, n_layers, n_heads), dtype=torch.float64)
         for layer, grad in zip(order, grads):

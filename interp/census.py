@@ -8,12 +8,14 @@ MLP, no unembedding).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
+from .behaviors import Behavior, resolve_behaviors
 from .hooks import attached_hooks, pattern_hook
-from .models import model_name
+from .models import model_device, model_name
 from .scoring import (
     HeadScores,
     distance_profile,
@@ -22,9 +24,9 @@ from .scoring import (
     score_layer_all,
     target_masks,
 )
-from .stimuli import Stimuli
+from .stimuli import Stimuli, check_stimuli
 
-__all__ = ["score_heads"]
+__all__ = ["predicted_tokens", "score_heads"]
 
 
 def score_heads(
@@ -35,6 +37,7 @@ def score_heads(
     progress: bool = False,
     distance: bool = True,
     positional: bool = False,
+    behaviors: Sequence[Behavior | str] | None = None,
 ) -> HeadScores:
     """Score every head of ``model`` for every behavior on ``stimuli``.
 
@@ -48,6 +51,8 @@ def score_heads(
         positional: place the duplicate and induction targets by position
             (:func:`interp.scoring.positional_masks`) instead of by token identity; for
             :func:`interp.unrepeated_tokens`, the positional-shortcut control.
+        behaviors: names or :class:`interp.Behavior` values to score (default: every
+            registered behavior, :func:`interp.registered_behaviors`).
 
     Returns:
         :class:`interp.HeadScores` with per-sequence scores and nulls.
@@ -57,7 +62,8 @@ def score_heads(
         >>> scores.score("induction").shape  # (layer, head)
     """
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
-    _check_stimuli(model, stimuli)
+    check_stimuli(model, stimuli)
+    chosen = resolve_behaviors(behaviors)
     size = batch_size or stimuli.n_seqs
     if size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -75,7 +81,7 @@ def score_heads(
         index = torch.arange(start, min(start + size, stimuli.n_seqs))
         chunk = stimuli.subset(index)
         scores, nulls, counts, profile = _score_chunk(
-            model, chunk, n_layers, n_heads, distance, positional
+            model, chunk, n_layers, n_heads, distance, positional, chosen
         )
         if profile is not None:
             profiles.append(profile)
@@ -95,33 +101,26 @@ def score_heads(
     )
 
 
-def _check_stimuli(model: Any, stimuli: Stimuli) -> None:
-    if not isinstance(stimuli, Stimuli):
-        raise TypeError(f"stimuli must be interp.Stimuli, got {type(stimuli).__name__}")
-    n_ctx = int(model.cfg.n_ctx)
-    if stimuli.n_pos > n_ctx:
-        raise ValueError(
-            f"stimuli have {stimuli.n_pos} positions but the model's context is {n_ctx}; "
-            "use shorter sequences"
-        )
-    vocab = int(model.cfg.d_vocab)
-    if int(stimuli.tokens.max()) >= vocab or int(stimuli.tokens.min()) < 0:
-        raise ValueError(f"stimuli hold token ids outside the model's vocabulary 0..{vocab - 1}")
-
-
 def _score_chunk(
-    model: Any, stimuli: Stimuli, n_layers: int, n_heads: int, distance: bool, positional: bool
+    model: Any, stimuli: Stimuli, n_layers: int, n_heads: int, distance: bool,
+    positional: bool, behaviors: tuple[Behavior, ...],
 ) -> tuple[dict, dict, dict, torch.Tensor | None]:
     from transformer_lens.model_bridge.exceptions import StopAtLayerException
 
-    device = _model_device(model)
+    device = model_device(model)
     tokens = stimuli.tokens.to(device)
+    valid = stimuli.valid.to(device)
+    predicted = (
+        predicted_tokens(model, stimuli) if any(b.needs_predictions for b in behaviors)
+        else None
+    )
     if positional:
         if stimuli.repeat_len is None:
             raise ValueError("positional targets need stimuli with a repeat_len ([BOS] r s)")
-        masks = positional_masks(tokens, stimuli.repeat_len, stimuli.valid.to(device))
+        masks = positional_masks(tokens, stimuli.repeat_len, valid, behaviors=behaviors,
+                                 predicted=predicted)
     else:
-        masks = target_masks(tokens, stimuli.valid.to(device))
+        masks = target_masks(tokens, valid, behaviors=behaviors, predicted=predicted)
     weights = mask_weights(masks)  # (B, Q, K, 2 x behaviors), shared by every layer
     batch = stimuli.n_seqs
     scores = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}
@@ -133,7 +132,6 @@ def _score_chunk(
         if distance
         else None
     )
-    valid = stimuli.valid.to(device)
 
     def make_hook(layer: int):
         def reduce_pattern(pattern: torch.Tensor, hook: Any) -> None:
@@ -160,8 +158,10 @@ def _score_chunk(
     return scores, nulls, counts, profile
 
 
-def _model_device(model: Any) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except StopIteration:  # pragma: no cover
-        return torch.device("cpu")
+def predicted_tokens(model: Any, stimuli: Stimuli) -> torch.Tensor:
+    """The model's top next-token prediction at every position, ``[batch, pos]`` (one
+    forward pass), for behaviors whose targets depend on what the model predicts."""
+    tokens = stimuli.tokens.to(model_device(model))
+    with torch.inference_mode():
+        logits = model(tokens, attention_mask=stimuli.valid.to(tokens.device).long())
+    return logits.argmax(-1)  # (B, S)

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .checkpoints import CheckpointSweep
+from .pages import asset, figure_divs, render_page
 
 __all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "render_sweep_html", "write_sweep"]
 
@@ -34,7 +35,6 @@ DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 FIRST_COPY_COLOR = "#7f7f7f"
 SECOND_COPY_COLOR = "#000000"
 STATS = ("value", "lift")
-_PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "value") -> go.Figure:
@@ -65,7 +65,7 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
     values = sweep.scores[behavior] if stat == "value" else sweep.lift(behavior)  # (C, L, H)
     nulls = sweep.nulls[behavior]  # (C, L, H)
     steps = list(sweep.steps)
-    name = behavior.replace("_", "-")
+    name = html.escape(behavior.replace("_", "-"))
     y_title = f"{name} score" if stat == "value" else f"{name} lift"
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32],
                         vertical_spacing=0.06)
@@ -76,7 +76,7 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
                 go.Scatter(
                     x=steps,
                     y=[_num(v) for v in values[:, layer, head].tolist()],
-                    customdata=[[c, _num(n)] for c, n in
+                    customdata=[[html.escape(c), _num(n)] for c, n in
                                 zip(sweep.labels, nulls[:, layer, head].tolist())],
                     name=label,
                     legendgroup=f"layer {layer}",
@@ -119,63 +119,34 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
 
 
 def render_sweep_html(sweep: CheckpointSweep) -> str:
-    """The sweep as one self-contained, offline HTML page: a summary table and, per
-    behavior, :func:`checkpoint_curves`. The same sweep gives the same bytes.
+    """The sweep as one self-contained, offline HTML page (template ``sweep.html.j2``): a
+    summary table and, per behavior, :func:`checkpoint_curves`. The same sweep gives the
+    same bytes.
 
     Example:
         >>> page = render_sweep_html(sweep)  # doctest: +SKIP
     """
-    e = html.escape
-    figures = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"interp-sweep-{b}",
-                    config=_PLOT_CONFIG)
-        for i, (b, fig) in enumerate((b, checkpoint_curves(sweep, b)) for b in sweep.behaviors)
-    ]
+    divs = figure_divs([(f"interp-sweep-{b}", checkpoint_curves(sweep, b))
+                        for b in sweep.behaviors])
     header = ["step", "checkpoint", "first-copy loss", "second-copy loss"] + [
         f"best {b.replace('_', '-')} score (head)" for b in sweep.behaviors
     ]
     rows = []
     for c, row in enumerate(sweep.loss_table()):
-        cells = [str(row["step"]), e(row["checkpoint"]), f"{row['first_copy_loss']:.3f}",
+        cells = [str(row["step"]), str(row["checkpoint"]), f"{row['first_copy_loss']:.3f}",
                  f"{row['second_copy_loss']:.3f}"]
         for b in sweep.behaviors:
             head, score = best_head(sweep, b, c)
             cells.append(f"{score:.2f} ({head})")
-        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    rises = "".join(
-        "<li>{}: step {} (head {}, lift {:+.2f})</li>".format(e(b), *sweep.largest_rise(b))
-        for b in sweep.behaviors
+        rows.append(cells)
+    rises = ["{}: step {} (head {}, lift {:+.2f})".format(b, *sweep.largest_rise(b))
+             for b in sweep.behaviors]
+    return render_page(
+        "sweep.html.j2", css=asset("report.css"), n_checkpoints=sweep.n_checkpoints,
+        n_layers=sweep.n_layers, n_heads=sweep.n_heads,
+        stimuli=json.dumps(sweep.stimuli, sort_keys=True), rises=rises, header=header,
+        rows=rows, figures=list(divs.values()),
     )
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        "<title>Attention heads across checkpoints</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}"
-        "table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd;"
-        "text-align:right}</style>",
-        "</head>",
-        "<body>",
-        "<h1>Attention heads across checkpoints</h1>",
-        f"<p>{sweep.n_checkpoints} checkpoints, {sweep.n_layers} layers x {sweep.n_heads} "
-        f"heads; stimuli: {e(json.dumps(sweep.stimuli, sort_keys=True))}.</p>",
-        "<h2>Largest rise in lift between consecutive checkpoints</h2>",
-        f"<ul>{rises}</ul>",
-        "<h2>Checkpoints</h2>",
-        "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>",
-        *rows,
-        "</table>",
-        "<h2>Curves</h2>",
-        "<p>Score (attention on the behavior's targets, 0..1) of every head at every "
-        "checkpoint; below, the mean next-token loss on the first and second copy of the "
-        "repeated sequence. Hover a point for its null.</p>",
-        *figures,
-        "<footer>Written by interp. The same data is in sweep.json.</footer>",
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(parts) + "\n"
 
 
 def best_head(sweep: CheckpointSweep, behavior: str, checkpoint: int) -> tuple[str, float]:

@@ -115,7 +115,7 @@ def _read_texts(path: str) -> list[str]:
 
 def _sweep(args: argparse.Namespace) -> int:
     from .checkpoints import score_checkpoints
-    from .heads import BEHAVIORS
+    from .behaviors import registered_behaviors
     from .models import ModelLoadError
     from .checkpoint_report import best_head, write_sweep
 
@@ -130,7 +130,7 @@ def _sweep(args: argparse.Namespace) -> int:
     except (ModelLoadError, ValueError, FileExistsError, NotADirectoryError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
         return 2
-    behaviors = [b for b in BEHAVIORS if b in sweep.behaviors]
+    behaviors = [b.name for b in registered_behaviors("behavior") if b.name in sweep.behaviors]
     print(f"{sweep.n_checkpoints} checkpoints, {sweep.n_layers} layers x {sweep.n_heads} "
           "heads; per behavior the best head's score (head), copy losses in nats")
     header = f"{'step':>8} {'1st-copy':>8} {'2nd-copy':>8}" + "".join(

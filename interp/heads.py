@@ -1,19 +1,14 @@
-"""Head labels and behavior names, spelled one way everywhere.
+"""Head labels, spelled one way everywhere.
 
 A head is labelled ``"L.H"`` (layer, head index), the form used by the IOI paper and ARENA.
+Behaviors live in :mod:`interp.behaviors`.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["BEHAVIORS", "CONTROLS", "HeadId", "all_heads"]
-
-#: The behaviors every head is scored for and classified by, in report order.
-BEHAVIORS: tuple[str, ...] = ("previous_token", "duplicate_token", "induction")
-#: Control behaviors, scored the same way but never classes: attending to oneself and to
-#: BOS (the attention sink).
-CONTROLS: tuple[str, ...] = ("current_token", "first_token")
+__all__ = ["HeadId", "all_heads", "check_heads"]
 
 
 class HeadId(NamedTuple):

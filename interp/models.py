@@ -87,6 +87,14 @@ def model_name(model: Any) -> str:
     return str(getattr(model.cfg, "model_name", None) or "model")
 
 
+def model_device(model: Any) -> torch.device:
+    """The device of the model's parameters (CPU for a model without parameters)."""
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
 def bos_token_id(model: Any) -> int:
     """The BOS token id the stimuli start with: the tokenizer's, else 0 for native models."""
     tokenizer = getattr(model, "tokenizer", None)

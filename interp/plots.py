@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .heads import BEHAVIORS, HeadId
+from .heads import HeadId
 
 if TYPE_CHECKING:
     from .classify import Classification, HeadClass
@@ -70,7 +70,7 @@ def behavior_heatmap(classification: Classification, behavior: str) -> go.Figure
     Args:
         classification: the census result.
         behavior: one of the behaviors the heads were scored for (see
-            :data:`interp.heads.BEHAVIORS`).
+            ``classification.behavior_names``).
 
     Returns:
         A figure with one ``Heatmap`` trace whose ``z`` is ``[n_layers][n_heads]``, range
@@ -105,7 +105,7 @@ def scores_heatmaps(classification: Classification) -> go.Figure:
 
     Returns:
         A figure with one subplot (and one ``Heatmap`` trace, in
-        :data:`interp.heads.BEHAVIORS` order) per scored behavior; all traces share
+        report order) per scored behavior; all traces share
         ``layout.coloraxis`` with ``cmin=0``, ``cmax=1``.
 
     Example:
@@ -174,20 +174,21 @@ def ablation_effects(classification: Classification) -> go.Figure:
         ("confirmed", CONFIRMED_COLOR, True),
         ("unconfirmed", UNCONFIRMED_COLOR, False),
     ):
-        part = [r for r in rows if bool(r[2].get("confirmed")) == confirmed]
+        part = [r for r in rows if (r[0] in r[1].confirmed_classes) == confirmed]
         if not part:
             continue
         fig.add_trace(go.Bar(
             name=name,
-            x=[[_text(b) for b, _, _ in part], [h.head for _, h, _ in part]],
-            y=[_num(ev.get("relative")) for _, _, ev in part],
+            x=[[_text(b) for b, _, _ in part], [h.label for _, h, _ in part]],
+            y=[_num(ev.relative) for _, _, ev in part],
             marker={"color": color},
             error_y={"type": "data", "visible": True,
-                     "array": [_num(_relative_stderr(ev)) for _, _, ev in part]},
+                     "array": [_num(ev.relative_stderr) for _, _, ev in part]},
             customdata=[
-                [h.head, _text(b), _text(ev.get("metric", "")), _num(ev.get("clean")),
-                 _num(ev.get("ablated")), _num(ev.get("effect")), _num(ev.get("stderr")),
-                 _text(ev.get("method", "")), _stderr_text(_relative_stderr(ev))]
+                [_text(h.label), _text(b), _text(ev.metric), _num(ev.clean),
+                 _num(ev.ablated), _num(ev.effect), _num(ev.stderr),
+                 _text(ev.method), _stderr_text(ev.relative_stderr),
+                 _text(h.status(b))]
                 for b, h, ev in part
             ],
             hovertemplate=(
@@ -196,7 +197,7 @@ def ablation_effects(classification: Classification) -> go.Figure:
                 "<br>metric %{customdata[2]}"
                 "<br>clean %{customdata[3]:.4f} → ablated %{customdata[4]:.4f}"
                 "<br>effect %{customdata[5]:.4f} ± %{customdata[6]:.4f}"
-                "<br>%{customdata[7]} ablation<extra>" + name + "</extra>"
+                "<br>%{customdata[7]} ablation: %{customdata[9]}<extra>" + name + "</extra>"
             ),
         ))
     min_effect = classification.settings.get("min_effect")
@@ -244,7 +245,7 @@ def loss_effect_heatmap(classification: Classification) -> go.Figure:
         zmid=0.0,
         colorscale=LOSS_COLORS,
         colorbar={"title": {"text": "Δ loss (nats)"}},
-        customdata=_grid(classification, lambda h: [h.head, _classes_text(h)]),
+        customdata=_grid(classification, lambda h: [_text(h.label), _classes_text(h)]),
         texttemplate="%{z:.2f}",
         hovertemplate=(
             "head %{customdata[0]}<br>second-copy loss change %{z:.4f} nats"
@@ -373,7 +374,7 @@ def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
         score = _num(h.scores.get(behavior))
         text = "" if score is None else f"{score:.2f}"
         if behavior in h.classes:
-            confirmed = h.ablation.get(behavior, {}).get("confirmed")
+            confirmed = behavior in h.confirmed_classes
             text += "<br>" + (CONFIRMED_MARK if confirmed else UNCONFIRMED_MARK)
         return text
 
@@ -385,7 +386,7 @@ def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
         texttemplate="%{text}",
         customdata=_grid(
             classification,
-            lambda h: [h.head, _num(h.nulls.get(behavior)), _num(h.lifts.get(behavior)),
+            lambda h: [_text(h.label), _num(h.nulls.get(behavior)), _num(h.lifts.get(behavior)),
                        _num(h.stderr.get(behavior)), _classes_text(h)],
         ),
         hovertemplate=(
@@ -402,13 +403,8 @@ def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
 
 
 def _behaviors(classification: Classification) -> list[str]:
-    """Scored behaviors: :data:`BEHAVIORS` order first, then any others as first seen."""
-    seen: list[str] = []
-    for h in classification.heads:
-        for b in h.scores:
-            if b not in seen:
-                seen.append(b)
-    return [b for b in BEHAVIORS if b in seen] + [b for b in seen if b not in BEHAVIORS]
+    """Scored behaviors in report order (as recorded with the result)."""
+    return list(classification.behavior_names)
 
 
 def _check_behavior(classification: Classification, behavior: str) -> None:
@@ -464,32 +460,9 @@ def _classes_text(h: HeadClass) -> str:
     if not h.classes:
         return "none"
     return ", ".join(
-        f"{_text(c)} "
-        + (CONFIRMED_MARK if h.ablation.get(c, {}).get("confirmed") else UNCONFIRMED_MARK)
+        f"{_text(c)} " + (CONFIRMED_MARK if c in h.confirmed_classes else UNCONFIRMED_MARK)
         for c in h.classes
     )
-
-
-def _relative_stderr(evidence: dict) -> float | None:
-    """Standard error of the relative effect: ``stderr / scale``.
-
-    The scale is read from the evidence (``relative_stderr`` or ``scale`` if recorded),
-    else recovered as ``effect / relative``. None when it cannot be (a relative effect of 0
-    set because the behavior is absent, or missing values).
-    """
-    direct = _num(evidence.get("relative_stderr"))
-    if direct is not None:
-        return abs(direct)
-    stderr = _num(evidence.get("stderr"))
-    if stderr is None:
-        return None
-    scale = _num(evidence.get("scale"))
-    if scale:
-        return abs(stderr / scale)
-    effect, relative = _num(evidence.get("effect")), _num(evidence.get("relative"))
-    if not effect or not relative:
-        return None
-    return abs(stderr * relative / effect)
 
 
 def _stderr_text(value: float | None) -> str:
@@ -517,17 +490,15 @@ def probe_accuracy(classification: Classification) -> go.Figure:
     if not probes:
         return _empty(fig, "no probes were fitted")
     for probe in probes:
-        results = probe["results"]
-        depth = [r["site"].replace("blocks.0.hook_resid_pre", "embedding")
-                 .replace(".hook_resid_post", "").replace("blocks.", "after layer ")
-                 for r in results]
+        results = probe.results
+        depth = [f"after layer {i - 1}" if i else "embedding" for i in range(len(results))]
         fig.add_trace(go.Scatter(
-            x=depth, y=[r["accuracy"] for r in results], mode="lines+markers",
-            name=f"{probe['task']}", hovertemplate="%{x}: accuracy %{y:.3f}<extra></extra>",
+            x=depth, y=[r.accuracy for r in results], mode="lines+markers",
+            name=_text(probe.task), hovertemplate="%{x}: accuracy %{y:.3f}<extra></extra>",
         ))
         fig.add_trace(go.Scatter(
-            x=depth, y=[r["chance"] for r in results], mode="lines",
-            line={"dash": "dash"}, name=f"{probe['task']} (chance)",
+            x=depth, y=[r.chance for r in results], mode="lines",
+            line={"dash": "dash"}, name=f"{_text(probe.task)} (chance)",
             hovertemplate="%{x}: chance %{y:.3f}<extra></extra>",
         ))
     fig.update_layout(template=TEMPLATE, height=360, yaxis_range=[0, 1.02],
@@ -546,9 +517,9 @@ def distance_profiles(classification: Classification) -> go.Figure:
     for h in heads:
         values = [_num(v) for v in h.distance]
         fig.add_trace(go.Scatter(
-            x=list(range(len(values))), y=values, mode="lines", name=h.head,
+            x=list(range(len(values))), y=values, mode="lines", name=_text(h.label),
             visible=True if h.classes else "legendonly",
-            hovertemplate=f"head {h.head}, distance %{{x}}: %{{y:.3f}}<extra></extra>",
+            hovertemplate=f"head {_text(h.label)}, distance %{{x}}: %{{y:.3f}}<extra></extra>",
         ))
     fig.update_layout(template=TEMPLATE, height=360, xaxis_title="query - key distance",
                       yaxis_title="mean attention", margin={"t": 30},

@@ -1,9 +1,11 @@
-"""Built-in probe tasks read from the residual stream after every layer.
+"""Probe tasks read from the residual stream after every layer.
 
-Two tasks tied to the behaviors:
+A :class:`ProbeTask` names a label rule and the stimuli it is read on; behaviors refer to
+tasks by name (a ``probe`` confirmation, or supplementary evidence). Built in:
 
-- ``previous_token``: the identity of the previous token (what a previous-token head
-  writes), multiclass; chance is the most common previous token.
+- ``previous_token_identity``: the identity of the previous token (what a previous-token
+  head writes), multiclass; chance is the most common previous token. Read on the census'
+  ``[BOS] r r`` stimuli; skipped for vocabularies above ``max_classes``.
 - ``occurred_before``: whether the current token occurred earlier in the sequence (what a
   duplicate-token head writes). It is probed on :func:`interp.occurrence_tokens`
   sequences, where the answer is independent of the position, so the probe cannot cheat by
@@ -15,57 +17,52 @@ probes themselves (:mod:`probes`) see activations and labels only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
 
 from probes import ProbeResult, fit_linear_probe, occurred_before_labels, previous_token_labels
 
 from .hooks import capture, resid_post_hook, resid_pre_hook
+from .results import LayerProbes
 from .stimuli import Stimuli
 
-__all__ = ["PROBE_TASKS", "LayerProbes", "probe_layers"]
-
-PROBE_TASKS = ("previous_token", "occurred_before")
+__all__ = ["PROBE_TASKS", "LayerProbes", "ProbeTask", "probe_layers", "register_probe_task"]
 
 
 @dataclass(frozen=True)
-class LayerProbes:
-    """One probe task's held-out accuracy at the embedding and after every layer.
+class ProbeTask:
+    """A probe: labels from tokens, and which stimuli to read them on.
 
     Attributes:
-        task: ``previous_token`` or ``occurred_before``.
-        results: one :class:`probes.ProbeResult` per site: ``blocks.0.hook_resid_pre``
-            (the embedding), then ``blocks.L.hook_resid_post`` for each layer.
-        ablated: heads ablated while capturing (empty for a clean run).
-        method: the ablation method (when ``ablated`` is not empty).
+        name: the task's name.
+        labels: ``labels(tokens, valid) -> (labels [batch, pos], keep [batch, pos])``.
+        stimuli: ``"census"`` (the ``[BOS] r r`` stimuli) or ``"occurrence"``
+            (:func:`interp.occurrence_tokens`, where occurrence is independent of position).
+        max_classes: skip the task for vocabularies larger than this (multiclass labels).
     """
 
-    task: str
-    results: tuple[ProbeResult, ...]
-    ablated: tuple[str, ...] = ()
-    method: str = "mean"
+    name: str
+    labels: Callable[..., Any]
+    stimuli: str = "census"
+    max_classes: int | None = None
 
-    @property
-    def accuracy(self) -> list[float]:
-        return [r.accuracy for r in self.results]
 
-    def to_dict(self) -> dict:
-        return {"task": self.task, "results": [r.to_dict() for r in self.results],
-                "ablated": list(self.ablated), "method": self.method}
+#: Probe tasks by name (add with :func:`register_probe_task`).
+PROBE_TASKS: dict[str, ProbeTask] = {}
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "LayerProbes":
-        return cls(task=data["task"],
-                   results=tuple(ProbeResult.from_dict(r) for r in data["results"]),
-                   ablated=tuple(data.get("ablated", ())), method=data.get("method", "mean"))
 
-    def to_table(self) -> list[dict]:
-        """Long rows: task, site, depth (0 = embedding), accuracy, chance."""
-        return [{"task": self.task, "site": r.site, "depth": i, "accuracy": r.accuracy,
-                 "chance": r.chance, "ablated": "+".join(self.ablated)}
-                for i, r in enumerate(self.results)]
+def register_probe_task(task: ProbeTask) -> ProbeTask:
+    """Add a probe task that behaviors can name."""
+    if task.stimuli not in ("census", "occurrence"):
+        raise ValueError(f"probe task {task.name!r}: stimuli must be 'census' or 'occurrence'")
+    PROBE_TASKS[task.name] = task
+    return task
+
+
+register_probe_task(ProbeTask("previous_token_identity", previous_token_labels,
+                              stimuli="census", max_classes=1024))
+register_probe_task(ProbeTask("occurred_before", occurred_before_labels, stimuli="occurrence"))
 
 
 def probe_layers(
@@ -96,7 +93,7 @@ def probe_layers(
         ... # doctest: +SKIP
     """
     if task not in PROBE_TASKS:
-        raise ValueError(f"unknown probe task {task!r}; choose from {PROBE_TASKS}")
+        raise ValueError(f"unknown probe task {task!r}; choose from {list(PROBE_TASKS)}")
     n_layers = int(model.cfg.n_layers)
     sites = [resid_pre_hook(0)] + [resid_post_hook(layer) for layer in range(n_layers)]
     captured = {
@@ -104,10 +101,7 @@ def probe_layers(
         for site, act in capture(model, stimuli.tokens, sites, hooks=hooks,
                                  stop_at_layer=n_layers).items()
     }
-    if task == "occurred_before":
-        labels, keep = occurred_before_labels(stimuli.tokens, stimuli.valid)
-    else:
-        labels, keep = previous_token_labels(stimuli.tokens, stimuli.valid)
+    labels, keep = PROBE_TASKS[task].labels(stimuli.tokens, stimuli.valid)
     results = tuple(
         fit_linear_probe(captured[site][keep], labels[keep], task=task, site=site, seed=seed)
         for site in sites

@@ -39,17 +39,19 @@ heads peak at small ``d``, long-range heads spread out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from .heads import BEHAVIORS, CONTROLS
+from .behaviors import Behavior, resolve_behaviors
 
 __all__ = [
     "HeadScores",
     "TargetMasks",
+    "eligible_keys",
     "distance_profile",
     "positional_masks",
     "LayerScores",
@@ -91,49 +93,60 @@ class LayerScores:
     n_queries: Int[Tensor, " batch"]
 
 
+def eligible_keys(
+    kind: str, n_pos: int, valid: Bool[Tensor, "batch pos"]
+) -> Bool[Tensor, "batch query key"]:
+    """The keys a behavior's null compares with (:data:`interp.behaviors.ELIGIBLE_KEYS`):
+    ``earlier`` keys ``1..q-1``, ``up_to_self`` keys ``1..q``, ``with_bos`` keys ``0..q``
+    (queries ``q >= 1``), on real tokens only."""
+    device = valid.device
+    q_idx = torch.arange(n_pos, device=device)[:, None]  # (Q, 1)
+    k_idx = torch.arange(n_pos, device=device)[None, :]  # (1, K)
+    if kind == "earlier":
+        keys = (k_idx < q_idx) & (k_idx >= 1)  # (Q, K)
+    elif kind == "up_to_self":
+        keys = (k_idx <= q_idx) & (k_idx >= 1)
+    elif kind == "with_bos":
+        keys = (k_idx <= q_idx) & (q_idx >= 1)
+    else:
+        raise ValueError(f"unknown eligible keys {kind!r}")
+    pair_valid = valid[:, :, None] & valid[:, None, :]  # (B, Q, K)
+    return keys[None] & pair_valid  # (B, Q, K)
+
+
 def target_masks(
-    tokens: Int[Tensor, "batch pos"], valid: Bool[Tensor, "batch pos"] | None = None
+    tokens: Int[Tensor, "batch pos"],
+    valid: Bool[Tensor, "batch pos"] | None = None,
+    *,
+    behaviors: "Sequence[Behavior | str] | None" = None,
+    predicted: Int[Tensor, "batch pos"] | None = None,
 ) -> TargetMasks:
-    """Target keys of every query for each behavior in :data:`interp.heads.BEHAVIORS`.
+    """Target keys of every query for each behavior (default: every registered one).
 
     Args:
         tokens: ``[batch, pos]`` ids with BOS at position 0.
         valid: ``[batch, pos]`` True on real tokens (default: all).
+        behaviors: names or :class:`interp.Behavior` values (default: the registry).
+        predicted: ``[batch, pos]`` the model's top next-token prediction, for behaviors
+            whose targets depend on it.
 
     Returns:
         The masks; the inputs are not modified.
     """
     if tokens.ndim != 2:
         raise ValueError(f"tokens must be [batch, pos]; got shape {tuple(tokens.shape)}")
-    batch, n_pos = tokens.shape
-    device = tokens.device
     if valid is None:
         valid = torch.ones_like(tokens, dtype=torch.bool)
-    q_idx = torch.arange(n_pos, device=device)[:, None]  # (Q, 1)
-    k_idx = torch.arange(n_pos, device=device)[None, :]  # (1, K)
-    earlier = (k_idx < q_idx) & (k_idx >= 1)  # (Q, K): keys 1..q-1
-    pair_valid = valid[:, :, None] & valid[:, None, :]  # (B, Q, K)
-    eligible = earlier[None] & pair_valid  # (B, Q, K)
-
-    same_token = tokens[:, :, None] == tokens[:, None, :]  # (B, Q, K)
-    previous = torch.roll(tokens, shifts=1, dims=1)  # (B, K): token before key k
-    follows_copy = tokens[:, :, None] == previous[:, None, :]  # (B, Q, K)
-
-    prev_target = (k_idx == q_idx - 1) & (k_idx >= 1)  # (Q, K)
-    self_key = (k_idx == q_idx) & (q_idx >= 1)  # (Q, K): queries 1.. attend themselves
-    up_to_self = ((k_idx <= q_idx) & (k_idx >= 1))[None] & pair_valid  # keys 1..q
-    with_bos = ((k_idx <= q_idx) & (q_idx >= 1))[None] & pair_valid  # keys 0..q
-    targets = {
-        "previous_token": prev_target[None] & pair_valid,
-        "duplicate_token": same_token & eligible,
-        "induction": follows_copy & eligible & (k_idx >= 2)[None],
-        "current_token": self_key[None] & pair_valid,
-        "first_token": (k_idx == 0)[None] & with_bos,
-    }
-    eligibles = {b: eligible for b in BEHAVIORS}
-    eligibles["current_token"] = up_to_self
-    eligibles["first_token"] = with_bos
-    assert set(targets) == set(BEHAVIORS) | set(CONTROLS)
+    n_pos = tokens.shape[1]
+    targets: dict[str, Tensor] = {}
+    eligibles: dict[str, Tensor] = {}
+    cache: dict[str, Tensor] = {}
+    for b in resolve_behaviors(behaviors):
+        if b.eligible not in cache:
+            cache[b.eligible] = eligible_keys(b.eligible, n_pos, valid)
+        eligible = cache[b.eligible]
+        targets[b.name] = b.target_mask(tokens, valid, predicted).to(tokens.device) & eligible
+        eligibles[b.name] = eligible
     return TargetMasks(targets=targets, eligible=eligibles)
 
 
@@ -141,23 +154,25 @@ def positional_masks(
     tokens: Int[Tensor, "batch pos"],
     repeat_len: int,
     valid: Bool[Tensor, "batch pos"] | None = None,
+    *,
+    behaviors: "Sequence[Behavior | str] | None" = None,
+    predicted: Int[Tensor, "batch pos"] | None = None,
 ) -> TargetMasks:
     """Targets placed by position alone, as they would sit in ``[BOS] r r`` with
-    ``len(r) = repeat_len``: duplicate ``q - L`` and induction ``q - L + 1`` for
-    second-half queries; previous-token and the controls as in :func:`target_masks`.
+    ``len(r) = repeat_len``, for every behavior that declares a positional control (e.g.
+    duplicate-token ``q - L`` and induction ``q - L + 1`` for second-half queries); the
+    other behaviors keep their rules, as in :func:`target_masks`.
 
     Scored on sequences *without* repeats (:func:`interp.unrepeated_tokens`), a
     content-based head finds nothing there and a positional shortcut scores as before.
     """
-    masks = target_masks(tokens, valid)
-    n_pos = tokens.shape[1]
-    q_idx = torch.arange(n_pos, device=tokens.device)[:, None]  # (Q, 1)
-    k_idx = torch.arange(n_pos, device=tokens.device)[None, :]  # (1, K)
-    second = q_idx > repeat_len  # (Q, 1)
+    chosen = resolve_behaviors(behaviors)
+    masks = target_masks(tokens, valid, behaviors=chosen, predicted=predicted)
     targets = dict(masks.targets)
-    eligible = masks.eligible["duplicate_token"]  # keys 1..q-1 on real tokens
-    targets["duplicate_token"] = ((k_idx == q_idx - repeat_len) & second)[None] & eligible
-    targets["induction"] = ((k_idx == q_idx - repeat_len + 1) & second)[None] & eligible
+    for b in chosen:
+        if b.positional is not None:
+            where = b.positional(tokens.shape[1], repeat_len).to(tokens.device)  # (Q, K)
+            targets[b.name] = where[None] & masks.eligible[b.name]
     return TargetMasks(targets=targets, eligible=dict(masks.eligible))
 
 

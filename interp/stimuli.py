@@ -19,6 +19,7 @@ from torch import Tensor
 
 __all__ = [
     "Stimuli",
+    "check_stimuli",
     "occurrence_tokens",
     "repeated_tokens",
     "text_stimuli",
@@ -79,6 +80,37 @@ class Stimuli:
             bos_token_id=self.bos_token_id,
             repeat_len=self.repeat_len,
             description=dict(self.description),
+        )
+
+
+def check_stimuli(model: Any, stimuli: "Stimuli", *, repeated: bool = False) -> None:
+    """Check that ``stimuli`` fit ``model`` before any forward pass.
+
+    Args:
+        model: a ``TransformerBridge`` (only its config is read).
+        stimuli: the inputs.
+        repeated: also require ``[BOS] r r`` stimuli (a ``repeat_len``).
+
+    Raises:
+        TypeError: not an :class:`interp.Stimuli`.
+        ValueError: longer than the model's context, token ids outside its vocabulary, or
+            not ``[BOS] r r`` when ``repeated``.
+    """
+    if not isinstance(stimuli, Stimuli):
+        raise TypeError(f"stimuli must be interp.Stimuli, got {type(stimuli).__name__}")
+    n_ctx = int(model.cfg.n_ctx)
+    if stimuli.n_pos > n_ctx:
+        raise ValueError(
+            f"stimuli have {stimuli.n_pos} positions but the model's context is {n_ctx}; "
+            "use shorter sequences"
+        )
+    vocab = int(model.cfg.d_vocab)
+    if int(stimuli.tokens.max()) >= vocab or int(stimuli.tokens.min()) < 0:
+        raise ValueError(f"stimuli hold token ids outside the model's vocabulary 0..{vocab - 1}")
+    if repeated and stimuli.repeat_len is None:
+        raise ValueError(
+            "these stimuli are not repeated: this needs [BOS] r r stimuli "
+            "(see interp.repeated_tokens)"
         )
 
 

@@ -29,7 +29,7 @@ def test_has_confirmed_previous_token_and_induction_heads(census):
     induction = census.heads_with("induction")
     assert induction
     confirmed_alone = census.heads_with("induction", confirmed=True)
-    groups = [g for g in census.groups if g["behavior"] == "induction" and g["confirmed"]]
+    groups = [g for g in census.groups if g.behavior == "induction" and g.confirmed]
     assert confirmed_alone or groups
 
 

@@ -52,7 +52,7 @@ def test_sweep_shapes_and_steps(sweep):
     assert sweep.steps == (0, 2, 4)
     assert sweep.labels == ("step_00000", "step_00002", "step_00004")
     assert sweep.n_checkpoints == 3
-    assert set(interp.BEHAVIORS) <= set(sweep.behaviors)
+    assert {b.name for b in interp.registered_behaviors()} <= set(sweep.behaviors)
     for behavior in sweep.behaviors:
         for table in (sweep.scores, sweep.nulls, sweep.stderrs):
             assert table[behavior].shape == (3, 2, 2)

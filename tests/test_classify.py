@@ -26,8 +26,8 @@ def test_classifies_exactly_the_true_heads(planted, planted_result):
 
 def test_distractors_get_no_class(planted, planted_result):
     for head in planted_result.heads:
-        if planted.roles[head.head] not in TRUE_ROLES:
-            assert head.classes == (), (head.head, planted.roles[head.head])
+        if planted.roles[head.label] not in TRUE_ROLES:
+            assert head.classes == (), (head.label, planted.roles[head.label])
 
 
 def test_controls_expose_the_distractors(planted, planted_result):
@@ -50,17 +50,17 @@ def test_true_heads_score_near_one_above_null(planted, planted_result):
 
 def test_evidence_uses_the_metric_tied_to_each_behavior(planted, planted_result):
     prev = planted_result.head(planted.heads_with_role("previous_token")[0])
-    assert prev.ablation["previous_token"]["metric"] == "downstream_induction"
-    assert prev.ablation["previous_token"]["receivers"] == planted.heads_with_role("induction")
-    assert prev.ablation["previous_token"]["relative"] > 0.9  # induction attention is gone
+    assert prev.ablation["previous_token"].metric == "downstream_induction"
+    assert list(prev.ablation["previous_token"].receivers) == planted.heads_with_role("induction")
+    assert prev.ablation["previous_token"].relative > 0.9  # induction attention is gone
     ind = planted_result.head(planted.heads_with_role("induction")[0])
-    assert ind.ablation["induction"]["metric"] == "second_copy_loss"
-    assert ind.ablation["induction"]["ablated"] > ind.ablation["induction"]["clean"] + 1.0
+    assert ind.ablation["induction"].metric == "second_copy_loss"
+    assert ind.ablation["induction"].ablated > ind.ablation["induction"].clean + 1.0
     dup = planted_result.head(planted.heads_with_role("duplicate_token")[0])
-    assert dup.ablation["duplicate_token"]["metric"].startswith("probe_accuracy:occurred_before")
+    assert dup.ablation["duplicate_token"].metric.startswith("probe_accuracy:occurred_before")
     # its output is read by nothing: the loss does not move, only the probe can confirm it
     assert abs(dup.loss_effect) < 1e-4
-    assert dup.ablation["duplicate_token"]["ablated"] < 0.65
+    assert dup.ablation["duplicate_token"].ablated < 0.65
 
 
 def test_same_seed_same_result_and_json_round_trip(planted, planted_result):
@@ -88,12 +88,17 @@ def test_redundant_induction_heads_are_reported_as_a_group(watch_model):
     pair = planted.heads_with_role("induction")
     assert result.heads_with("induction") == pair
     # each alone barely matters: reported, but unconfirmed alone ...
-    assert result.heads_with("induction", confirmed=False) == pair
-    # ... and together they carry the behavior
-    (group,) = [g for g in result.groups if g["behavior"] == "induction"]
-    assert group["heads"] == pair and group["confirmed"] and group["relative"] > 0.3
-    assert result.head(pair[0]).ablation["induction"]["group"]["confirmed"]
-    assert "confirmed" in result.summary()
+    for label in pair:
+        assert result.head(label).ablation["induction"].status == "refuted"
+    # ... and together they carry the behavior: both are the behavior's, confirmed together
+    (group,) = [g for g in result.groups if g.behavior == "induction"]
+    assert list(group.heads) == pair and group.confirmed and group.relative > 0.3
+    assert all(group.adds[label] for label in pair)
+    assert max(group.alone.values()) < 0.1
+    assert result.head(pair[0]).ablation["induction"].group.confirmed
+    assert result.heads_with("induction", status="confirmed together") == pair
+    assert result.heads_with("induction", confirmed=True) == pair
+    assert f"induction: confirmed together: {', '.join(pair)}" in result.summary()
 
 
 def test_random_model_has_no_confirmed_class(random_model):
@@ -125,9 +130,9 @@ def test_caller_stimuli_untouched(planted):
 def test_weight_evidence_names_the_planted_feeder(planted, planted_result):
     ind = planted_result.head(planted.heads_with_role("induction")[0])
     prev = planted.heads_with_role("previous_token")
-    assert [f["head"] for f in ind.weights["key_feeders"]] == prev
-    assert ind.weights["ov_copying"] > 0.9  # copies the attended token to the logits
-    assert planted_result.head(prev[0]).weights["ov_copying"] == pytest.approx(0, abs=1e-6)
+    assert [f.head for f in ind.weights.feeders] == prev and ind.weights.mode == "K"
+    assert ind.weights.ov_copying > 0.9  # copies the attended token to the logits
+    assert planted_result.head(prev[0]).weights.ov_copying == pytest.approx(0, abs=1e-6)
 
 
 def test_example_patterns_are_recorded(planted, planted_result):
@@ -139,12 +144,12 @@ def test_example_patterns_are_recorded(planted, planted_result):
 
 def test_probe_evidence_and_layer_probes(planted, planted_result):
     prev = planted_result.head(planted.heads_with_role("previous_token")[0])
-    probe = prev.ablation["previous_token"]["probe"]
-    assert probe["clean"] > 0.95 and probe["confirmed"]
-    tasks = {p["task"]: p for p in planted_result.probes}
-    assert set(tasks) == {"occurred_before", "previous_token"}
-    after_layer0 = tasks["occurred_before"]["results"][1]
-    assert after_layer0["accuracy"] > 0.95
+    probe = prev.ablation["previous_token"].probe
+    assert probe.clean > 0.95 and probe.confirmed
+    tasks = {p.task: p for p in planted_result.probes}
+    assert set(tasks) == {"occurred_before", "previous_token_identity"}
+    after_layer0 = tasks["occurred_before"].results[1]
+    assert after_layer0.accuracy > 0.95
 
 
 def test_positional_shortcuts_are_not_called_induction_or_duplicate(watch_model):
@@ -185,8 +190,8 @@ def test_many_heads_are_screened_by_attribution_before_exact_ablation(watch_mode
                                   d_vocab=32, attn_only=True, normalization_type="LN", seed=1)
     model = watch_model(TransformerBridge.boot_native(cfg))
     result = classify_heads(model, ClassifySettings(n_seqs=4, seq_len=8, probes=False))
-    measured = {h.head for h in result.heads if h.loss_effect is not None}
-    classified = {h.head for h in result.heads if h.classes}
+    measured = {h.label for h in result.heads if h.loss_effect is not None}
+    classified = {h.label for h in result.heads if h.classes}
     assert MAX_EXACT_SWEEP <= len(measured) <= MAX_EXACT_SWEEP + len(classified) < 80
     assert classified <= measured
     assert "attribution" in result.settings["loss_sweep"]

@@ -107,7 +107,7 @@ def test_pattern_hooks_equal_hf_attentions(checkpoint, loaded):
 
 def test_census_runs(loaded):
     scores = interp.score_heads(loaded, interp.repeated_tokens(4, 10, vocab_size=VOCAB))
-    for behavior in interp.BEHAVIORS:
+    for behavior in [b.name for b in interp.registered_behaviors("behavior")]:
         values = scores.score(behavior)
         assert values.shape == (N_LAYERS, 4)
         assert torch.isfinite(values).all()
@@ -121,8 +121,8 @@ def test_classify_runs(loaded):
     assert len(result.heads) == N_LAYERS * 4
     assert set(result.baseline) >= {"first_copy_loss", "second_copy_loss"}
     # weight evidence works for every architecture, grouped-query attention included
-    assert all("error" not in h.weights for h in result.heads)
-    assert all(-1 <= h.weights["ov_copying"] <= 1 for h in result.heads)
+    assert all(h.weights.error is None for h in result.heads)
+    assert all(-1 <= h.weights.ov_copying <= 1 for h in result.heads)
 
 
 def test_bfloat16_on_cpu(checkpoint, capfd):

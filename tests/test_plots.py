@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from interp.classify import Classification
-from interp.heads import BEHAVIORS
+from interp.behaviors import registered_behaviors
+
+BEHAVIORS = tuple(b.name for b in registered_behaviors("behavior"))
 from interp.plots import (
     ablation_effects,
     attention_pattern,
@@ -235,8 +237,8 @@ def test_probe_and_distance_figures_from_a_real_classification(planted):
     result = classify_heads(planted.model, ClassifySettings(n_seqs=8, seq_len=10, sweep=False))
     fig = probe_accuracy(result)
     lines = {t.name: list(t.y) for t in fig.data}
-    assert lines["previous_token"][1] > 0.7 > lines["previous_token"][0]  # few rows here
-    assert len(lines["previous_token"]) == 3
+    assert lines["previous_token_identity"][1] > 0.7 > lines["previous_token_identity"][0]  # few rows here
+    assert len(lines["previous_token_identity"]) == 3
     dist = distance_profiles(result)
     prev = next(t for t in dist.data if t.name == planted.heads_with_role("previous_token")[0])
     assert prev.visible is True and max(prev.y) == prev.y[1]  # peaks one position back

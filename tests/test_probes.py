@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from interp import occurrence_tokens, residual_after_layer
+from interp import occurrence_tokens
+from interp.ablation import residual_after_layer
 from probes import ProbeResult, fit_linear_probe, occurred_before_labels, previous_token_labels
 
 
@@ -54,13 +55,13 @@ def test_probe_layers_find_where_the_planted_heads_write(planted):
     from interp.probing import LayerProbes, probe_layers
 
     repeated = repeated_tokens(16, 20, vocab_size=24, seed=0)
-    prev = probe_layers(planted.model, repeated, "previous_token")
+    prev = probe_layers(planted.model, repeated, "previous_token_identity")
     assert [r.site for r in prev.results] == [
         "blocks.0.hook_resid_pre", "blocks.0.hook_resid_post", "blocks.1.hook_resid_post"]
     assert prev.accuracy[0] < 0.3 and prev.accuracy[1] > 0.95  # written by layer 0
     head = planted.heads_with_role("previous_token")[0]
     hooks = ablation_hooks(planted.model, repeated, [head])
-    gone = probe_layers(planted.model, repeated, "previous_token", hooks=hooks, ablated=[head])
+    gone = probe_layers(planted.model, repeated, "previous_token_identity", hooks=hooks, ablated=[head])
     assert gone.accuracy[1] < 0.3 and gone.ablated == (head,)
     assert LayerProbes.from_dict(gone.to_dict()) == gone
     assert len(gone.to_table()) == 3

@@ -12,7 +12,9 @@ import pytest
 import torch
 
 from interp.classify import Classification
-from interp.heads import BEHAVIORS
+from interp.behaviors import registered_behaviors
+
+BEHAVIORS = tuple(b.name for b in registered_behaviors("behavior"))
 from interp.report import render_html, render_json, render_markdown, write_report
 
 torch.set_num_threads(1)
@@ -95,7 +97,9 @@ def make_document(name: str = "tiny-test", example: bool = True) -> dict:
         h["weights"] = {"ov_copying": copying}
         if "induction" in h["classes"]:
             h["weights"]["key_feeders"] = [{"head": "0.1", "k_composition_excess": 0.25}]
+            h["weights"]["feeder_source"] = "previous_token"
     heads[3]["weights"]["key_feeders"] = []
+    heads[3]["weights"]["feeder_source"] = "previous_token"
     document["example"] = {
         "tokens": TOKENS,
         "patterns": {
@@ -147,7 +151,14 @@ def test_json_turns_nan_and_inf_into_null():
     assert loaded["heads"][0]["loss_effect"] is None
     assert loaded["groups"][0]["relative"] is None
     head = loaded["heads"][1]  # finite values are untouched (fields added since may follow)
-    assert {k: head[k] for k in document["heads"][1]} == document["heads"][1]
+    assert _subset(head, document["heads"][1]) == document["heads"][1]
+
+
+def _subset(value, like):
+    """``value`` restricted to the keys ``like`` has, recursively (newer fields dropped)."""
+    if isinstance(like, dict):
+        return {k: _subset(value[k], v) for k, v in like.items()}
+    return value
 
 
 def test_markdown_has_every_head_and_its_classes(result):
@@ -269,7 +280,7 @@ def test_report_of_a_real_census(random_model, tmp_path):
     assert Classification.from_dict(document).summary() == result.summary()
     page = paths["html"].read_text(encoding="utf-8")
     for h in result.heads:
-        assert f"<th>{h.head}</th>" in page
+        assert f"<th>{h.label}</th>" in page
     assert all(not math.isnan(h.scores["induction"]) for h in result.heads)
 
 
@@ -350,7 +361,7 @@ def test_page_data_holds_the_example_and_each_heads_evidence(result):
 
     assert "OV copying 0.930" in section("1.0", "Weights")[0]
     assert section("1.0", "Weights")[1].endswith("0.1 (+0.250)")
-    assert section("1.1", "Weights")[1].endswith("none among the previous-token heads")
+    assert section("1.1", "Weights")[1].endswith("none among the previous_token heads")
     evidence = section("0.1", "Ablation: previous_token ✓")
     assert "confirmed by mean ablation" in evidence
     assert "receivers (later induction heads): 1.0" in evidence
@@ -395,7 +406,7 @@ def test_heads_table_is_sortable_and_every_number_has_hover_text(result):
     assert [r[0]["text"] for r in table.rows] == ["0.0", "0.1", "1.0", "1.1"]
     assert table.row_heads == ["0.0", "0.1", "1.0", "1.1"]  # what a row click opens
     headers = {h["text"]: h for h in table.headers if h["text"] not in ("score", "null", "lift")}
-    assert set(headers) == {"head", "classes", "loss effect", "OV copying", "key feeders"}
+    assert set(headers) == {"head", "classes", "loss effect", "OV copying", "feeders"}
     assert len([h for h in table.headers if h["text"] == "score"]) == len(BEHAVIORS)
     n_cells = {len(r) for r in table.rows}
     assert len(n_cells) == 1
@@ -409,7 +420,7 @@ def test_heads_table_is_sortable_and_every_number_has_hover_text(result):
         h.loss_effect for h in result.heads
     ]
     assert [float(c["data-sort"]) for c in column("OV copying")] == [0.01, -0.2, 0.93, 0.4]
-    feeders = column("key feeders")
+    feeders = column("feeders")
     assert [c["text"] for c in feeders] == ["", "", "0.1 (+0.250)", "none"]
     assert "data-sort" not in feeders[3]
     assert column("classes")[0]["data-sort"] == ""  # no class: sorted last
@@ -432,7 +443,7 @@ def test_control_behaviors_get_a_score_column_only():
     table = _table(page)
     assert len(table.rows[0]) == 2 + 3 * len(BEHAVIORS) + 1 + 4
     assert '<th colspan="1" title="control: scored, never a class">first_<wbr>token</th>' in page
-    assert "<b>Controls.</b> first_token:" in page
+    assert "<b>Control first_token.</b> attends to BOS" in page
 
 
 def test_ablation_evidence_shows_the_relative_standard_error(result):

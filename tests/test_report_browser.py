@@ -201,17 +201,17 @@ def test_table_rows_open_heads_and_headers_sort(page, census):
             ".map(function (r) { return r.getAttribute('data-head'); });"
         )
 
-    assert order() == [h.head for h in census.heads]
+    assert order() == [h.label for h in census.heads]
     header = page.find_element("css selector", "table.heads th[title='sort by loss effect']")
     header.click()
     assert header.get_attribute("aria-sort") == "descending"
     by_loss = sorted(census.heads, key=lambda h: -(h.loss_effect or 0.0))
-    assert order()[:2] == [h.head for h in by_loss[:2]] == ["0.0", "1.0"]
+    assert order()[:2] == [h.label for h in by_loss[:2]] == ["0.0", "1.0"]
     header.click()
     assert header.get_attribute("aria-sort") == "ascending"
     assert order()[-2:] == ["1.0", "0.0"]
     page.find_element("css selector", "table.heads th[data-type='head']").click()
-    assert order() == [h.head for h in census.heads]
+    assert order() == [h.label for h in census.heads]
 
     page.find_element("css selector", "table.heads tr[data-head='0.1'] td").click()
     _assert_pattern_drawn(page, census, "0.1")

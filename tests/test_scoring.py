@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from interp.heads import BEHAVIORS
+from interp.behaviors import registered_behaviors
+
+BEHAVIORS = tuple(b.name for b in registered_behaviors("behavior"))
 from interp.scoring import (
     HeadScores,
     distance_profile,

@@ -1,0 +1,222 @@
+"""Run the ablation that could refute a class: a behavior's confirmation, on heads or groups.
+
+Each behavior names its confirmation (:class:`interp.behaviors.Confirmation`); this module
+turns it into a measurement and :func:`interp.evidence.decide` turns the measurement into
+a verdict:
+
+- ``second_copy_loss`` / ``loss`` / ``downstream_<behavior>``: :func:`interp.measure_ablation`
+  (a ``downstream`` test reads the heads classed as the receivers' behavior in layers after
+  every ablated head; with none, it falls back to the second-copy loss);
+- ``probe``: a linear probe for the task, read after the last ablated head's layer, is
+  refitted on clean and on ablated activations (each gets its own, so a drop means the
+  information is gone, not that the activations merely shifted); effect = accuracy lost,
+  scale = clean accuracy above chance;
+- ``custom``: the behavior's own function, returning an :class:`interp.AblationEffect`.
+
+:func:`confirm_group` ablates heads that share a class together, and measures each member
+alone and the group without each member on the same metric, so redundancy and each
+member's share are judged like with like.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from probes import ProbeResult, fit_linear_probe
+
+from .ablation import AblationEffect, ablation_hooks, measure_ablation, residual_after_layer
+from .behaviors import Behavior, Confirmation
+from .evidence import Evidence, GroupEvidence, GroupLink, decide
+from .heads import HeadId
+from .hooks import resid_post_hook
+from .probing import PROBE_TASKS
+from .stimuli import Stimuli
+
+__all__ = ["ConfirmationContext", "probe_available", "confirm_group", "confirm_heads"]
+
+
+@dataclass
+class ConfirmationContext:
+    """What the confirmations of one census share.
+
+    Attributes:
+        model: the ``TransformerBridge``.
+        stimuli: the ``[BOS] r r`` stimuli of the census.
+        occurrence: stimuli for ``occurrence`` probe tasks.
+        candidates: head -> candidate classes (receivers are read from here).
+        method, seed: the ablation method and seed.
+        min_effect, z_effect: the thresholds of :func:`interp.evidence.decide`.
+        probes: fit supplementary probes.
+        clean_probes: cache of clean probes per (task, layer), filled as they are fitted.
+    """
+
+    model: Any
+    stimuli: Stimuli
+    occurrence: Stimuli
+    candidates: dict[HeadId, list[str]]
+    method: str
+    seed: int
+    min_effect: float
+    z_effect: float
+    probes: bool = True
+    clean_probes: dict[tuple[str, int], ProbeResult] = field(default_factory=dict)
+
+
+def probe_available(task: str, model: Any) -> bool:
+    """Whether ``task`` can be probed on this model (multiclass tasks have a class limit)."""
+    limit = PROBE_TASKS[task].max_classes
+    return limit is None or int(model.cfg.d_vocab) <= limit
+
+
+def confirm_heads(ctx: ConfirmationContext, behavior: Behavior, heads: list[HeadId]) -> Evidence:
+    """``behavior``'s confirmation on ``heads`` ablated together, with its verdict."""
+    conf = behavior.confirmation
+    assert isinstance(conf, Confirmation)
+    if conf.kind == "probe":
+        evidence = _probe_evidence(ctx, heads, conf.probe_task)
+    else:
+        effect, receivers = _measure(ctx, conf, heads)
+        evidence = _from_effect(ctx, effect, receivers)
+    if conf.evidence_probe and ctx.probes and probe_available(conf.evidence_probe, ctx.model):
+        evidence = _with_probe(evidence, _probe_evidence(ctx, heads, conf.evidence_probe))
+    return evidence
+
+
+def confirm_group(
+    ctx: ConfirmationContext, behavior: Behavior, members: list[HeadId],
+    single: dict[HeadId, Evidence],
+) -> GroupEvidence:
+    """Ablate ``members`` together and judge redundancy (see :mod:`interp.evidence`).
+
+    Args:
+        ctx: the census context.
+        behavior: the class the members share.
+        members: at least two heads.
+        single: each member's own evidence (reused when its metric is the group's).
+    """
+    together = confirm_heads(ctx, behavior, members)
+
+    def on_group_metric(heads: list[HeadId]) -> Evidence:
+        if len(heads) == 1 and single.get(heads[0]) is not None:
+            own = single[heads[0]]
+            if own.metric == together.metric and own.receivers == together.receivers:
+                return own
+        return _bare(confirm_heads(ctx, behavior, heads))
+
+    alone = {h: on_group_metric([h]) for h in members}
+    without = {h: (alone[members[1 - i]] if len(members) == 2
+                   else on_group_metric([m for m in members if m != h]))
+               for i, h in enumerate(members)}
+    strongest = max(members, key=lambda h: _or(alone[h].effect, -math.inf))
+    best = alone[strongest]
+    gain = _gain(ctx, together, best)
+    adds = {h: _gain(ctx, together, without[h]).confirmed for h in members}
+    if together.status == "undecidable":
+        confirmed, reason = False, together.reason
+    elif gain.confirmed:
+        confirmed = True
+        reason = (f"together the heads do clearly more than {strongest} alone "
+                  f"({gain.reason})")
+    else:
+        confirmed = False
+        reason = f"together the heads do not do clearly more than {strongest} alone ({gain.reason})"
+    return GroupEvidence(
+        behavior=behavior.name, heads=tuple(str(h) for h in members), together=together,
+        alone={str(h): e.relative for h, e in alone.items()},
+        adds={str(h): v for h, v in adds.items()}, strongest=str(strongest),
+        gain=gain.relative, confirmed=confirmed, reason=reason,
+    )
+
+
+def link(group: GroupEvidence, member: str) -> GroupLink:
+    """The pointer a member's evidence keeps to its group."""
+    return GroupLink(heads=group.heads, relative=group.relative, confirmed=group.confirmed,
+                     adds=bool(group.adds.get(member)))
+
+
+# ----------------------------------------------------------------------------- pieces
+
+
+def _measure(
+    ctx: ConfirmationContext, conf: Confirmation, heads: list[HeadId]
+) -> tuple[AblationEffect, tuple[str, ...]]:
+    model, stimuli = ctx.model, ctx.stimuli
+    common = {"method": ctx.method, "seed": ctx.seed}
+    if conf.kind == "custom":
+        effect = conf.fn(model, stimuli, list(heads), **common)
+        if not isinstance(effect, AblationEffect):
+            raise TypeError(
+                f"custom confirmation {getattr(conf.fn, '__name__', conf.fn)!r} returned "
+                f"{type(effect).__name__}, not interp.AblationEffect"
+            )
+        return effect, ()
+    if conf.kind == "downstream":
+        last = max(h.layer for h in heads)
+        receivers = [r for r, classes in ctx.candidates.items()
+                     if conf.receivers in classes and r.layer > last and r not in heads]
+        if receivers:
+            effect = measure_ablation(model, stimuli, heads, metric=f"downstream_{conf.receivers}",
+                                      receivers=receivers, **common)
+            return effect, tuple(str(r) for r in receivers)
+        return measure_ablation(model, stimuli, heads, metric="second_copy_loss", **common), ()
+    return measure_ablation(model, stimuli, heads, metric=conf.kind, **common), ()
+
+
+def _from_effect(
+    ctx: ConfirmationContext, effect: AblationEffect, receivers: tuple[str, ...]
+) -> Evidence:
+    return Evidence.measured(
+        method=effect.method, metric=effect.metric, clean=effect.clean,
+        ablated=effect.ablated, effect=effect.effect, stderr=effect.stderr,
+        scale=effect.scale, min_effect=ctx.min_effect, z=ctx.z_effect, receivers=receivers,
+    )
+
+
+def _probe_evidence(ctx: ConfirmationContext, heads: list[HeadId], task: str) -> Evidence:
+    """Accuracy of ``task``'s probe after the last head's layer, clean vs ablated."""
+    spec = PROBE_TASKS[task]
+    stimuli = ctx.occurrence if spec.stimuli == "occurrence" else ctx.stimuli
+    labels, keep = spec.labels(stimuli.tokens, stimuli.valid)
+    y = labels[keep]
+    layer = max(h.layer for h in heads)
+    site = resid_post_hook(layer)
+    if (task, layer) not in ctx.clean_probes:
+        clean = residual_after_layer(ctx.model, stimuli, layer)[keep]
+        ctx.clean_probes[task, layer] = fit_linear_probe(clean, y, task=task, site=site,
+                                                         seed=ctx.seed)
+    before = ctx.clean_probes[task, layer]
+    hooks = ablation_hooks(ctx.model, stimuli, heads, method=ctx.method, seed=ctx.seed)
+    ablated = residual_after_layer(ctx.model, stimuli, layer, hooks)[keep]
+    after = fit_linear_probe(ablated, y, task=task, site=site, seed=ctx.seed)
+    n = before.n_test
+    variance = before.accuracy * (1 - before.accuracy) + after.accuracy * (1 - after.accuracy)
+    return Evidence.measured(
+        method=ctx.method, metric=f"probe_accuracy:{task}@{site}", clean=before.accuracy,
+        ablated=after.accuracy, effect=before.accuracy - after.accuracy,
+        stderr=(variance / n) ** 0.5, scale=before.accuracy - before.chance,
+        min_effect=ctx.min_effect, z=ctx.z_effect, chance=before.chance,
+    )
+
+
+def _with_probe(evidence: Evidence, probe: Evidence) -> Evidence:
+    from dataclasses import replace
+
+    return replace(evidence, probe=probe)
+
+
+def _bare(evidence: Evidence) -> Evidence:
+    """Evidence without its supplementary probe (groups compare the deciding metric)."""
+    return _with_probe(evidence, None) if evidence.probe is not None else evidence
+
+
+def _gain(ctx: ConfirmationContext, more: Evidence, less: Evidence):
+    """The verdict on ``more`` doing clearly more than ``less`` (same metric and scale)."""
+    effect = _or(more.effect, 0.0) - _or(less.effect, 0.0)
+    stderr = math.hypot(_or(more.stderr, math.inf), _or(less.stderr, math.inf))
+    return decide(effect, stderr, more.scale, ctx.min_effect, ctx.z_effect, more.metric)
+
+
+def _or(value: float, default: float) -> float:
+    return default if value is None or value != value else value

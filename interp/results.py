@@ -1,0 +1,360 @@
+"""The result types of a head census: what :func:`interp.classify_heads` returns.
+
+:class:`Classification` holds one :class:`HeadClass` per head (scores, candidate classes,
+typed ablation :class:`~interp.evidence.Evidence`, weight evidence), the group ablations,
+the layer probes and a record of the behaviors that were scored. ``to_dict()`` is the
+``report.json`` document (with a ``schema_version``); ``from_dict()`` reads it back. Nothing
+here runs a model, so reports and notebooks can read results without one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from probes import ProbeResult
+
+from .behaviors import Behavior, Confirmation, registered_behaviors
+from .evidence import Evidence, GroupEvidence, WeightEvidence
+from .heads import HeadId
+
+__all__ = ["BehaviorInfo", "Classification", "HeadClass", "LayerProbes", "SCHEMA_VERSION"]
+
+#: Version of the ``report.json`` layout. 2: typed evidence (``status``/``reason``),
+#: ``behaviors``, group redundancy (``alone``/``adds``/``gain``), ``schema_version``.
+SCHEMA_VERSION = 2
+
+#: How a head's class stands after the ablations (see :meth:`HeadClass.status`).
+CLASS_STATUSES = ("confirmed", "confirmed together", "refuted", "undecidable", "not tested")
+
+
+@dataclass(frozen=True)
+class BehaviorInfo:
+    """What a scored behavior was, recorded with the result (the report reads this, not the
+    registry, so a result stays readable where the behavior is not registered)."""
+
+    name: str
+    description: str
+    kind: str = "behavior"
+    confirmation: str = ""
+    positional_control: bool = False
+
+    @classmethod
+    def of(cls, behavior: Behavior) -> "BehaviorInfo":
+        conf = behavior.confirmation
+        assert isinstance(conf, Confirmation)
+        return cls(name=behavior.name, description=behavior.description, kind=behavior.kind,
+                   confirmation=conf.describe() if behavior.is_class else "",
+                   positional_control=behavior.positional is not None)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BehaviorInfo":
+        return cls(**{k: data[k] for k in ("name", "description", "kind", "confirmation",
+                                           "positional_control") if k in data})
+
+
+@dataclass(frozen=True)
+class LayerProbes:
+    """One probe task's held-out accuracy at the embedding and after every layer.
+
+    Attributes:
+        task: a probe task's name (:data:`interp.probing.PROBE_TASKS`).
+        results: one :class:`probes.ProbeResult` per site: ``blocks.0.hook_resid_pre``
+            (the embedding), then ``blocks.L.hook_resid_post`` for each layer.
+        ablated: heads ablated while capturing (empty for a clean run).
+        method: the ablation method (when ``ablated`` is not empty).
+    """
+
+    task: str
+    results: tuple[ProbeResult, ...]
+    ablated: tuple[str, ...] = ()
+    method: str = "mean"
+
+    @property
+    def accuracy(self) -> list[float]:
+        return [r.accuracy for r in self.results]
+
+    def to_dict(self) -> dict:
+        return {"task": self.task, "results": [r.to_dict() for r in self.results],
+                "ablated": list(self.ablated), "method": self.method}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LayerProbes":
+        return cls(task=data["task"],
+                   results=tuple(ProbeResult.from_dict(r) for r in data["results"]),
+                   ablated=tuple(data.get("ablated", ())), method=data.get("method", "mean"))
+
+    def to_table(self) -> list[dict]:
+        """Long rows: task, site, depth (0 = embedding), accuracy, chance."""
+        return [{"task": self.task, "site": r.site, "depth": i, "accuracy": r.accuracy,
+                 "chance": r.chance, "ablated": "+".join(self.ablated)}
+                for i, r in enumerate(self.results)]
+
+
+@dataclass(frozen=True)
+class HeadClass:
+    """One head's scores, classes and the ablation evidence for each class.
+
+    Attributes:
+        label: ``"L.H"`` (``"head"`` in ``report.json``).
+        layer, index: the head's layer and index within the layer.
+        scores, nulls, lifts, stderr: behavior -> value (see :mod:`interp.scoring`).
+        classes: behaviors the head is a candidate for (confirmed or not), registry order.
+        ablation: behavior -> :class:`~interp.evidence.Evidence`, for each class.
+        loss_effect: second-copy loss change when this head alone is ablated (None if
+            not measured).
+        weights: :class:`~interp.evidence.WeightEvidence` (OV copying, composition feeders).
+        distance: mean attention on the key ``d`` positions back, ``d = 0, 1, ...`` (BOS
+            excluded; None where no query has such a key): local vs long-range heads.
+        no_repeat: behavior -> the head's attention on the same *positions* in ``[BOS] r s``
+            sequences without repeats (0..1), for behaviors with a positional control.
+    """
+
+    label: str
+    layer: int
+    index: int
+    scores: dict[str, float]
+    nulls: dict[str, float]
+    lifts: dict[str, float]
+    stderr: dict[str, float]
+    classes: tuple[str, ...]
+    ablation: dict[str, Evidence]
+    loss_effect: float | None = None
+    weights: WeightEvidence = field(default_factory=WeightEvidence)
+    distance: list = field(default_factory=list)
+    no_repeat: dict = field(default_factory=dict)
+
+    @property
+    def head_id(self) -> HeadId:
+        return HeadId(self.layer, self.index)
+
+    def status(self, behavior: str) -> str:
+        """How class ``behavior`` stands: ``confirmed`` (alone), ``confirmed together``
+        (unconfirmed alone, but it adds to a group whose redundancy is confirmed),
+        ``refuted``, ``undecidable`` (the stimuli gave the ablation nothing to measure)
+        or ``not tested``."""
+        ev = self.ablation.get(behavior)
+        if ev is None:
+            return "not tested"
+        if ev.status == "confirmed":
+            return "confirmed"
+        if ev.group is not None and ev.group.confirmed and ev.group.adds:
+            return "confirmed together"
+        return ev.status
+
+    @property
+    def confirmed_classes(self) -> tuple[str, ...]:
+        """Classes confirmed alone or together with the other heads of a group."""
+        return tuple(c for c in self.classes
+                     if self.status(c) in ("confirmed", "confirmed together"))
+
+    def to_dict(self) -> dict:
+        return {
+            "head": self.label, "layer": self.layer, "index": self.index,
+            "scores": dict(self.scores), "nulls": dict(self.nulls), "lifts": dict(self.lifts),
+            "stderr": dict(self.stderr), "classes": list(self.classes),
+            "ablation": {b: e.to_dict() for b, e in self.ablation.items()},
+            "loss_effect": self.loss_effect, "weights": self.weights.to_dict(),
+            "distance": list(self.distance), "no_repeat": dict(self.no_repeat),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "HeadClass":
+        return cls(
+            label=str(data["head"]), layer=int(data["layer"]), index=int(data["index"]),
+            scores=dict(data["scores"]), nulls=dict(data["nulls"]), lifts=dict(data["lifts"]),
+            stderr=dict(data["stderr"]), classes=tuple(data["classes"]),
+            ablation={b: Evidence.from_dict(e) for b, e in data.get("ablation", {}).items()},
+            loss_effect=data.get("loss_effect"),
+            weights=WeightEvidence.from_dict(data.get("weights") or {}),
+            distance=list(data.get("distance", [])), no_repeat=dict(data.get("no_repeat", {})),
+        )
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The census of a whole model: one :class:`HeadClass` per head, plus group ablations.
+
+    ``to_dict()`` is the ``report.json`` document. ``example`` holds one stimulus sequence
+    (``tokens``) and the attention pattern of each head on it (``patterns``: label ->
+    ``[query][key]``, rounded to 3 decimals; only classified heads on large models).
+    ``probes`` holds :class:`LayerProbes`: probe accuracy at the embedding and after each
+    layer for each probe task the behaviors use. ``text_scores`` (when texts were given)
+    holds the same scores on natural text: ``{"stimuli": {...}, "heads": {label:
+    {behavior: {"score", "null", "lift"}}}}``; classes always come from the ``[BOS] r r``
+    stimuli named in ``settings["stimuli"]``. ``behaviors`` records what each scored
+    behavior was (:class:`BehaviorInfo`), in report order.
+    """
+
+    model: dict
+    settings: dict
+    heads: tuple[HeadClass, ...]
+    groups: tuple[GroupEvidence, ...] = field(default_factory=tuple)
+    baseline: dict = field(default_factory=dict)
+    example: dict = field(default_factory=dict)
+    probes: tuple[LayerProbes, ...] = field(default_factory=tuple)
+    text_scores: dict = field(default_factory=dict)
+    behaviors: tuple[BehaviorInfo, ...] = field(default_factory=tuple)
+
+    @property
+    def behavior_names(self) -> tuple[str, ...]:
+        """Every scored behavior, in report order."""
+        if self.behaviors:
+            return tuple(b.name for b in self.behaviors)
+        seen: list[str] = []
+        for h in self.heads:
+            seen += [b for b in h.scores if b not in seen]
+        return tuple(seen)
+
+    def behavior(self, name: str) -> BehaviorInfo:
+        """The recorded :class:`BehaviorInfo` of a scored behavior."""
+        for b in self.behaviors:
+            if b.name == name:
+                return b
+        if name in self.behavior_names:  # a result recorded without behaviors (schema 1)
+            registered = registered_behaviors()
+            for b in registered:
+                if b.name == name:
+                    return BehaviorInfo.of(b)
+            return BehaviorInfo(name=name, description="")
+        raise KeyError(f"behavior {name!r} was not scored; scored: {list(self.behavior_names)}")
+
+    def is_control(self, name: str) -> bool:
+        return self.behavior(name).kind == "control"
+
+    def head(self, label: str | HeadId) -> HeadClass:
+        key = str(HeadId.parse(label))
+        for h in self.heads:
+            if h.label == key:
+                return h
+        raise KeyError(f"no head {key} in this classification")
+
+    def heads_with(self, behavior: str, *, status: str | tuple[str, ...] | None = None,
+                   confirmed: bool | None = None) -> list[str]:
+        """Labels of heads classed as ``behavior``: all, those whose
+        :meth:`HeadClass.status` is ``status``, or (``confirmed``) those confirmed alone or
+        together (True) / not (False)."""
+        wanted = (status,) if isinstance(status, str) else status
+        out = []
+        for h in self.heads:
+            if behavior not in h.classes:
+                continue
+            state = h.status(behavior)
+            if wanted is not None and state not in wanted:
+                continue
+            if confirmed is not None and (behavior in h.confirmed_classes) != confirmed:
+                continue
+            out.append(h.label)
+        return out
+
+    @property
+    def stimuli(self) -> dict:
+        """The ``[BOS] r r`` stimuli the classes come from (as used, not as configured)."""
+        stimuli = self.settings.get("stimuli")
+        return stimuli if isinstance(stimuli, dict) else {}
+
+    def stimuli_text(self) -> str:
+        """``"32 sequences of [BOS] r r (L=30)"`` for the stimuli that were used."""
+        s = self.stimuli
+        n = s.get("n_seqs", self.settings.get("n_seqs", "?"))
+        length = s.get("repeat_len", self.settings.get("seq_len", "?"))
+        return f"{n} sequences of [BOS] r r (L={length})"
+
+    def summary(self) -> str:
+        """A few lines for a terminal."""
+        model, settings = self.model, self.settings
+        lines = [
+            f"{model.get('name', 'model')}: {model.get('n_layers', '?')} layers x "
+            f"{model.get('n_heads', '?')} heads, {self.stimuli_text()}, "
+            f"{settings.get('method', '?')} ablation, seed {settings.get('seed', '?')}"
+        ]
+        if self.baseline:
+            lines.append(
+                f"loss: first copy {self.baseline['first_copy_loss']:.3f}, "
+                f"second copy {self.baseline['second_copy_loss']:.3f}"
+            )
+        for name in self.behavior_names:
+            if self.is_control(name):
+                continue
+            alone = self.heads_with(name, status="confirmed")
+            together = self.heads_with(name, status="confirmed together")
+            refuted = self.heads_with(name, status=("refuted", "not tested"))
+            open_ = self.heads_with(name, status="undecidable")
+            text = ", ".join(alone) if alone else ("none" if not together else "")
+            if together:
+                text += ("; " if alone else "") + f"confirmed together: {', '.join(together)}"
+            if refuted:
+                text += f" (unconfirmed: {', '.join(refuted)})"
+            if open_:
+                reason = self.head(open_[0]).ablation[name].reason
+                text += f" (undecided: {', '.join(open_)}: {reason})"
+            lines.append(f"{name}: {text}")
+        for g in self.groups:
+            alone = g.alone.get(g.strongest)
+            verdict = ("redundancy confirmed" if g.confirmed
+                       else "no redundancy shown")
+            line = (f"group {'+'.join(g.heads)} ({g.behavior}): ablated together, relative "
+                    f"effect {_num(g.relative)} vs {_num(alone)} for {g.strongest} alone: "
+                    f"{verdict}")
+            idle = [h for h in g.heads if not g.adds.get(h)]
+            if idle:
+                line += f"; adds nothing: {', '.join(idle)}"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def to_table(self) -> list[dict]:
+        """Long format: one row per head and behavior with score, null, class, evidence."""
+        rows = []
+        for h in self.heads:
+            for behavior in h.scores:
+                evidence = h.ablation.get(behavior)
+                rows.append({
+                    "layer": h.layer, "head": h.index, "label": h.label, "behavior": behavior,
+                    "value": h.scores[behavior], "null": h.nulls[behavior],
+                    "lift": h.lifts[behavior], "classified": behavior in h.classes,
+                    "confirmed": behavior in h.confirmed_classes,
+                    "status": h.status(behavior) if behavior in h.classes else None,
+                    "effect": None if evidence is None else evidence.relative,
+                })
+        return rows
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": dict(self.model),
+            "settings": dict(self.settings),
+            "baseline": dict(self.baseline),
+            "behaviors": [b.to_dict() for b in self.behaviors],
+            "heads": [h.to_dict() for h in self.heads],
+            "groups": [g.to_dict() for g in self.groups],
+            "example": dict(self.example),
+            "probes": [p.to_dict() for p in self.probes],
+            "text_scores": dict(self.text_scores),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Classification":
+        version = data.get("schema_version", 1)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ValueError(
+                f"report.json schema_version {version!r} is newer than this interp reads "
+                f"({SCHEMA_VERSION}); upgrade interp"
+            )
+        return cls(
+            model=dict(data["model"]),
+            settings=dict(data["settings"]),
+            heads=tuple(HeadClass.from_dict(h) for h in data["heads"]),
+            groups=tuple(GroupEvidence.from_dict(g) for g in data.get("groups", [])),
+            baseline=dict(data.get("baseline", {})),
+            example=dict(data.get("example", {})),
+            probes=tuple(LayerProbes.from_dict(p) for p in data.get("probes", [])),
+            text_scores=dict(data.get("text_scores", {})),
+            behaviors=tuple(BehaviorInfo.from_dict(b) for b in data.get("behaviors", [])),
+        )
+
+
+def _num(value: Any) -> str:
+    return "n/a" if value is None or value != value else f"{value:.2f}"
