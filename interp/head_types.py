@@ -77,6 +77,7 @@ __all__ = [
     "induction_band_targets",
     "induction_by_distance",
     "key_position_profile",
+    "mlp0_embeddings",
     "local_profile",
     "ordinal_token_sets",
     "ov_circuit_among",
@@ -633,6 +634,25 @@ def ov_circuit_among(
     return rows @ p["W_V"] @ p["W_O"] @ cols
 
 
+def mlp0_embeddings(model: Any, ids: Sequence[int]) -> Float[Tensor, "n d_model"]:
+    """Effective token embeddings after the first MLP (Gould et al.): ``W_E[ids] +
+    MLP0(LN2(W_E[ids]))``, the residual a token would carry past block 0 if layer-0
+    attention added nothing.
+
+    Raises:
+        ValueError: the model has no MLPs (``attn_only``).
+    """
+    if bool(getattr(model.cfg, "attn_only", False)):
+        raise ValueError("the model is attention-only: there is no MLP0 to apply "
+                         "(use the raw embeddings)")
+    block = model.blocks[0]
+    index = torch.tensor([int(i) for i in ids], dtype=torch.long)
+    with torch.no_grad():
+        embed = model.W_E[index.to(model.W_E.device)]  # (n, d)
+        out = embed + block.mlp(block.ln2(embed[None]))[0]  # (n, d)
+    return out.detach().float().cpu()
+
+
 def successor_fraction(circuit: Float[Tensor, "... n n"]) -> Float[Tensor, "..."]:
     """Fraction of the pairs ``i -> i + 1`` where column ``i + 1`` holds the strictly
     largest value of row ``i`` (range 0..1; a tie is a miss)."""
@@ -653,6 +673,7 @@ def successor_scores(
     ordinal_sets: Mapping[str, Sequence[int]] | Sequence[Sequence[int]],
     *,
     embeddings: Mapping[str, Tensor] | Sequence[Tensor] | None = None,
+    through_mlp0: bool = False,
 ) -> Float[Tensor, "layer head"]:
     """Gould et al.'s successor score of every head, pooled over the ordinal sets.
 
@@ -660,17 +681,23 @@ def successor_scores(
         model: a ``TransformerBridge`` (weights read only).
         ordinal_sets: ordered token-id lists (from :func:`ordinal_token_sets`, or explicit
             ids for a model without a tokenizer).
-        embeddings: per set, ``[len(set), d_model]`` effective embeddings (e.g. after MLP0);
-            default the raw ``W_E`` rows.
+        embeddings: per set, ``[len(set), d_model]`` effective embeddings; default the raw
+            ``W_E`` rows.
+        through_mlp0: use :func:`mlp0_embeddings` (models with MLPs only).
 
     Returns:
         ``[layer, head]``: successful pairs / all pairs, 0..1.
 
     Raises:
-        ValueError: no sets, a set with fewer than two distinct ids, or ids outside the
-            vocabulary.
+        ValueError: no sets, a set with fewer than two distinct ids, ids outside the
+            vocabulary, both ``embeddings`` and ``through_mlp0``, or ``through_mlp0`` on an
+            attention-only model.
     """
     sets = _id_sets(ordinal_sets, int(model.cfg.d_vocab))
+    if through_mlp0:
+        if embeddings is not None:
+            raise ValueError("pass either embeddings or through_mlp0, not both")
+        embeddings = [mlp0_embeddings(model, ids) for ids in sets]
     if embeddings is not None:
         embeddings = (list(embeddings.values()) if isinstance(embeddings, Mapping)
                       else list(embeddings))

@@ -15,6 +15,7 @@ from interp.head_types import (
     induction_by_distance,
     key_position_profile,
     local_profile,
+    mlp0_embeddings,
     ordinal_token_sets,
     ov_circuit_among,
     predicted_logit_effect,
@@ -481,3 +482,33 @@ def test_functions_leave_inputs_untouched(typed, repeated_patterns) -> None:
     induction_by_distance(layer0, tokens)
     assert torch.equal(layer0, before)
 
+
+
+def test_successor_scores_through_mlp0() -> None:
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
+
+    cfg = TransformerBridgeConfig(
+        d_model=32, d_head=8, n_heads=3, n_layers=2, n_ctx=16, d_vocab=40, d_mlp=64,
+        attn_only=False, act_fn="gelu_new", normalization_type="LN", seed=0,
+        model_name="random-mlp",
+    )
+    model = watch(TransformerBridge.boot_native(cfg))
+    model.eval()
+    ids = list(range(5, 15))
+    effective = mlp0_embeddings(model, ids)
+    with torch.no_grad():
+        embed = model.W_E[ids]
+        manual = embed + model.blocks[0].mlp(model.blocks[0].ln2(embed[None]))[0]
+    torch.testing.assert_close(effective, manual)
+    assert not torch.allclose(effective, embed)
+    through = successor_scores(model, [ids], through_mlp0=True)
+    torch.testing.assert_close(through, successor_scores(model, [ids], embeddings=[manual]))
+    assert through.shape == (2, 3) and ((through >= 0) & (through <= 1)).all()
+    with pytest.raises(ValueError, match="either embeddings or through_mlp0"):
+        successor_scores(model, [ids], embeddings=[manual], through_mlp0=True)
+
+
+def test_mlp0_needs_mlps(typed) -> None:
+    with pytest.raises(ValueError, match="attention-only"):
+        successor_scores(typed.model, [[1, 2, 3]], through_mlp0=True)
