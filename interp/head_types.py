@@ -11,7 +11,9 @@ models"): for key ``k``, ``alpha_k = mean over queries i >= k of A[i, k]`` (rang
 per sequence. A head *sinks* on ``k`` when ``alpha_k > 0.3`` (:data:`SINK_THRESHOLD`). A key
 near the end of the context is seen by few queries, so one sharp query makes its ``alpha``
 large (a previous-token head gives the second-to-last key ``alpha = 1/2``); only keys with at
-least ``min_queries`` queries at or after them are considered.
+least ``min_queries`` queries at or after them are considered. A head that rests on BOS
+whenever it has nothing to do (an induction head on a first copy) is a sink by this
+metric too: the sink score is evidence beside a head's class, not a rival class.
 
 **Local window** (from the distance profile): ``local_profile`` is a head's mean attention
 on the key ``d`` back, ``d = 0..window``, over the same queries for every ``d`` (those whose
@@ -204,9 +206,10 @@ def sink_scores(
     alpha = sink_profile(pattern, valid)  # (B, H, K)
     valid = _valid_or_all(pattern, valid)
     n_pos = pattern.shape[-1]
-    k_idx = torch.arange(n_pos, device=pattern.device)
-    # Real queries at or after key k: right padding, so the count is len - k.
-    n_later = (valid.sum(1, keepdim=True) - k_idx[None]).clamp(min=0)  # (B, K)
+    q_idx = torch.arange(n_pos, device=pattern.device)[:, None]  # (Q, 1)
+    k_idx = torch.arange(n_pos, device=pattern.device)[None, :]  # (1, K)
+    seen = (q_idx >= k_idx)[None] & valid[:, :, None] & valid[:, None, :]  # (B, Q, K)
+    n_later = seen.sum(1)  # (B, K): real queries at or after each real key
     eligible = (n_later >= min_queries).all(0)  # (K,)
     if not bool(eligible.any()):
         raise ValueError(
@@ -218,7 +221,7 @@ def sink_scores(
     mean = torch.where(eligible[None], mean, -torch.inf)
     key = mean.argmax(-1)  # (H,)
     score = alpha.gather(-1, key[None, :, None].expand(alpha.shape[0], -1, 1))[..., 0]
-    return score, key.cpu()
+    return score, key
 
 
 # ---------------------------------------------------------------------------------------

@@ -148,6 +148,19 @@ def test_heads_that_rest_on_bos_when_idle_are_sinks_by_this_metric(typed, repeat
     assert 0.45 < float(score[:, h_ind].mean()) < 0.6
 
 
+def test_sink_scores_count_later_queries_on_real_tokens_only() -> None:
+    pattern = torch.zeros(2, 1, 20, 20)
+    pattern[:, 0, :5, 0] = 1.0  # queries 0..4 rest on BOS
+    pattern[:, 0, 5:, 5] = 1.0  # queries 5.. sink on key 5
+    valid = torch.ones(2, 20, dtype=torch.bool)
+    valid[1, 10:] = False  # the second sequence has 10 real tokens: key 5 has 5 queries
+    score, key = sink_scores(pattern, valid, min_queries=5)
+    assert int(key[0]) == 5 and score[:, 0].tolist() == [1.0, 1.0]
+    score, key = sink_scores(pattern, valid, min_queries=8)  # keys 0..2 only
+    assert int(key[0]) == 0
+    torch.testing.assert_close(score[:, 0], torch.tensor([5 / 20, 5 / 10]))
+
+
 def test_sink_scores_reject_short_sequences_and_bad_arguments() -> None:
     pattern = torch.full((1, 1, 4, 4), 0.25)
     with pytest.raises(ValueError, match="no key is seen by 16 queries"):
