@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from .ablation import AblationEffect, ablation_hooks
+from .ablation import MIN_SCALE, AblationEffect, ablation_hooks
 from .heads import check_heads
 from .hooks import attached_hooks
 from .scoring import LayerScores, score_layer
@@ -510,7 +510,8 @@ def predicted_logit_effect(
         ``ablated`` are the mean centred logit of the predicted token; ``effect`` is
         ``ablated - clean`` (positive: the heads were holding the prediction down);
         ``scale`` the clean value (how strongly the token is predicted at all) and
-        ``relative = effect / scale``.
+        ``relative = effect / scale`` (0 when ``scale`` is below
+        :data:`interp.ablation.MIN_SCALE`: nothing is predicted to suppress).
 
     Raises:
         ValueError: the stimuli are not ``[BOS] r r``, or a head does not exist.
@@ -544,7 +545,7 @@ def predicted_logit_effect(
         ablated=float(ablated.mean()),
         effect=float(effect.mean()),
         stderr=float(effect.std(unbiased=True) / n**0.5) if n > 1 else float("inf"),
-        relative=float(effect.mean()) / scale if scale > 1e-2 else 0.0,
+        relative=float(effect.mean()) / scale if scale > MIN_SCALE else 0.0,
         scale=scale,
         seed=int(seed),
     )
