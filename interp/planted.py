@@ -26,6 +26,9 @@ subspace              size       written by / read by
 ``junk``              d_vocab    every distractor head's OV; read by nothing
 ====================  =========  ===========================================================
 
+(``output`` is also written, with a sign, by the copy-suppression, successor and self-copy
+heads below: the unembed reads whatever lands there.)
+
 Each head's QK circuit works in a ``d_head = n_ctx + d_vocab + 2`` space with a position
 block, a token block and a sink dimension. Scores (after the bridge's ``1/sqrt(d_head)``,
 which the query weights undo) are ``sharpness`` (default 30) on the role's target,
@@ -51,6 +54,31 @@ is a no-op sink). The roles:
   directly repeats). Its OV copies the key's token into
   ``output``, so on ``[BOS] r r`` the second copy predicts the next token with logit 10
   against 0 for every other token (loss about 1e-3 for ``d_vocab=24``).
+
+Head types beyond the three behaviors, each beside a look-alike decoy (issue 11):
+
+- ``sink_N`` (e.g. ``sink_1``): every query ``q >= N`` attends key ``N`` (earlier queries
+  rest on BOS): an attention sink on a fixed early position (Gu et al. 2025: the mean
+  attention on key ``N`` from the queries at or after it is about 1). The ``bos`` role is the
+  sink on BOS itself. Decoys: ``uniform`` (no key collects attention) and
+  ``previous_token`` / ``current_token``, whose late keys get all the attention of the one
+  or two queries that can see them.
+- ``local_W`` (``W >= 2``, e.g. ``local_3``): query ``q`` spreads its attention evenly over
+  the ``W`` keys ``q - W .. q - 1`` (BOS never among them: early queries share it among the
+  keys ``1..q-1`` they have; query 1 rests on BOS). Decoys: ``previous_token`` (the window
+  of one) and ``back_N`` for large ``N`` (long range).
+- ``copy_suppression`` (layer 1 only; McDougall et al. 2023): the QK circuit of an
+  induction head (it attends to the token that followed an earlier copy of the current
+  token, which is what the induction heads predict) and the *negative* of its OV circuit:
+  it writes ``-copy_suppression_strength`` times the copy into ``output``, so the predicted
+  token's logit falls from 10 to ``10 * (1 - strength)`` and ablating the head *raises* it
+  (and lowers the second-copy loss). It needs an ``induction`` head in layer 1 whose
+  prediction it tempers. Decoy: ``induction`` (same pattern, positive OV).
+- ``successor`` (Gould et al. 2023): attends to the current token and, through its OV,
+  writes the *next* id of the ordinal list ``successor_ids`` (default: every ordinary id
+  ``1..d_vocab-1`` in order) into ``output``: token ``ids[j]`` raises the logit of
+  ``ids[j + 1]`` (the last id writes nothing). Decoy: ``self_copy``, the same pattern with a
+  copying OV (token ``t`` raises ``t``).
 
 Several heads of one role share the role's signal: each of ``n`` previous-token heads writes
 ``1/n`` of the copy into ``previous`` and each of ``n`` induction heads writes ``1/n`` into
@@ -89,8 +117,12 @@ PLANTED_ROLES: tuple[str, ...] = (
     "bos",
     "uniform",
     "two_back",
+    "copy_suppression",
+    "successor",
+    "self_copy",
 )
-"""Every role a planted head can have (one spelling each)."""
+"""Every named role a planted head can have (one spelling each); ``back_N``, ``sink_N`` and
+``local_W`` take a number."""
 
 DEFAULT_ROLES_LAYER0: tuple[str, ...] = (
     "previous_token",
@@ -109,6 +141,8 @@ _SINK_FRACTION = 1.0 / 3.0  # BOS score as a fraction of ``sharpness``
 _SELF_PENALTY = 2.0  # score on k = q for matching heads, in units of -sharpness
 _MIN_D_VOCAB = 3  # BOS and at least two ordinary tokens
 _MIN_N_CTX = 4  # BOS plus a repeated pair: [BOS] a b a
+_NUMBERED_ROLES = {"back_": 1, "sink_": 1, "local_": 2}  # prefix -> smallest number
+_COPY_READERS = ("induction", "copy_suppression")  # layer-1 roles that read ``previous``
 
 
 @dataclass(frozen=True)
@@ -144,7 +178,8 @@ class PlantedModel:
         """
         if not _is_role(role):
             raise ValueError(
-                f"unknown role {role!r}; planted roles are {list(PLANTED_ROLES)} or back_N"
+                f"unknown role {role!r}; planted roles are {list(PLANTED_ROLES)} or "
+                "back_N, sink_N, local_W"
             )
         return [label for label, r in self.roles.items() if r == role]
 
@@ -207,15 +242,22 @@ class _Layout:
 
 
 def _is_role(role: str) -> bool:
-    return role in PLANTED_ROLES or _back_offset(role) is not None
+    return role in PLANTED_ROLES or any(
+        _numbered(role, prefix) is not None for prefix in _NUMBERED_ROLES
+    )
+
+
+def _numbered(role: str, prefix: str) -> int | None:
+    """N for a role ``{prefix}N`` with N at least the prefix's minimum, else None."""
+    if isinstance(role, str) and role.startswith(prefix) and role[len(prefix):].isdigit():
+        n = int(role[len(prefix):])
+        return n if n >= _NUMBERED_ROLES[prefix] else None
+    return None
 
 
 def _back_offset(role: str) -> int | None:
     """N for a ``back_N`` role (N >= 1), else None."""
-    if isinstance(role, str) and role.startswith("back_") and role[5:].isdigit():
-        n = int(role[5:])
-        return n if n >= 1 else None
-    return None
+    return _numbered(role, "back_")
 
 
 def _check_roles(name: str, roles: Sequence[str]) -> list[str]:
@@ -228,7 +270,7 @@ def _check_roles(name: str, roles: Sequence[str]) -> list[str]:
         if not _is_role(role):
             raise ValueError(
                 f"unknown role {role!r} in {name}; planted roles are {list(PLANTED_ROLES)} "
-                "or back_N"
+                "or back_N, sink_N, local_W (local_W needs W >= 2)"
             )
     return roles
 
@@ -249,15 +291,26 @@ def _resolve_roles(
             "roles_layer0 holds 'induction'; an induction head needs the previous-token "
             "signal written by layer 0, so it must be in layer 1"
         )
-    if "induction" in layer1 and "previous_token" not in layer0:
-        raise ValueError(
-            "roles_layer1 holds 'induction' but roles_layer0 has no 'previous_token' head "
-            "for it to read"
-        )
+    for reader in _COPY_READERS:
+        if reader in layer1 and "previous_token" not in layer0:
+            raise ValueError(
+                f"roles_layer1 holds {reader!r} but roles_layer0 has no 'previous_token' "
+                "head for it to read"
+            )
     if redundant_induction and layer1.count("induction") < 2:
         raise ValueError(
             "redundant_induction=True needs at least two 'induction' heads in roles_layer1, "
             f"got {layer1!r} (leave roles_layer1 unset for the default redundant layout)"
+        )
+    if "copy_suppression" in layer0:
+        raise ValueError(
+            "roles_layer0 holds 'copy_suppression'; it reads the previous-token signal "
+            "written by layer 0, so it must be in layer 1"
+        )
+    if "copy_suppression" in layer1 and "induction" not in layer1:
+        raise ValueError(
+            "roles_layer1 holds 'copy_suppression' but no 'induction' head whose prediction "
+            "it could suppress"
         )
     if duplicate_feeds_output and "duplicate_token" not in layer0 + layer1:
         raise ValueError(
@@ -267,6 +320,60 @@ def _resolve_roles(
     layer0 += [_PAD_ROLE] * (n_heads - len(layer0))
     layer1 += [_PAD_ROLE] * (n_heads - len(layer1))
     return layer0, layer1
+
+
+def _check_fits(roles: Sequence[str], n_ctx: int) -> None:
+    """Every ``sink_N`` key and ``local_W`` window lies inside the context."""
+    for role in roles:
+        sink_key, window = _numbered(role, "sink_"), _numbered(role, "local_")
+        if sink_key is not None and sink_key > n_ctx - 1:
+            raise ValueError(f"role {role!r} sinks on key {sink_key}, outside n_ctx={n_ctx}")
+        if window is not None and window > n_ctx - 2:
+            raise ValueError(
+                f"role {role!r} has a window of {window} keys; n_ctx={n_ctx} leaves at most "
+                f"{n_ctx - 2} non-BOS keys before the last query"
+            )
+
+
+def _check_strength(strength: float | None, layer1: Sequence[str]) -> float:
+    """The copy-suppression strength (default 0.5), checked."""
+    if strength is None:
+        return 0.5
+    if "copy_suppression" not in layer1:
+        raise ValueError(
+            "copy_suppression_strength is set but no head has the role 'copy_suppression'"
+        )
+    if isinstance(strength, bool) or not isinstance(strength, (int, float)):
+        raise ValueError(f"copy_suppression_strength must be a number, got {strength!r}")
+    if not 0.0 < strength < 1.0:
+        raise ValueError(
+            "copy_suppression_strength must lie strictly between 0 and 1 (the induction "
+            f"heads must still predict the token), got {strength!r}"
+        )
+    return float(strength)
+
+
+def _check_successor_ids(
+    ids: Sequence[int] | None, roles: Sequence[str], d_vocab: int
+) -> tuple[int, ...]:
+    """The successor heads' ordinal list (default ``1..d_vocab-1``), checked."""
+    if ids is None:
+        return tuple(range(1, d_vocab))
+    if "successor" not in roles:
+        raise ValueError("successor_ids is set but no head has the role 'successor'")
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Sequence):
+        raise ValueError(f"successor_ids must be a sequence of token ids, got {ids!r}")
+    out = []
+    for i in ids:
+        if isinstance(i, bool) or not isinstance(i, int) or not 1 <= i < d_vocab:
+            raise ValueError(
+                f"successor_ids holds {i!r}; ids must be integers in 1..{d_vocab - 1} "
+                "(BOS, id 0, is no ordinal token)"
+            )
+        out.append(int(i))
+    if len(out) < 2 or len(set(out)) != len(out):
+        raise ValueError(f"successor_ids must hold at least two distinct ids, got {ids!r}")
+    return tuple(out)
 
 
 def _check_sizes(d_vocab: int, n_ctx: int, sharpness: float) -> None:
@@ -294,8 +401,12 @@ def _set_head(
     lay: _Layout,
     sharpness: float,
     copy_weight: float,
+    successor_ids: Sequence[int] = (),
 ) -> None:
-    """Write one head's Q, K, V, O slices into ``state`` (all other entries stay zero)."""
+    """Write one head's Q, K, V, O slices into ``state`` (all other entries stay zero).
+
+    ``copy_weight`` scales what the OV writes (negative for copy suppression);
+    ``successor_ids`` is the ordinal list a ``successor`` head steps through."""
     prefix = f"blocks.{layer}.attn"
     w_q, b_q = state[f"{prefix}.q.weight"], state[f"{prefix}.q.bias"]  # [n_heads*d_head, d_model]
     w_k = state[f"{prefix}.k.weight"]  # [n_heads*d_head, d_model]
@@ -318,17 +429,31 @@ def _set_head(
     w_k[row + lay.qk_sink, lay.bos] = 1.0
 
     positions = torch.arange(n)
-    offsets = {"previous_token": 1, "two_back": 2, "current_token": 0}
+    offsets = {"previous_token": 1, "two_back": 2, "current_token": 0, "successor": 0,
+               "self_copy": 0}
     if _back_offset(role) is not None:
         offsets[role] = _back_offset(role)
-    if role in offsets or role in ("duplicate_token", "induction"):
+    sink_key = _numbered(role, "sink_")
+    window = _numbered(role, "local_")
+    token_matching = ("duplicate_token", "induction", "copy_suppression")
+    positional = role in offsets or sink_key is not None or window is not None
+    if positional or role in token_matching:
         # Keys: one-hot position in the position block.
         w_k[row + lay.qk_position + positions, lay.position + positions] = 1.0
     if role in offsets:
         back = offsets[role]
         queries = positions[back:]
         w_q[row + lay.qk_position + queries - back, lay.position + queries] = target
-    if role in ("duplicate_token", "induction"):
+    if sink_key is not None:
+        # Every query q >= N scores `sharpness` on key N.
+        queries = positions[sink_key:]
+        w_q[row + lay.qk_position + sink_key, lay.position + queries] = target
+    if window is not None:
+        # Query q scores `sharpness` on each key q - W .. q - 1 except BOS.
+        for back in range(1, window + 1):
+            queries = positions[back + 1 :]  # key q - back >= 1
+            w_q[row + lay.qk_position + queries - back, lay.position + queries] = target
+    if role in token_matching:
         tokens = torch.arange(v)
         # Query token t scores `sharpness` on keys with t in their key subspace ...
         w_q[row + lay.qk_token + tokens, lay.token + tokens] = target
@@ -348,9 +473,17 @@ def _set_head(
     destination = {
         "previous_token": lay.previous,
         "induction": lay.output,
+        "copy_suppression": lay.output,
+        "self_copy": lay.output,
+        "successor": lay.output,
         "duplicate_token": lay.duplicate,
     }.get(role, lay.junk)
-    w_o[destination + tokens, row + tokens] = copy_weight
+    if role == "successor":
+        # Token ids[j] raises the logit of ids[j + 1]; the last id writes nothing.
+        ids = torch.tensor(list(successor_ids), dtype=torch.long)
+        w_o[destination + ids[1:], row + ids[:-1]] = copy_weight
+    else:
+        w_o[destination + tokens, row + tokens] = copy_weight
 
 
 def build_planted_model(
@@ -362,6 +495,8 @@ def build_planted_model(
     roles_layer1: Sequence[str] | None = None,
     redundant_induction: bool = False,
     duplicate_feeds_output: bool = False,
+    copy_suppression_strength: float | None = None,
+    successor_ids: Sequence[int] | None = None,
     seed: int = 0,
 ) -> PlantedModel:
     """Build a two-layer attention-only bridge whose heads have exactly the given roles.
@@ -382,6 +517,13 @@ def build_planted_model(
         duplicate_feeds_output: let the unembed read the duplicate-token heads' output
             (suppressing the logit of the current token where it is a repeat); otherwise
             nothing reads it and ablating those heads changes no logit.
+        copy_suppression_strength: share of the full copy signal that the
+            ``copy_suppression`` heads subtract from ``output`` together (strictly between 0
+            and 1, default 0.5: the predicted token's logit 10 becomes 5); only with such a
+            head.
+        successor_ids: the ordinal list of token ids (distinct, ``1..d_vocab-1``, at least
+            two) that ``successor`` heads step through; default every ordinary id in
+            order; only with such a head.
         seed: seeds the bridge's initialisation, which is then overwritten; the weights
             depend on the other arguments only.
 
@@ -391,7 +533,10 @@ def build_planted_model(
 
     Raises:
         ValueError: a size below its minimum, a non-positive ``sharpness``, an unknown
-            role, ``induction`` in layer 0 or without a previous-token head, or a flag that
+            role, ``induction`` or ``copy_suppression`` in layer 0 or without a
+            previous-token head, ``copy_suppression`` without an induction head, a
+            ``sink_N`` or ``local_W`` that does not fit in ``n_ctx``, a bad
+            ``copy_suppression_strength`` or ``successor_ids``, or a flag or argument that
             needs a head the layout lacks.
 
     Example:
@@ -415,6 +560,9 @@ def build_planted_model(
         redundant_induction=redundant_induction,
         duplicate_feeds_output=duplicate_feeds_output,
     )
+    _check_fits(layer0 + layer1, n_ctx)
+    strength = _check_strength(copy_suppression_strength, layer1)
+    ordinal = _check_successor_ids(successor_ids, layer0 + layer1, d_vocab)
     n_heads = len(layer0)
     lay = _Layout(d_vocab=d_vocab, n_ctx=n_ctx)
     cfg = TransformerBridgeConfig(
@@ -441,16 +589,20 @@ def build_planted_model(
 
     # Heads whose output a later component reads split that signal equally: the
     # previous-token heads of layer 0 (read by layer 1), the induction heads and the
-    # duplicate-token heads of both layers (read by the unembed).
+    # duplicate-token heads of both layers (read by the unembed). The copy-suppression
+    # heads share the negative signal ``-strength``.
     sharers = {
         "previous_token": layer0.count("previous_token"),
         "induction": layer1.count("induction"),
         "duplicate_token": (layer0 + layer1).count("duplicate_token"),
+        "copy_suppression": layer1.count("copy_suppression"),
     }
     for layer, roles in enumerate((layer0, layer1)):
         for head, role in enumerate(roles):
             split = role in sharers and not (role == "previous_token" and layer == 1)
             copy_weight = 1.0 / sharers[role] if split else 1.0
+            if role == "copy_suppression":
+                copy_weight *= -strength
             _set_head(
                 state,
                 layer,
@@ -459,6 +611,7 @@ def build_planted_model(
                 lay=lay,
                 sharpness=float(sharpness),
                 copy_weight=copy_weight,
+                successor_ids=ordinal,
             )
 
     vocab = torch.arange(d_vocab)

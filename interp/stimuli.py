@@ -22,6 +22,7 @@ __all__ = [
     "check_stimuli",
     "occurrence_tokens",
     "repeated_tokens",
+    "spaced_copy_tokens",
     "text_stimuli",
     "unrepeated_tokens",
 ]
@@ -280,4 +281,89 @@ def occurrence_tokens(
         bos_token_id=int(bos_token_id),
         repeat_len=None,
         description={"kind": "occurrence_tokens", "seed": int(seed), "repeat_prob": repeat_prob},
+    )
+
+
+def spaced_copy_tokens(
+    n_seqs: int,
+    n_pos: int,
+    *,
+    vocab_size: int,
+    distances: Sequence[int] = (4, 32),
+    span: int = 4,
+    bos_token_id: int = 0,
+    seed: int = 0,
+    exclude_ids: Sequence[int] = (),
+) -> Stimuli:
+    """BOS and uniform random tokens in which, for each distance ``d``, a span of ``span``
+    tokens is copied ``d`` positions later, at a seeded random place (no two copies or
+    sources overlap): the stimuli for induction split by copy distance
+    (:func:`interp.head_types.induction_by_distance`).
+
+    ``[BOS] r r`` puts every copy at one distance ``L``; here a short and a long copy share
+    a sequence. Chance repeats of the random tokens are allowed (the scorers count them).
+
+    Args:
+        n_seqs: number of sequences (>= 2).
+        n_pos: tokens per sequence, BOS included.
+        vocab_size: the model's vocabulary size.
+        distances: copy distances, each at least ``span`` (a copy never overlaps its source).
+        span: length of each copied span (>= 2, so that a copy has an induction target).
+        bos_token_id, seed, exclude_ids: as in :func:`repeated_tokens`.
+
+    Raises:
+        ValueError: sizes that cannot hold the copies.
+
+    Example:
+        >>> s = spaced_copy_tokens(4, 64, vocab_size=64, distances=(4, 40), span=4)
+        >>> s.tokens.shape
+        torch.Size([4, 64])
+    """
+    distances = [int(d) for d in distances]
+    if n_seqs < 2:
+        raise ValueError(f"n_seqs must be at least 2, got {n_seqs}")
+    if span < 2:
+        raise ValueError(f"span must be at least 2, got {span}")
+    if not distances or any(d < span for d in distances):
+        raise ValueError(f"distances must be non-empty and each >= span ({span}); "
+                         f"got {distances}")
+    if 2 * span * len(distances) > n_pos - 1 or max(distances) + span > n_pos - 1:
+        raise ValueError(
+            f"{n_pos} positions cannot hold {len(distances)} copies of {span} tokens at "
+            f"distances {distances}"
+        )
+    allowed = torch.tensor(
+        [t for t in range(vocab_size) if t != bos_token_id and t not in set(exclude_ids)],
+        dtype=torch.long,
+    )
+    if allowed.numel() < 2:
+        raise ValueError(f"vocab_size {vocab_size} leaves fewer than 2 drawable tokens")
+    generator = torch.Generator().manual_seed(int(seed))
+    draws = torch.randint(0, allowed.numel(), (n_seqs, n_pos - 1), generator=generator)
+    body = allowed[draws]  # (B, n_pos - 1)
+    tokens = torch.cat([torch.full((n_seqs, 1), bos_token_id, dtype=torch.long), body], 1)
+    for row in range(n_seqs):
+        used = torch.zeros(n_pos, dtype=torch.bool)
+        used[0] = True
+        for d in sorted(distances, reverse=True):  # the long copies are the hardest to fit
+            starts = torch.arange(1, n_pos - span - d + 1)  # source start s
+            src = starts[:, None] + torch.arange(span)[None]  # (S, span)
+            free = ~used[src].any(1) & ~used[src + d].any(1)  # (S,)
+            choices = starts[free]
+            if choices.numel() == 0:
+                raise ValueError(
+                    f"could not place a copy at distance {d} in sequence {row}: {n_pos} "
+                    "positions are too few for these copies; use more positions"
+                )
+            s = int(choices[torch.randint(0, choices.numel(), (), generator=generator)])
+            tokens[row, s + d : s + d + span] = tokens[row, s : s + span]
+            used[s : s + span] = True
+            used[s + d : s + d + span] = True
+    return Stimuli(
+        tokens=tokens,
+        valid=torch.ones_like(tokens, dtype=torch.bool),
+        bos_token_id=int(bos_token_id),
+        repeat_len=None,
+        description={"kind": "spaced_copies", "seed": int(seed), "distances": distances,
+                     "span": int(span)},
     )

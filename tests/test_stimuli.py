@@ -47,3 +47,38 @@ def test_occurrence_tokens_balance_repeats_across_positions():
 def test_text_needs_a_tokenizer(random_model):
     with pytest.raises(ValueError, match="tokenizer"):
         text_stimuli(random_model, ["hello"])
+
+
+def test_spaced_copy_tokens_place_each_copy_at_its_distance():
+    from interp.head_types import induction_band_targets
+    from interp.stimuli import spaced_copy_tokens
+
+    s = spaced_copy_tokens(16, 64, vocab_size=64, distances=(5, 40), span=4, seed=2,
+                           exclude_ids=[1])
+    assert s.tokens.shape == (16, 64) and s.repeat_len is None
+    assert (s.tokens[:, 0] == 0).all() and not (s.tokens[:, 1:] == 0).any()
+    assert not (s.tokens == 1).any()
+    assert s.description["distances"] == [5, 40]
+    for d in (5, 40):
+        same = s.tokens[:, d:] == s.tokens[:, :-d]  # [batch, n_pos - d]: token d back
+        runs = same.unfold(1, 4, 1).all(-1)  # a span of 4 equal to the one d back
+        assert runs.any(1).all(), d  # every sequence holds the copy
+        # each of its 4 tokens has an induction target at copy distance d
+        band = induction_band_targets(s.tokens, min_distance=d, max_distance=d)
+        assert (band.sum((1, 2)) >= 4).all(), d
+    again = spaced_copy_tokens(16, 64, vocab_size=64, distances=(5, 40), span=4, seed=2,
+                               exclude_ids=[1])
+    assert torch.equal(s.tokens, again.tokens)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(distances=(3,), span=4), "each >= span"),
+    (dict(distances=(), span=4), "non-empty"),
+    (dict(distances=(60,), span=4), "cannot hold"),
+    (dict(distances=(4,), span=1), "span must be at least 2"),
+])
+def test_spaced_copy_tokens_bad_sizes(kwargs, match):
+    from interp.stimuli import spaced_copy_tokens
+
+    with pytest.raises(ValueError, match=match):
+        spaced_copy_tokens(4, 64, vocab_size=64, **kwargs)
