@@ -305,6 +305,25 @@ class Classification:
             lines.append(line)
         return "\n".join(lines)
 
+    def roles(self) -> dict:
+        """The ``heads.json`` a model directory carries: per behavior (classes only) the heads
+        confirmed alone or together (``confirmed``), the other candidates (``unconfirmed``),
+        every head's lift, and the stimuli and settings that decided them."""
+        names = [b for b in self.behavior_names if not self.is_control(b)]
+        return {
+            **{b: self.heads_with(b, confirmed=True) for b in names},
+            "unconfirmed": {b: self.heads_with(b, confirmed=False) for b in names},
+            "lifts": {b: {h.label: round(h.lifts[b], 4) for h in self.heads if b in h.lifts}
+                      for b in names},
+            "notes": (
+                f"Written from interp.classify_heads on {self.stimuli_text()}, "
+                f"{self.settings.get('method', '?')} ablation, seed "
+                f"{self.settings.get('seed', '?')}: a head is listed under a behavior when "
+                "its class beat the null and was confirmed by ablation (alone or together "
+                "with its group); see report.json for the evidence."
+            ),
+        }
+
     def to_table(self) -> list[dict]:
         """Long format: one row per head and behavior with score, null, class, evidence."""
         rows = []

@@ -3,16 +3,10 @@
     PYTHONPATH=. python scripts/train_default_model.py --out interp/bundled/default --seed 1
 
 Writes ``config.json`` + ``model.safetensors`` (``interp.models.save_model``), ``heads.json``
-(head roles measured on the trained model) and ``training.json`` (the recipe, the loss
-history, final losses, wall time). The same seed gives bit-identical weights on CPU.
-
-The head measurement is deliberately simple and self-contained (the library's scorers
-classify with nulls and ablations): on 32 sequences ``[BOS] r r`` (r: 30 random tokens
-avoiding BOS and MARK), for queries in the second copy, a head's
-- previous-token score is its mean attention to key ``q - 1``;
-- duplicate-token score is its mean attention to key ``q - L`` (the same token, first copy);
-- induction score is its mean attention to key ``q - L + 1`` (the token after it).
-A head gets a role when its score exceeds 0.4.
+(the head roles :func:`interp.classify_heads` confirms on the trained model,
+``Classification.roles()``) and ``training.json`` (the recipe, the loss history, final
+losses, each head's second-copy loss effect, wall time). The same seed gives bit-identical
+weights on CPU. ``--measure-only`` rewrites ``heads.json`` for a model already in ``--out``.
 """
 
 from __future__ import annotations
@@ -26,65 +20,32 @@ from pathlib import Path
 
 import torch
 
-ROLE_THRESHOLD = 0.4
 REPEAT_LEN = 30
 N_SEQUENCES = 32
 EVAL_SEED = 12345
 TRAIN_SEED = 1  # seed 0 grew three partial duplicate-token heads (0.28-0.33), none over 0.4
 
 
-def repeated_tokens(d_vocab: int, first_token: int, seed: int = EVAL_SEED) -> torch.Tensor:
-    """``[BOS] r r`` for ``N_SEQUENCES`` random ``r`` of ``REPEAT_LEN`` tokens: (batch, 2L+1)."""
-    g = torch.Generator().manual_seed(seed)
-    r = torch.randint(first_token, d_vocab, (N_SEQUENCES, REPEAT_LEN), generator=g)
-    bos = torch.zeros(N_SEQUENCES, 1, dtype=torch.long)
-    return torch.cat([bos, r, r], dim=1)  # (batch, 2L + 1)
+def measure(model) -> tuple[dict, dict]:
+    """``(heads.json document, evaluation)`` from the package's own census and ablations."""
+    from interp import ClassifySettings, classify_heads, copy_losses, repeated_tokens
+    from interp.ablation_sweep import ablation_sweep
+    from interp.heads import all_heads
+    from interp.models import special_token_ids
 
-
-def head_scores(model, tokens: torch.Tensor) -> dict[str, dict[str, float]]:
-    """Mean attention of each head to the previous-token, duplicate and induction keys."""
-    L = REPEAT_LEN
-    _, cache = model.run_with_cache(tokens, names_filter=lambda n: n.endswith("hook_pattern"))
-    q = torch.arange(L + 1, 2 * L + 1)  # second-copy queries
-    behaviors = ("previous_token", "duplicate_token", "induction")
-    scores: dict[str, dict[str, float]] = {b: {} for b in behaviors}
-    for layer in range(model.cfg.n_layers):
-        pattern = cache[f"blocks.{layer}.attn.hook_pattern"]  # (batch, head, query, key)
-        for head in range(model.cfg.n_heads):
-            p = pattern[:, head]  # (batch, query, key)
-            label = f"{layer}.{head}"
-            scores["previous_token"][label] = p[:, q, q - 1].mean().item()
-            scores["duplicate_token"][label] = p[:, q, q - L].mean().item()
-            scores["induction"][label] = p[:, q, q - L + 1].mean().item()
-    return scores
-
-
-def copy_losses(model, tokens: torch.Tensor, fwd_hooks=()) -> tuple[float, float]:
-    """(first-copy loss, second-copy loss): mean next-token loss inside each copy."""
-    L = REPEAT_LEN
-    with model.hooks(fwd_hooks=list(fwd_hooks)):
-        logits = model(tokens)  # (batch, 2L + 1, vocab)
-    logp = logits.log_softmax(-1)[:, :-1]  # (batch, 2L, vocab): predicts tokens[:, 1:]
-    nll = -logp.gather(-1, tokens[:, 1:, None])[..., 0]  # (batch, 2L); nll[:, i] predicts i+1
-    first = nll[:, 1:L].mean().item()  # predicts positions 2..L from 1..L-1
-    second = nll[:, L + 1 : 2 * L].mean().item()  # predicts L+2..2L from L+1..2L-1
-    return first, second
-
-
-def mean_ablation_losses(model, tokens: torch.Tensor) -> dict[str, float]:
-    """Second-copy loss with each head's ``hook_z`` replaced by its mean (batch, positions)."""
-    out: dict[str, float] = {}
-    for layer in range(model.cfg.n_layers):
-        for head in range(model.cfg.n_heads):
-
-            def ablate(z, hook, head=head):  # z: (batch, pos, head, d_head)
-                z = z.clone()
-                z[:, :, head] = z[:, :, head].mean(dim=(0, 1), keepdim=True)
-                return z
-
-            hooks = [(f"blocks.{layer}.attn.hook_z", ablate)]
-            out[f"{layer}.{head}"] = copy_losses(model, tokens, hooks)[1]
-    return out
+    result = classify_heads(model, ClassifySettings(seed=0))
+    stimuli = repeated_tokens(N_SEQUENCES, REPEAT_LEN, vocab_size=int(model.cfg.d_vocab),
+                              seed=EVAL_SEED, exclude_ids=special_token_ids(model))
+    first, second = copy_losses(model, stimuli)
+    sweep = ablation_sweep(model, stimuli, method="mean", seed=0)
+    evaluation = {
+        "first_copy_loss": float(first.mean()),
+        "second_copy_loss": float(second.mean()),
+        "mean_ablation_loss_effect": {str(h): round(float(sweep.effects[h]), 4)
+                                      for h in all_heads(sweep.n_layers, sweep.n_heads)},
+    }
+    print(result.summary())
+    return result.roles(), evaluation
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,11 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-dir", type=Path, default=None)
     parser.add_argument("--checkpoint-every", type=int, default=None)
     parser.add_argument("--quiet", action="store_true", help="print no training progress")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="do not train: rewrite heads.json of the model in --out")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
-    from interp.models import save_model
+    from interp.models import load_model, save_model
     from interp.training import TrainConfig, train_model
+
+    if args.measure_only:
+        heads, _ = measure(load_model(args.out))
+        (args.out / "heads.json").write_text(json.dumps(heads, indent=2) + "\n")
+        print(f"wrote {args.out / 'heads.json'}")
+        return 0
 
     cfg = TrainConfig(seed=args.seed)
 
@@ -121,42 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     train_seconds = time.perf_counter() - start
 
-    tokens = repeated_tokens(cfg.d_vocab, cfg.first_token)
-    with torch.no_grad():
-        scores = head_scores(model, tokens)
-        first, second = copy_losses(model, tokens)
-        ablated = mean_ablation_losses(model, tokens)
-
-    roles = {
-        behavior: [h for h, s in per_head.items() if s > ROLE_THRESHOLD]
-        for behavior, per_head in scores.items()
-    }
-    print(
-        f"\nfirst-copy loss {first:.3f}  second-copy loss {second:.3f}"
-        f"  (on [BOS] r r, L={REPEAT_LEN})"
-    )
-    print("head   prev   dup    induct  2nd-copy loss when mean-ablated")
-    for h in ablated:
-        print(
-            f"{h}    {scores['previous_token'][h]:.3f}  {scores['duplicate_token'][h]:.3f}"
-            f"  {scores['induction'][h]:.3f}   {ablated[h]:.3f} ({ablated[h] - second:+.3f})"
-        )
-    print("roles:", json.dumps(roles))
-
+    heads, evaluation = measure(model)
     out = save_model(model, args.out)
-    heads = {
-        **roles,
-        "notes": (
-            f"Measured by scripts/train_default_model.py on {N_SEQUENCES} sequences "
-            f"[BOS] r r (r: {REPEAT_LEN} uniform random tokens from ids {cfg.first_token}.."
-            f"{cfg.d_vocab - 1}). For second-copy queries q: previous-token score = mean "
-            "attention to q-1, duplicate-token = to q-L, induction = to q-L+1. A head gets "
-            f"a role when its score > {ROLE_THRESHOLD}; no nulls or ablations were used. "
-            "'scores' holds every head's three scores (chance is about 1/q, 0.02-0.03): a "
-            "head below the threshold may still do part of a job (see MODEL_CARD.md)."
-        ),
-        "scores": {b: {h: round(s, 4) for h, s in per.items()} for b, per in scores.items()},
-    }
     (out / "heads.json").write_text(json.dumps(heads, indent=2) + "\n")
     training = {
         "config": cfg.to_dict(),
@@ -167,11 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "final_train_loss": history[-1]["loss"],
         "final_copy_loss": history[-1]["copy_loss"],
         "final_other_loss": history[-1]["other_loss"],
-        "eval": {
-            "first_copy_loss": first,
-            "second_copy_loss": second,
-            "mean_ablation_second_copy_loss": ablated,
-        },
+        "eval": evaluation,
         "history": history,
     }
     (out / "training.json").write_text(json.dumps(training, indent=2) + "\n")
