@@ -146,8 +146,9 @@ def detect_head_x3(model: Any, prompts: list[str]) -> dict[str, torch.Tensor]:
 def replacement_values(model: Any, stimuli: Any, method: str, seed: int = 0) -> dict:
     """Per layer, what interp.ablation_hooks writes into an ablated head (one clean pass)."""
     from interp.ablation import replacement_values as values_of
+    from interp.hooks import z_hook
 
-    names = [f"blocks.{layer}.attn.hook_z" for layer in range(model.cfg.n_layers)]
+    names = [z_hook(layer) for layer in range(model.cfg.n_layers)]
     with torch.inference_mode():
         _, cache = model.run_with_cache(stimuli.tokens, names_filter=lambda n: n in names)
     return {
@@ -160,6 +161,8 @@ def naive_loop(model: Any, stimuli: Any, heads: list[tuple[int, int]], method: s
                replacement: dict) -> torch.Tensor:
     """One full hooked forward pass per head; mean per-sequence second-copy effect."""
     import interp
+    from interp.ablation import head_replacement
+    from interp.hooks import z_hook
 
     _, clean = interp.copy_losses(model, stimuli)
     effects = []
@@ -168,17 +171,10 @@ def naive_loop(model: Any, stimuli: Any, heads: list[tuple[int, int]], method: s
 
         def ablate(z: torch.Tensor, hook: Any, head: int = head, value: Any = value) -> Any:
             out = z.clone()
-            if method == "zero":
-                out[:, :, head] = 0.0
-            elif method == "mean":
-                out[:, :, head] = value[head]
-            else:
-                out[:, :, head] = value[:, :, head]
+            out[:, :, head] = head_replacement(value, method, head, out[:, :, head])
             return out
 
-        _, ablated = interp.copy_losses(
-            model, stimuli, [(f"blocks.{layer}.attn.hook_z", ablate)]
-        )
+        _, ablated = interp.copy_losses(model, stimuli, [(z_hook(layer), ablate)])
         effects.append(float((ablated - clean).mean()))
     return torch.tensor(effects)
 

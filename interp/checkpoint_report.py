@@ -15,12 +15,15 @@ import html
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .checkpoints import CheckpointSweep
 from .pages import asset, figure_divs, render_page
+
+if TYPE_CHECKING:
+    from .checkpoints import CheckpointSweep
 
 __all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "render_sweep_html", "write_sweep"]
 

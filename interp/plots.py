@@ -33,7 +33,7 @@ from plotly.subplots import make_subplots
 from .heads import HeadId
 
 if TYPE_CHECKING:
-    from .classify import Classification, HeadClass
+    from .results import Classification, HeadClass
 
 __all__ = [
     "ablation_effects",
