@@ -18,8 +18,10 @@ Adding a head type is one value::
 
 **Targets** ``targets(tokens, valid) -> Bool[batch, query, key]`` (or, with
 ``needs_predictions=True``, ``targets(tokens, valid, predicted)`` where ``predicted`` is
-the model's top next-token prediction at each position, ``[batch, pos]``). The scorer
-intersects them with the eligible keys, so a rule only says what makes a key a target.
+the model's top next-token prediction at each position, ``[batch, pos]``, and ``-1`` where
+that prediction's probability is below the behavior's ``min_prediction_prob``: a model
+that is unsure predicts nothing). The scorer intersects them with the eligible keys, so a
+rule only says what makes a key a target.
 
 **Eligible keys** (the keys the null compares with; see :mod:`interp.scoring`):
 ``"earlier"`` keys ``1..q-1`` (BOS and the query excluded), ``"up_to_self"`` keys
@@ -43,19 +45,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
-from jaxtyping import Bool, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 __all__ = [
     "Behavior",
     "CONFIRMATION_KINDS",
+    "Predictions",
     "Confirmation",
+    "ProbeTask",
     "ELIGIBLE_KEYS",
     "get_behavior",
     "offset_targets",
+    "token_back_labels",
     "register_behavior",
     "registered_behaviors",
     "resolve_behaviors",
@@ -73,13 +78,39 @@ PositionalFn = Callable[[int, int], Bool[Tensor, "query key"]]
 
 
 @dataclass(frozen=True)
+class ProbeTask:
+    """A linear-probe task: labels from tokens, and which stimuli to read them on.
+
+    Attributes:
+        name: the task's name (shown in the report).
+        labels: ``labels(tokens, valid) -> (labels [batch, pos], keep [batch, pos])``.
+        stimuli: ``"census"`` (the ``[BOS] r r`` stimuli) or ``"occurrence"``
+            (:func:`interp.occurrence_tokens`, where occurrence is independent of position).
+        max_classes: skip the task for vocabularies larger than this (multiclass labels).
+    """
+
+    name: str
+    labels: Callable[..., Any]
+    stimuli: str = "census"
+    max_classes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.stimuli not in ("census", "occurrence"):
+            raise ValueError(f"probe task {self.name!r}: stimuli must be 'census' or "
+                             "'occurrence'")
+        if not callable(self.labels):
+            raise ValueError(f"probe task {self.name!r}: labels must be callable")
+
+
+@dataclass(frozen=True)
 class Confirmation:
     """The ablation that could refute a class.
 
     Attributes:
         kind: one of :data:`CONFIRMATION_KINDS`.
         receivers: ``downstream``: the behavior whose heads in later layers read this one.
-        probe_task: ``probe``: the probe task (:data:`interp.probing.PROBE_TASKS`).
+        probe_task: ``probe``: the probe task, a :class:`ProbeTask` or the name of one in
+            :data:`interp.probing.PROBE_TASKS`.
         fn: ``custom``: ``fn(model, stimuli, heads, method=..., seed=...)`` returning an
             :class:`interp.AblationEffect` oriented so positive means the heads helped.
         evidence_probe: a probe task whose accuracy under the ablation is recorded as
@@ -88,9 +119,9 @@ class Confirmation:
 
     kind: str
     receivers: str | None = None
-    probe_task: str | None = None
+    probe_task: "ProbeTask | str | None" = None
     fn: Callable[..., Any] | None = None
-    evidence_probe: str | None = None
+    evidence_probe: "ProbeTask | str | None" = None
 
     def __post_init__(self) -> None:
         if self.kind not in CONFIRMATION_KINDS:
@@ -113,7 +144,8 @@ class Confirmation:
                     f"{self.receivers} heads in later layers (with none, the second-copy "
                     "loss must rise)")
         if self.kind == "probe":
-            return (f"a linear probe for '{self.probe_task}' read after the head's layer "
+            task = getattr(self.probe_task, "name", self.probe_task)
+            return (f"a linear probe for '{task}' read after the head's layer "
                     "must lose accuracy when the head is ablated")
         if self.kind == "loss":
             return ("ablating the head must raise the next-token loss on the stimuli, "
@@ -136,6 +168,7 @@ class Behavior:
             class).
         confirmation: a :class:`Confirmation` or its ``kind`` as a string.
         needs_predictions: ``targets`` also takes the model's predicted next tokens.
+        min_prediction_prob: below this top probability a position predicts nothing (-1).
         composition: ``(mode, behavior)``: the heads of ``behavior`` whose output this
             head's ``mode`` (``Q``, ``K`` or ``V``) input reads, reported as weight evidence.
     """
@@ -148,6 +181,7 @@ class Behavior:
     kind: str = "behavior"
     confirmation: Confirmation | str = "second_copy_loss"
     needs_predictions: bool = False
+    min_prediction_prob: float = 0.3
     composition: tuple[str, str] | None = None
     metadata: dict = field(default_factory=dict)
 
@@ -173,6 +207,8 @@ class Behavior:
             object.__setattr__(self, "confirmation", Confirmation("custom", fn=self.confirmation))
         if not isinstance(self.confirmation, Confirmation):
             raise ValueError(f"behavior {self.name!r}: confirmation must be a Confirmation")
+        if not 0.0 <= self.min_prediction_prob <= 1.0:
+            raise ValueError(f"behavior {self.name!r}: min_prediction_prob must lie in 0..1")
         if self.composition is not None:
             mode, source = self.composition
             if mode not in ("Q", "K", "V") or not isinstance(source, str):
@@ -189,14 +225,16 @@ class Behavior:
         self,
         tokens: Int[Tensor, "batch pos"],
         valid: Bool[Tensor, "batch pos"],
-        predicted: Int[Tensor, "batch pos"] | None = None,
+        predictions: "Predictions | None" = None,
     ) -> Bool[Tensor, "batch query key"]:
         """The raw target rule (before intersecting with the eligible keys)."""
         if self.needs_predictions:
-            if predicted is None:
+            if predictions is None:
                 raise ValueError(
                     f"behavior {self.name!r} needs the model's predictions to place its targets"
                 )
+            confident = predictions.probs >= self.min_prediction_prob  # (B, S)
+            predicted = torch.where(confident, predictions.tokens, -1).to(tokens.device)
             mask = self.targets(tokens, valid, predicted)
         else:
             mask = self.targets(tokens, valid)
@@ -208,6 +246,14 @@ class Behavior:
                 f"[batch, query, key] = {expected}"
             )
         return mask.to(torch.bool)
+
+
+class Predictions(NamedTuple):
+    """The model's top next-token prediction at each position and its probability, both
+    ``[batch, pos]`` (see :func:`interp.census.predicted_tokens`)."""
+
+    tokens: Int[Tensor, "batch pos"]
+    probs: Float[Tensor, "batch pos"]
 
 
 # ------------------------------------------------------------------- target rules
@@ -239,6 +285,19 @@ def _follows_copy(tokens: Tensor, valid: Tensor) -> Tensor:
 def _first_key(tokens: Tensor, valid: Tensor) -> Tensor:
     _, k_idx = _grid(tokens.shape[1], tokens.device)
     return (k_idx == 0)[None].expand(tokens.shape[0], tokens.shape[1], -1)  # (B, Q, K)
+
+
+def token_back_labels(offset: int) -> Callable[..., tuple[Tensor, Tensor]]:
+    """Probe labels: the id of the token ``offset`` positions back (positions whose
+    ``offset``-back token is a real token after BOS)."""
+
+    def labels(tokens: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        back = torch.roll(tokens, offset, dims=1)  # (B, S)
+        keep = torch.ones_like(tokens, dtype=torch.bool) if valid is None else valid.clone()
+        keep[:, : offset + 1] = False
+        return back, keep
+
+    return labels
 
 
 def _second_copy_offset(back: int) -> PositionalFn:

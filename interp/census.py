@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .behaviors import Behavior, resolve_behaviors
+from .behaviors import Behavior, Predictions, resolve_behaviors
 from .hooks import attached_hooks, pattern_hook
 from .models import model_device, model_name
 from .scoring import (
@@ -110,7 +110,7 @@ def _score_chunk(
     device = model_device(model)
     tokens = stimuli.tokens.to(device)
     valid = stimuli.valid.to(device)
-    predicted = (
+    predictions = (
         predicted_tokens(model, stimuli) if any(b.needs_predictions for b in behaviors)
         else None
     )
@@ -118,9 +118,9 @@ def _score_chunk(
         if stimuli.repeat_len is None:
             raise ValueError("positional targets need stimuli with a repeat_len ([BOS] r s)")
         masks = positional_masks(tokens, stimuli.repeat_len, valid, behaviors=behaviors,
-                                 predicted=predicted)
+                                 predictions=predictions)
     else:
-        masks = target_masks(tokens, valid, behaviors=behaviors, predicted=predicted)
+        masks = target_masks(tokens, valid, behaviors=behaviors, predictions=predictions)
     weights = mask_weights(masks)  # (B, Q, K, 2 x behaviors), shared by every layer
     batch = stimuli.n_seqs
     scores = {b: torch.full((batch, n_layers, n_heads), float("nan")) for b in masks.targets}
@@ -158,10 +158,12 @@ def _score_chunk(
     return scores, nulls, counts, profile
 
 
-def predicted_tokens(model: Any, stimuli: Stimuli) -> torch.Tensor:
-    """The model's top next-token prediction at every position, ``[batch, pos]`` (one
-    forward pass), for behaviors whose targets depend on what the model predicts."""
+def predicted_tokens(model: Any, stimuli: Stimuli) -> Predictions:
+    """The model's top next-token prediction at every position and its probability, both
+    ``[batch, pos]`` (one forward pass), for behaviors whose targets depend on what the
+    model predicts."""
     tokens = stimuli.tokens.to(model_device(model))
     with torch.inference_mode():
         logits = model(tokens, attention_mask=stimuli.valid.to(tokens.device).long())
-    return logits.argmax(-1)  # (B, S)
+    probs, ids = torch.softmax(logits.float(), dim=-1).max(-1)  # (B, S) each
+    return Predictions(tokens=ids, probs=probs)

@@ -41,7 +41,7 @@ from .evidence import Evidence, Feeder, GroupEvidence, WeightEvidence, finite_or
 from .heads import HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook
 from .models import bos_token_id, model_device, model_name, special_token_ids
-from .probing import PROBE_TASKS, probe_layers
+from .probing import ProbeTask, probe_layers, probe_task
 from .results import BehaviorInfo, Classification, HeadClass
 from .scoring import HeadScores
 from .stimuli import (
@@ -290,17 +290,17 @@ def _layer_probes(
     context: ConfirmationContext, behaviors: tuple[Behavior, ...]
 ) -> list:
     """Probe accuracy after every layer for each probe task the behaviors use."""
-    tasks: list[str] = []
+    tasks: dict[str, ProbeTask] = {}
     for b in behaviors:
         conf = b.confirmation
         for task in (conf.probe_task, conf.evidence_probe):
-            if task and task not in tasks and probe_available(task, context.model):
-                tasks.append(task)
+            if task and probe_available(task, context.model):
+                spec = probe_task(task)
+                tasks.setdefault(spec.name, spec)
     out = []
-    for task in tasks:
-        stimuli = context.occurrence if PROBE_TASKS[task].stimuli == "occurrence" \
-            else context.stimuli
-        out.append(probe_layers(context.model, stimuli, task, seed=context.seed))
+    for spec in tasks.values():
+        stimuli = context.occurrence if spec.stimuli == "occurrence" else context.stimuli
+        out.append(probe_layers(context.model, stimuli, spec, seed=context.seed))
     return out
 
 

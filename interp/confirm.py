@@ -31,7 +31,7 @@ from .behaviors import Behavior, Confirmation
 from .evidence import Evidence, GroupEvidence, GroupLink, decide
 from .heads import HeadId
 from .hooks import resid_post_hook
-from .probing import PROBE_TASKS
+from .probing import probe_task
 from .stimuli import Stimuli
 
 __all__ = ["ConfirmationContext", "probe_available", "confirm_group", "confirm_heads"]
@@ -64,9 +64,9 @@ class ConfirmationContext:
     clean_probes: dict[tuple[str, int], ProbeResult] = field(default_factory=dict)
 
 
-def probe_available(task: str, model: Any) -> bool:
+def probe_available(task: Any, model: Any) -> bool:
     """Whether ``task`` can be probed on this model (multiclass tasks have a class limit)."""
-    limit = PROBE_TASKS[task].max_classes
+    limit = probe_task(task).max_classes
     return limit is None or int(model.cfg.d_vocab) <= limit
 
 
@@ -174,9 +174,10 @@ def _from_effect(
     )
 
 
-def _probe_evidence(ctx: ConfirmationContext, heads: list[HeadId], task: str) -> Evidence:
+def _probe_evidence(ctx: ConfirmationContext, heads: list[HeadId], task: Any) -> Evidence:
     """Accuracy of ``task``'s probe after the last head's layer, clean vs ablated."""
-    spec = PROBE_TASKS[task]
+    spec = probe_task(task)
+    task = spec.name
     stimuli = ctx.occurrence if spec.stimuli == "occurrence" else ctx.stimuli
     labels, keep = spec.labels(stimuli.tokens, stimuli.valid)
     y = labels[keep]

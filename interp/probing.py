@@ -17,35 +17,18 @@ probes themselves (:mod:`probes`) see activations and labels only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from probes import ProbeResult, fit_linear_probe, occurred_before_labels, previous_token_labels
 
+from .behaviors import ProbeTask
 from .hooks import capture, resid_post_hook, resid_pre_hook
 from .results import LayerProbes
 from .stimuli import Stimuli
 
-__all__ = ["PROBE_TASKS", "LayerProbes", "ProbeTask", "probe_layers", "register_probe_task"]
-
-
-@dataclass(frozen=True)
-class ProbeTask:
-    """A probe: labels from tokens, and which stimuli to read them on.
-
-    Attributes:
-        name: the task's name.
-        labels: ``labels(tokens, valid) -> (labels [batch, pos], keep [batch, pos])``.
-        stimuli: ``"census"`` (the ``[BOS] r r`` stimuli) or ``"occurrence"``
-            (:func:`interp.occurrence_tokens`, where occurrence is independent of position).
-        max_classes: skip the task for vocabularies larger than this (multiclass labels).
-    """
-
-    name: str
-    labels: Callable[..., Any]
-    stimuli: str = "census"
-    max_classes: int | None = None
+__all__ = ["PROBE_TASKS", "LayerProbes", "ProbeTask", "probe_layers", "probe_task",
+           "register_probe_task"]
 
 
 #: Probe tasks by name (add with :func:`register_probe_task`).
@@ -54,10 +37,23 @@ PROBE_TASKS: dict[str, ProbeTask] = {}
 
 def register_probe_task(task: ProbeTask) -> ProbeTask:
     """Add a probe task that behaviors can name."""
-    if task.stimuli not in ("census", "occurrence"):
-        raise ValueError(f"probe task {task.name!r}: stimuli must be 'census' or 'occurrence'")
+    if not isinstance(task, ProbeTask):
+        raise TypeError(f"expected an interp.behaviors.ProbeTask, got {type(task).__name__}")
     PROBE_TASKS[task.name] = task
     return task
+
+
+def probe_task(task: ProbeTask | str) -> ProbeTask:
+    """A :class:`ProbeTask` given itself or its registered name.
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    if isinstance(task, ProbeTask):
+        return task
+    if task not in PROBE_TASKS:
+        raise ValueError(f"unknown probe task {task!r}; choose from {list(PROBE_TASKS)}")
+    return PROBE_TASKS[task]
 
 
 register_probe_task(ProbeTask("previous_token_identity", previous_token_labels,
@@ -68,7 +64,7 @@ register_probe_task(ProbeTask("occurred_before", occurred_before_labels, stimuli
 def probe_layers(
     model: Any,
     stimuli: Stimuli,
-    task: str,
+    task: ProbeTask | str,
     *,
     hooks: Sequence[tuple[str, Any]] = (),
     ablated: Sequence[str] = (),
@@ -80,7 +76,7 @@ def probe_layers(
     Args:
         model: a ``TransformerBridge`` (not modified; hooks always removed).
         stimuli: the sequences (for ``occurred_before`` use :func:`interp.occurrence_tokens`).
-        task: one of :data:`PROBE_TASKS`.
+        task: a :class:`ProbeTask` or the name of one in :data:`PROBE_TASKS`.
         hooks: extra forward hooks during capture, e.g. :func:`interp.ablation_hooks`.
         ablated, method: recorded in the result to say which ablation ``hooks`` perform.
         seed: seed of the probes' train/test split.
@@ -92,8 +88,7 @@ def probe_layers(
         >>> probe_layers(model, occurrence_tokens(32, 40, vocab_size=64), "occurred_before")
         ... # doctest: +SKIP
     """
-    if task not in PROBE_TASKS:
-        raise ValueError(f"unknown probe task {task!r}; choose from {list(PROBE_TASKS)}")
+    spec = probe_task(task)
     n_layers = int(model.cfg.n_layers)
     sites = [resid_pre_hook(0)] + [resid_post_hook(layer) for layer in range(n_layers)]
     captured = {
@@ -101,10 +96,11 @@ def probe_layers(
         for site, act in capture(model, stimuli.tokens, sites, hooks=hooks,
                                  stop_at_layer=n_layers).items()
     }
-    labels, keep = PROBE_TASKS[task].labels(stimuli.tokens, stimuli.valid)
+    labels, keep = spec.labels(stimuli.tokens, stimuli.valid)
     results = tuple(
-        fit_linear_probe(captured[site][keep], labels[keep], task=task, site=site, seed=seed)
+        fit_linear_probe(captured[site][keep], labels[keep], task=spec.name, site=site,
+                         seed=seed)
         for site in sites
     )
-    return LayerProbes(task=task, results=results, ablated=tuple(str(h) for h in ablated),
+    return LayerProbes(task=spec.name, results=results, ablated=tuple(str(h) for h in ablated),
                        method=method)

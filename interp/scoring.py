@@ -46,7 +46,7 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from .behaviors import Behavior, resolve_behaviors
+from .behaviors import Behavior, Predictions, resolve_behaviors
 
 __all__ = [
     "HeadScores",
@@ -119,7 +119,7 @@ def target_masks(
     valid: Bool[Tensor, "batch pos"] | None = None,
     *,
     behaviors: "Sequence[Behavior | str] | None" = None,
-    predicted: Int[Tensor, "batch pos"] | None = None,
+    predictions: Predictions | None = None,
 ) -> TargetMasks:
     """Target keys of every query for each behavior (default: every registered one).
 
@@ -127,8 +127,8 @@ def target_masks(
         tokens: ``[batch, pos]`` ids with BOS at position 0.
         valid: ``[batch, pos]`` True on real tokens (default: all).
         behaviors: names or :class:`interp.Behavior` values (default: the registry).
-        predicted: ``[batch, pos]`` the model's top next-token prediction, for behaviors
-            whose targets depend on it.
+        predictions: the model's top next-token predictions, for behaviors whose targets
+            depend on them (:func:`interp.census.predicted_tokens`).
 
     Returns:
         The masks; the inputs are not modified.
@@ -145,7 +145,7 @@ def target_masks(
         if b.eligible not in cache:
             cache[b.eligible] = eligible_keys(b.eligible, n_pos, valid)
         eligible = cache[b.eligible]
-        targets[b.name] = b.target_mask(tokens, valid, predicted).to(tokens.device) & eligible
+        targets[b.name] = b.target_mask(tokens, valid, predictions).to(tokens.device) & eligible
         eligibles[b.name] = eligible
     return TargetMasks(targets=targets, eligible=eligibles)
 
@@ -156,7 +156,7 @@ def positional_masks(
     valid: Bool[Tensor, "batch pos"] | None = None,
     *,
     behaviors: "Sequence[Behavior | str] | None" = None,
-    predicted: Int[Tensor, "batch pos"] | None = None,
+    predictions: Predictions | None = None,
 ) -> TargetMasks:
     """Targets placed by position alone, as they would sit in ``[BOS] r r`` with
     ``len(r) = repeat_len``, for every behavior that declares a positional control (e.g.
@@ -167,7 +167,7 @@ def positional_masks(
     content-based head finds nothing there and a positional shortcut scores as before.
     """
     chosen = resolve_behaviors(behaviors)
-    masks = target_masks(tokens, valid, behaviors=chosen, predicted=predicted)
+    masks = target_masks(tokens, valid, behaviors=chosen, predictions=predictions)
     targets = dict(masks.targets)
     for b in chosen:
         if b.positional is not None:
