@@ -450,3 +450,48 @@ def test_ablation_evidence_shows_the_relative_standard_error(result):
     text = render_markdown(result)
     # relative stderr = stderr / scale = stderr * relative / effect = 0.05 * 0.4 / 0.8
     assert "relative 0.400 ± 0.025 (effect 0.8 ± 0.05)" in text
+
+
+def test_markdown_and_html_escape_hostile_names(tmp_path):
+    document = make_document()
+    document["model"]["name"] = "![x](http://example.invalid/x.png) <img src=x> *b* |c|"
+    result = Classification.from_dict(document)
+    text = render_markdown(result)
+    rendered = re.sub(r"```+text\n.*?\n```+", "", text, flags=re.S)  # code fences stay literal
+    assert "```text\n![x](" in text  # the summary, inside a fence
+    assert "![x](" not in rendered and "<img" not in rendered
+    assert "\\!\\[x\\](http://example.invalid/x.png) &lt;img src=x&gt; \\*b\\* \\|c\\|" in text
+    page = render_html(result)
+    assert "<img src=x>" not in page and "&lt;img src=x&gt;" in page
+
+
+def test_report_json_has_a_schema_version_and_refuses_newer():
+    document = json.loads(render_json(Classification.from_dict(make_document())))
+    assert document["schema_version"] == 2
+    document["schema_version"] = 99
+    with pytest.raises(ValueError, match="schema_version 99 is newer"):
+        Classification.from_dict(document)
+
+
+def test_summary_names_the_stimuli_used_not_the_settings(planted):
+    from interp import ClassifySettings, classify_heads, repeated_tokens
+
+    stimuli = repeated_tokens(6, 12, vocab_size=24, seed=3)
+    result = classify_heads(planted.model, ClassifySettings(sweep=False, probes=False),
+                            stimuli=stimuli)
+    assert result.settings["n_seqs"] == 32  # the settings' default, not what ran
+    assert "6 sequences of [BOS] r r (L=12)" in result.summary().splitlines()[0]
+    assert "6 sequences of [BOS] r r (L = 12)" in render_html(result) or \
+        "6 sequences of [BOS] r r (L=12)" in render_html(result)
+
+
+def test_sweep_hover_labels_are_escaped(planted):
+    import interp
+    from interp.checkpoint_report import checkpoint_curves
+
+    sweep = interp.score_checkpoints([planted.model, planted.model],
+                                     labels=["<b>1</b>", "<i>2</i>"], n_seqs=4, seq_len=10)
+    fig = checkpoint_curves(sweep, "induction")
+    labels = {cd[0] for trace in fig.data if trace.customdata is not None
+              for cd in trace.customdata}
+    assert labels == {"&lt;b&gt;1&lt;/b&gt;", "&lt;i&gt;2&lt;/i&gt;"}
