@@ -20,10 +20,10 @@ BUILTINS = ("previous_token", "duplicate_token", "induction", "current_token", "
 def two_back_behavior(confirmation=None) -> Behavior:
     """The notebook's example: attend to the token two back; a probe for that token's
     identity, read after the head's layer, must lose accuracy when the head is ablated."""
-    task = ProbeTask("two_back_identity", token_back_labels(2), stimuli="census",
+    task = ProbeTask("back_two_identity", token_back_labels(2), stimuli="census",
                      max_classes=1024)
     return Behavior(
-        name="two_back",
+        name="back_two",
         description="attends to the token two positions back (key q - 2).",
         targets=lambda tokens, valid: offset_targets(tokens, 2),
         confirmation=confirmation or Confirmation("probe", probe_task=task),
@@ -34,7 +34,7 @@ def two_back_behavior(confirmation=None) -> Behavior:
 def two_back():
     behavior = interp.register_behavior(two_back_behavior())
     yield behavior
-    interp.unregister_behavior("two_back")
+    interp.unregister_behavior("back_two")
 
 
 def test_builtins_in_report_order():
@@ -93,38 +93,38 @@ def test_a_user_behavior_is_scored_without_registering(planted):
     """``score_heads(behaviors=[...])`` takes unregistered values too."""
     stimuli = interp.repeated_tokens(8, 20, vocab_size=24, seed=0)
     scores = interp.score_heads(planted.model, stimuli, behaviors=[two_back_behavior()])
-    assert scores.behaviors == ("two_back",)
+    assert scores.behaviors == ("back_two",)
     (head,) = planted.heads_with_role("two_back")
     layer, index = map(int, head.split("."))
-    assert scores.score("two_back")[layer, index] > 0.99
-    assert scores.lift("two_back")[layer, index] > 0.95
+    assert scores.score("back_two")[layer, index] > 0.99
+    assert scores.lift("back_two")[layer, index] > 0.95
     (prev,) = planted.heads_with_role("previous_token")
-    assert scores.lift("two_back")[int(prev[0]), int(prev[2])] < 0.05  # the decoy
+    assert scores.lift("back_two")[int(prev[0]), int(prev[2])] < 0.05  # the decoy
 
 
 def test_a_registered_behavior_flows_through_every_stage(two_back, planted, tmp_path):
     result = classify_heads(planted.model, ClassifySettings(seed=0, sweep=False))
     (head,) = planted.heads_with_role("two_back")
-    assert result.heads_with("two_back") == [head]  # the decoys (previous-token ...) are not
-    evidence = result.head(head).ablation["two_back"]
-    assert evidence.metric == "probe_accuracy:two_back_identity@blocks.0.hook_resid_post"
+    assert result.heads_with("back_two") == [head]  # the decoys (previous-token ...) are not
+    evidence = result.head(head).ablation["back_two"]
+    assert evidence.metric == "probe_accuracy:back_two_identity@blocks.0.hook_resid_post"
     assert evidence.status == "confirmed" and evidence.relative > 0.9
-    assert "two_back: " + head in result.summary()
-    assert "two_back_identity" in [p.task for p in result.probes]
+    assert "back_two: " + head in result.summary()
+    assert "back_two_identity" in [p.task for p in result.probes]
     paths = interp.write_report(result, tmp_path)
     page = paths["html"].read_text()
-    assert "two_<wbr>back" in page and "attends to the token two positions back" in page
+    assert "back_<wbr>two" in page and "attends to the token two positions back" in page
     document = json.loads(paths["json"].read_text())
-    assert document["behaviors"][-1]["name"] == "two_back"
-    assert "two_back" in document["heads"][0]["scores"]
-    assert "two_back (score / null / lift)" in paths["markdown"].read_text()
+    assert document["behaviors"][-1]["name"] == "back_two"
+    assert "back_two" in document["heads"][0]["scores"]
+    assert "back_two (score / null / lift)" in paths["markdown"].read_text()
     # the checkpoint sweep curves it too
     sweep = interp.score_checkpoints([planted.model, planted.model], labels=["a1", "a2"],
                                      n_seqs=4, seq_len=10)
-    assert "two_back" in sweep.behaviors
+    assert "back_two" in sweep.behaviors
     from interp.checkpoint_report import render_sweep_html
 
-    assert 'id="interp-sweep-two_back"' in render_sweep_html(sweep)
+    assert 'id="interp-sweep-back_two"' in render_sweep_html(sweep)
 
 
 def test_settings_choose_which_behaviors_run(planted):
@@ -181,17 +181,17 @@ def test_a_confirmation_that_cannot_be_made_says_so(watch_model):
         result = classify_heads(planted.model, ClassifySettings(seed=0, sweep=False,
                                                                 probes=False))
     finally:
-        interp.unregister_behavior("two_back")
+        interp.unregister_behavior("back_two")
     (head,) = planted.heads_with_role("two_back")
-    evidence = result.head(head).ablation["two_back"]
-    assert evidence.status == "undecidable" and result.head(head).status("two_back") == \
+    evidence = result.head(head).ablation["back_two"]
+    assert evidence.status == "undecidable" and result.head(head).status("back_two") == \
         "undecidable"
     assert evidence.reason.startswith("cannot confirm on these stimuli: the second copy is "
                                       "not easier than the first")
     assert abs(evidence.effect) < 1e-3 and evidence.stderr >= 0  # absolute effect kept
     assert f"(undecided: {head}: cannot confirm on these stimuli" in result.summary()
     document = json.loads(interp.render_json(result))
-    entry = next(h for h in document["heads"] if h["head"] == head)["ablation"]["two_back"]
+    entry = next(h for h in document["heads"] if h["head"] == head)["ablation"]["back_two"]
     assert entry["relative"] is None and entry["status"] == "undecidable"
     assert "cannot confirm on these stimuli" in interp.render_markdown(result)
 

@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from interp.classify import Classification
-from interp.behaviors import registered_behaviors
-
-BEHAVIORS = tuple(b.name for b in registered_behaviors("behavior"))
+#: The behaviors of the hand-made documents below.
+BEHAVIORS = ("previous_token", "duplicate_token", "induction")
 from interp.plots import (
     ablation_effects,
     attention_pattern,

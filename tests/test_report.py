@@ -12,9 +12,8 @@ import pytest
 import torch
 
 from interp.classify import Classification
-from interp.behaviors import registered_behaviors
-
-BEHAVIORS = tuple(b.name for b in registered_behaviors("behavior"))
+#: The behaviors of the hand-made documents below.
+BEHAVIORS = ("previous_token", "duplicate_token", "induction")
 from interp.report import render_html, render_json, render_markdown, write_report
 
 torch.set_num_threads(1)
