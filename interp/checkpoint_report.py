@@ -160,6 +160,7 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
         "<h1>Attention heads across checkpoints</h1>",
         f"<p>{sweep.n_checkpoints} checkpoints, {sweep.n_layers} layers x {sweep.n_heads} "
         f"heads; stimuli: {e(json.dumps(sweep.stimuli, sort_keys=True))}.</p>",
+        *_failed_section(sweep),
         "<h2>Largest rise in lift between consecutive checkpoints</h2>",
         f"<ul>{rises}</ul>",
         "<h2>Checkpoints</h2>",
@@ -176,6 +177,16 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
         "</html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _failed_section(sweep: CheckpointSweep) -> list[str]:
+    """The checkpoints that could not be scored (none: no section)."""
+    if not sweep.failed:
+        return []
+    e = html.escape
+    items = "".join(f"<li>{e(str(f['checkpoint']))} ({e(str(f['source']))}): "
+                    f"{e(str(f['error']))}</li>" for f in sweep.failed)
+    return ["<h2>Checkpoints that could not be scored</h2>", f"<ul>{items}</ul>"]
 
 
 def best_head(sweep: CheckpointSweep, behavior: str, checkpoint: int) -> tuple[str, float]:

@@ -396,8 +396,9 @@ def run_items(
                 if "error" in outcome:
                     failed[item.label] = outcome["error"]
                 else:
-                    results[item.label] = outcome["result"]
-                    _write_item(root, item, outcome["result"], settings)
+                    # Stored and fresh results read back the same way (key order, NaN, floats).
+                    text = _write_item(root, item, outcome["result"], settings)
+                    results[item.label] = json.loads(text)["result"]
                 computed.append(item.label)
                 if bar is not None:
                     bar.update(1)
@@ -499,12 +500,15 @@ def _read_item(root: Path, key: str) -> dict | None:
     return data["result"]
 
 
-def _write_item(root: Path, item: _Item, result: dict, settings: dict) -> None:
+def _write_item(root: Path, item: _Item, result: dict, settings: dict) -> str:
+    """Store one result; returns the text written. Keys keep their order (a result's
+    behaviors are in report order), so a stored result reads back as the fresh one."""
     assert item.key is not None
     record = {"key": item.key, "label": item.label, "source": spec_source(item.spec),
               "settings": settings, "result": result}
-    write_atomic(root / ITEMS_DIR / f"{item.key}.json",
-                 json.dumps(record, sort_keys=True) + "\n")
+    text = json.dumps(record) + "\n"
+    write_atomic(root / ITEMS_DIR / f"{item.key}.json", text)
+    return text
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> Path:
