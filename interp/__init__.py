@@ -24,6 +24,7 @@ from .ablation_sweep import AblationSweep, ablation_sweep, attribution_scores
 from .census import score_heads
 from .checkpoints import CheckpointSweep, find_checkpoints, score_checkpoints
 from .classify import Classification, ClassifySettings, HeadClass, classify_heads
+from .distributed import run_sweep, run_zoo
 from .heads import BEHAVIORS, CONTROLS, HeadId, all_heads
 from .hooks import attached_hooks, leftover_hooks
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
@@ -92,6 +93,8 @@ __all__ = [
     "render_markdown",
     "repeated_tokens",
     "residual_after_layer",
+    "run_sweep",
+    "run_zoo",
     "save_model",
     "score_checkpoints",
     "score_heads",
