@@ -274,10 +274,13 @@ def model_content_hash(spec: dict | str) -> str:
 
 
 def _hash_state(model: Any, digest: Any) -> None:
+    """Feed every parameter and buffer (name, shape, dtype, raw bytes) into ``digest``."""
+    import torch
+
     for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode() + b"\0" + str(tuple(tensor.shape)).encode())
-        digest.update(tensor.detach().to("cpu").contiguous().view(-1).view(
-            __import__("torch").uint8).numpy().tobytes())
+        flat = tensor.detach().to("cpu").contiguous().view(-1)  # (numel,)
+        digest.update(f"{name}\0{tuple(tensor.shape)}\0{tensor.dtype}\0".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
 
 
 def _dtype(value: Any) -> Any:
