@@ -3,6 +3,8 @@
     PYTHONPATH=. python benchmarks/bench.py               # ~9 min on one idle core
     PYTHONPATH=. python benchmarks/bench.py --quick       # ~5 min
     PYTHONPATH=. python benchmarks/bench.py --small-only  # ~20 s, the bundled model only
+    PYTHONPATH=. python benchmarks/bench.py --device cuda [--dtype bfloat16]  # on a GPU
+    PYTHONPATH=. python benchmarks/bench.py --ray-sweep   # sweep of 16 checkpoints, serial vs Ray
 
 Results and how to read them: benchmarks/RESULTS.md.
 
@@ -29,7 +31,17 @@ Measured in one run, on the same tokens (``[BOS] r r`` batches), torch on 1 thre
 
 Peak memory: each measurement runs again in a fresh subprocess that resets its peak RSS
 (``/proc/self/clear_refs``) after loading the model and a warm-up call, then reports
-``VmHWM - VmRSS before``: the extra resident memory the call needed at its peak.
+``VmHWM - VmRSS before``: the extra resident memory the call needed at its peak. On a GPU
+(``--device cuda``) it is ``torch.cuda.max_memory_allocated`` over the call instead, and
+times are wall seconds after ``torch.cuda.synchronize()`` (process CPU time says nothing
+about the GPU's work).
+
+``--dtype bfloat16`` runs everything in that dtype and, on the small models, also classifies
+the heads in float32 and in the dtype and reports whether the classes agree.
+
+``--ray-sweep``: a sweep of 16 checkpoints of a small trained run, ``interp sweep`` serially
+against ``interp sweep --ray --workers 2`` (fresh processes, Ray's start-up included; the
+two outputs are checked byte-identical), and a rerun that finds every checkpoint stored.
 """
 
 from __future__ import annotations
@@ -67,19 +79,36 @@ PATTERNS = ("previous_token_head", "duplicate_token_head", "induction_head")
 # ----------------------------------------------------------------------------- models
 
 
+#: Device and dtype of this process's models (set from --device / --dtype).
+DEVICE: str = "cpu"
+DTYPE: str | None = None
+
+
 def build_model(which: str) -> Any:
+    import interp
+
     if which == "gpt2":
         from transformer_lens.config import TransformerBridgeConfig
         from transformer_lens.model_bridge import TransformerBridge
 
         cfg = TransformerBridgeConfig(**GPT2_SHAPE, model_name="gpt2-shape-random")
         model = TransformerBridge.boot_native(cfg)
+        model.to(DEVICE)
+        if DTYPE is not None:
+            model.to(interp.models._dtype_from(DTYPE))
     else:
-        import interp
-
-        model = interp.load_model(which)
+        model = interp.load_model(which, device=DEVICE, dtype=DTYPE)
     model.eval()
     return model
+
+
+def on_gpu() -> bool:
+    return torch.device(DEVICE).type == "cuda"
+
+
+def sync() -> None:
+    if on_gpu():
+        torch.cuda.synchronize()
 
 
 def small_model_available(spec: str) -> bool:
@@ -127,7 +156,7 @@ def prompts_of(stimuli: Any) -> list[str]:
 
 def plain_forward(model: Any, stimuli: Any) -> None:
     with torch.inference_mode():
-        model(stimuli.tokens)
+        model(stimuli.tokens.to(DEVICE))
 
 
 def census(model: Any, stimuli: Any, batch_size: int | None = None) -> Any:
@@ -150,9 +179,10 @@ def replacement_values(model: Any, stimuli: Any, method: str, seed: int = 0) -> 
 
     names = [z_hook(layer) for layer in range(model.cfg.n_layers)]
     with torch.inference_mode():
-        _, cache = model.run_with_cache(stimuli.tokens, names_filter=lambda n: n in names)
+        _, cache = model.run_with_cache(stimuli.tokens.to(DEVICE),
+                                        names_filter=lambda n: n in names)
     return {
-        layer: values_of(cache[name], stimuli.valid, method, seed)
+        layer: values_of(cache[name], stimuli.valid.to(DEVICE), method, seed)
         for layer, name in enumerate(names)
     }
 
@@ -219,9 +249,13 @@ class Clock:
         self.wall: dict[str, float] = {}
 
     def __call__(self, name: str, fn: Callable[[], Any]) -> Any:
+        sync()
         wall, cpu = time.perf_counter(), time.process_time()
         out = fn()
+        sync()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        if on_gpu():  # the host's CPU time does not count the GPU's work
+            cpu = wall
         self.cpu[name] = min(self.cpu.get(name, float("inf")), cpu)
         self.wall[name] = min(self.wall.get(name, float("inf")), wall)
         return out
@@ -324,6 +358,15 @@ def worker_memory(args: argparse.Namespace) -> dict:
     }
     fn = calls[task]
     fn()  # warm-up
+    if on_gpu():
+        sync()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        fn()
+        sync()
+        peak = torch.cuda.max_memory_allocated()
+        return {"task": task, "n_seqs": n, "peak_extra_mb": (peak - before) / 2**20,
+                "how": "torch.cuda.max_memory_allocated"}
     try:
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
         before = _status()["VmRSS"]
@@ -374,6 +417,8 @@ def machine() -> dict[str, Any]:
     except OSError:
         load = None
     return {
+        "device": DEVICE + (f" ({torch.cuda.get_device_name()})" if on_gpu() else ""),
+        "dtype": DTYPE or "float32",
         "platform": platform.platform(),
         "cpu": cpu,
         "cpu_count": os.cpu_count(),
@@ -409,6 +454,13 @@ def main() -> None:
     parser.add_argument("--small-only", action="store_true",
                         help="skip the GPT-2-shaped model (only the small models' section)")
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
+    parser.add_argument("--dtype", default=None, choices=("float32", "bfloat16", "float16"),
+                        help="dtype of the models (default float32)")
+    parser.add_argument("--ray-sweep", action="store_true",
+                        help="only the sweep benchmark: 16 checkpoints, serial vs Ray")
+    parser.add_argument("--ray-workers", type=int, default=2,
+                        help="--workers of the Ray sweep (default 2)")
     # internal: worker mode
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--model", default="gpt2", help=argparse.SUPPRESS)
@@ -418,19 +470,29 @@ def main() -> None:
     parser.add_argument("--full-sweep", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--exclude-ids", type=_id_list, default=(), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global DEVICE, DTYPE
+    DEVICE, DTYPE = args.device, args.dtype
+    if on_gpu() and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: torch sees no CUDA device here")
 
     if args.worker:
-        fn = {"time": worker_time, "memory": worker_memory, "corr": worker_correlation}[args.worker]
+        fn = {"time": worker_time, "memory": worker_memory, "corr": worker_correlation,
+              "classes": worker_classes}[args.worker]
         print("RESULT " + json.dumps(fn(args)), flush=True)
         return
 
+    if args.ray_sweep:
+        print(render_ray_sweep(ray_sweep(args.ray_workers)))
+        return
     n_seqs = args.n_seqs or (2 if args.quick else 4)
     repeats = 2 if args.quick else 10
     info = machine()
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     print(f"# interp benchmark, {date}")
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
-    base = ["--seq-len", str(args.seq_len), "--n-seqs", str(n_seqs), "--method", args.method]
+    placement = ["--device", args.device] + (["--dtype", args.dtype] if args.dtype else [])
+    base = ["--seq-len", str(args.seq_len), "--n-seqs", str(n_seqs), "--method", args.method,
+            *placement]
     results: dict[str, Any] = {"date": date, "machine": info, "n_seqs": n_seqs,
                                "seq_len": args.seq_len, "method": args.method,
                                "small_exclude": args.small_exclude}
@@ -456,13 +518,19 @@ def main() -> None:
             continue
         small_len = 31  # 63 tokens: detect_head needs fewer than n_ctx (65) tokens
         small_base = ["--seq-len", str(small_len), "--method", args.method,
-                      "--exclude-ids", args.small_exclude]
+                      "--exclude-ids", args.small_exclude, *placement]
         smalls[spec] = {
             "time": run_worker(["--worker", "time", "--model", spec, "--repeats", "5",
                                 "--full-sweep", "--n-seqs", "8", *small_base]),
             "corr": run_worker(["--worker", "corr", "--model", spec, "--n-seqs", "64",
                                 *small_base]),
         }
+        if args.dtype not in (None, "float32"):
+            fp32 = [a for a in small_base if a not in ("--dtype", args.dtype)]
+            smalls[spec]["classes"] = {
+                "float32": run_worker(["--worker", "classes", "--model", spec, *fp32]),
+                args.dtype: run_worker(["--worker", "classes", "--model", spec, *small_base]),
+            }
     results["small"] = smalls
     results["wall_s"] = time.perf_counter() - t0
     print(render(results))
@@ -475,7 +543,8 @@ def render(results: dict) -> str:
     lines: list[str] = []
     put = lines.append
     info = results["machine"]
-    put(f"Run {results['date']}; machine: {info['cpu']}, {info['cpu_count']} CPUs "
+    put(f"Run {results['date']}; device {info['device']}, dtype {info['dtype']}; "
+        f"machine: {info['cpu']}, {info['cpu_count']} CPUs "
         f"({info['platform']}), Python {info['python']}, torch {info['torch']}, "
         f"TransformerLens {info['transformer_lens']}, torch threads {info['torch_threads']}, "
         f"load average at start {info['load_average_at_start']}.")
@@ -573,6 +642,89 @@ def render_small(results: dict, put: Callable[[str], None]) -> None:
             r = corr[m]
             put(f"| {m} | {fmt(r['spearman'], 3)} | {fmt(r['pearson'], 3)} | "
                 f"{', '.join(r['exact_top3'])} | {', '.join(r['attribution_top3'])} |")
+        if "classes" in small:
+            (a, ca), (b, cb) = small["classes"].items()
+            put(f"\nClasses in {a} and {b} (classify_heads, seed 0): "
+                f"{'**the same**' if ca['classes'] == cb['classes'] else '**different**'}; "
+                f"{a}: {ca['classes']}; {b}: {cb['classes']}.")
+
+
+def worker_classes(args: argparse.Namespace) -> dict:
+    """Each head's confirmed classes from :func:`interp.classify_heads` (default settings)."""
+    import interp
+
+    model = build_model(args.model)
+    result = interp.classify_heads(model, interp.ClassifySettings(seed=0))
+    return {"dtype": DTYPE or "float32",
+            "classes": {b: result.heads_with(b, confirmed=True) for b in result.behaviors}}
+
+
+# ----------------------------------------------------------------------------- Ray sweep
+
+
+def ray_sweep(workers: int) -> dict:
+    """Train a small run with 16 checkpoints, then time ``interp sweep`` on it serially and
+    with ``--ray --workers N`` (fresh processes: imports and Ray's start-up included)."""
+    import shutil
+    import tempfile
+
+    from interp.training import TrainConfig, train_model
+
+    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    root = Path(tempfile.mkdtemp(prefix="interp-ray-bench-"))
+    try:
+        config = TrainConfig(steps=150, log_every=50)  # the bundled model's shape
+        started = time.perf_counter()
+        train_model(config, checkpoint_dir=root / "run", checkpoint_every=10)
+        train_s = time.perf_counter() - started
+        n = len(list((root / "run").iterdir()))
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        rows = []
+        for n_seqs in (32, 256):
+            common = ["--model", str(root / "run"), "--quiet", "--n-seqs", str(n_seqs)]
+            runs = {}
+            for name, extra in (("serial", []), ("ray", ["--ray", "--workers", str(workers)]),
+                                ("rerun", [])):
+                out = root / f"{'serial' if name == 'rerun' else name}-{n_seqs}"
+                cmd = [sys.executable, "-m", "interp", "sweep", *common, "--out", str(out),
+                       *extra]
+                t = time.perf_counter()
+                proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                runs[name] = time.perf_counter() - t
+                if proc.returncode != 0:
+                    raise RuntimeError(f"{cmd} failed:\n{proc.stderr[-3000:]}")
+            same = all((root / f"serial-{n_seqs}" / f).read_bytes()
+                       == (root / f"ray-{n_seqs}" / f).read_bytes()
+                       for f in ("sweep.json", "sweep.html"))
+            rows.append({"n_seqs": n_seqs, **runs, "identical": same})
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return {"date": date, "machine": machine(), "checkpoints": n, "workers": workers,
+            "train_s": train_s, "rows": rows}
+
+
+def render_ray_sweep(results: dict) -> str:
+    info = results["machine"]
+    lines = [
+        f"Run {results['date']}; machine: {info['cpu']}, {info['cpu_count']} CPUs "
+        f"({info['platform']}), torch {info['torch']}, load average at start "
+        f"{info['load_average_at_start']}.",
+        "",
+        f"## Sweep of {results['checkpoints']} checkpoints (bundled model's shape: 2 layers x 4 "
+        f"heads, d_model 64), `interp sweep` serial vs `--ray --workers {results['workers']}`",
+        "",
+        "Wall seconds of the whole command in a fresh process (imports, Ray's start-up and "
+        "shut-down included).",
+        "",
+        "| sequences per checkpoint | serial | Ray | Ray / serial | rerun, all stored | "
+        "byte-identical |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results["rows"]:
+        lines.append(f"| {r['n_seqs']} | {fmt(r['serial'], 1)} | {fmt(r['ray'], 1)} | "
+                     f"{fmt(r['ray'] / r['serial'])} | {fmt(r['rerun'], 1)} | "
+                     f"{'yes' if r['identical'] else 'NO'} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

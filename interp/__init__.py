@@ -31,6 +31,7 @@ from .checkpoints import CheckpointSweep, score_checkpoints
 from .classify import ClassifySettings, classify_heads
 from .evidence import Evidence, GroupEvidence, WeightEvidence
 from .heads import HeadId
+from .distributed import run_sweep, run_zoo
 from .hooks import attached_hooks, leftover_hooks
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
 from .planted import PlantedModel, build_planted_model
@@ -78,6 +79,8 @@ __all__ = [
     "render_json",
     "render_markdown",
     "repeated_tokens",
+    "run_sweep",
+    "run_zoo",
     "save_model",
     "score_checkpoints",
     "score_heads",

@@ -18,6 +18,7 @@ from .hooks import attached_hooks, pattern_hook
 from .models import model_device, model_name
 from .scoring import (
     HeadScores,
+    TargetMasks,
     distance_profile,
     mask_weights,
     positional_masks,
@@ -132,9 +133,21 @@ def _score_chunk(
         if distance
         else None
     )
+    # A model spread over devices (load_model(..., device_map=...)) has each layer's pattern
+    # on that layer's device: move the masks there once per device, never the patterns.
+    on_device = {device: (masks, weights, valid)}
+
+    def inputs_on(where: torch.device) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        if where not in on_device:
+            on_device[where] = (
+                TargetMasks({b: t.to(where) for b, t in masks.targets.items()},
+                            {b: t.to(where) for b, t in masks.eligible.items()}),
+                weights.to(where), valid.to(where))
+        return on_device[where]
 
     def make_hook(layer: int):
         def reduce_pattern(pattern: torch.Tensor, hook: Any) -> None:
+            masks, weights, valid = inputs_on(pattern.device)
             for behavior, result in score_layer_all(pattern.detach(), masks, weights).items():
                 scores[behavior][:, layer] = result.score.cpu()
                 nulls[behavior][:, layer] = result.null.cpu()

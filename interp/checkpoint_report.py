@@ -149,6 +149,7 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
         n_layers=sweep.n_layers, n_heads=sweep.n_heads,
         stimuli=json.dumps(sweep.stimuli, sort_keys=True), rises=rises, header=header,
         rows=rows, figures=list(divs.values()),
+        failed=[f"{f['checkpoint']} ({f['source']}): {f['error']}" for f in sweep.failed],
     )
 
 

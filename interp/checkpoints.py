@@ -38,7 +38,14 @@ from .models import CONFIG_FILE, bos_token_id, load_model, model_name, special_t
 from .scoring import lift
 from .stimuli import Stimuli, repeated_tokens
 
-__all__ = ["CheckpointSweep", "find_checkpoints", "parse_step", "score_checkpoints"]
+__all__ = [
+    "CheckpointScores",
+    "CheckpointSweep",
+    "find_checkpoints",
+    "parse_step",
+    "score_checkpoint",
+    "score_checkpoints",
+]
 
 _LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
@@ -59,6 +66,10 @@ class CheckpointSweep:
         first_copy_loss: ``[checkpoint]`` mean next-token loss on the first copy of ``r``.
         second_copy_loss: ``[checkpoint]`` mean next-token loss on the second copy.
         stimuli: description of the inputs shared by every checkpoint (kind, sizes, seed).
+        failed: checkpoints that could not be scored (a corrupt file, no network for a hub
+            name), each ``{"checkpoint": label, "source": ..., "error": message}``; they
+            are not in ``labels``. Empty unless the sweep was asked to go on past failures
+            (:func:`interp.distributed.run_sweep`).
     """
 
     labels: tuple[str, ...]
@@ -72,6 +83,7 @@ class CheckpointSweep:
     first_copy_loss: Float[Tensor, " checkpoint"]
     second_copy_loss: Float[Tensor, " checkpoint"]
     stimuli: dict
+    failed: tuple[dict, ...] = ()
 
     @property
     def behaviors(self) -> tuple[str, ...]:
@@ -154,6 +166,7 @@ class CheckpointSweep:
             "first_copy_loss": _to_list(self.first_copy_loss),
             "second_copy_loss": _to_list(self.second_copy_loss),
             "stimuli": dict(self.stimuli),
+            "failed": [dict(f) for f in self.failed],
         }
 
     @classmethod
@@ -176,6 +189,7 @@ class CheckpointSweep:
             first_copy_loss=_from_list(data["first_copy_loss"]).reshape(n),
             second_copy_loss=_from_list(data["second_copy_loss"]).reshape(n),
             stimuli=dict(data["stimuli"]),
+            failed=tuple(dict(f) for f in data.get("failed", ())),
         )
 
 
@@ -211,6 +225,127 @@ def find_checkpoints(parent: str | os.PathLike) -> list[Path]:
             f"a {CONFIG_FILE})"
         )
     return sorted(found, key=lambda p: (parse_step(p.name), p.name))
+
+
+@dataclass(frozen=True)
+class CheckpointScores:
+    """One checkpoint's part of a sweep: what :func:`score_checkpoint` returns.
+
+    Small and JSON-safe (:meth:`to_dict`), so it can be stored per checkpoint (resumable
+    sweeps) or sent back from a worker (:mod:`interp.distributed`).
+
+    Attributes:
+        name: the loaded model's name (the source of checkpoints given as bridges).
+        shape: ``(n_layers, n_heads, d_vocab, bos_token_id)`` of the model.
+        stimuli: description of the stimuli it was scored on (:meth:`Stimuli.to_dict`).
+        scores, nulls, stderrs: behavior -> ``[layer, head]`` (see :class:`CheckpointSweep`).
+        first_copy_loss, second_copy_loss: mean next-token loss on the first and second
+            copy of ``r`` (nats).
+    """
+
+    name: str
+    shape: tuple[int, int, int, int]
+    stimuli: dict
+    scores: dict[str, Float[Tensor, "layer head"]]
+    nulls: dict[str, Float[Tensor, "layer head"]]
+    stderrs: dict[str, Float[Tensor, "layer head"]]
+    first_copy_loss: float
+    second_copy_loss: float
+
+    def to_dict(self) -> dict:
+        """JSON-safe form (NaN as None); :meth:`from_dict` restores an equal object."""
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "stimuli": dict(self.stimuli),
+            "scores": {b: _to_list(t) for b, t in self.scores.items()},
+            "nulls": {b: _to_list(t) for b, t in self.nulls.items()},
+            "stderrs": {b: _to_list(t) for b, t in self.stderrs.items()},
+            "first_copy_loss": _to_list(torch.tensor([self.first_copy_loss]))[0],
+            "second_copy_loss": _to_list(torch.tensor([self.second_copy_loss]))[0],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CheckpointScores:
+        n_layers, n_heads = int(data["shape"][0]), int(data["shape"][1])
+
+        def grid(values: list) -> Tensor:
+            return _from_list(values).reshape(n_layers, n_heads)  # (L, H)
+
+        def number(value: Any) -> float:
+            return float("nan") if value is None else float(value)
+
+        return cls(
+            name=str(data["name"]),
+            shape=tuple(int(v) for v in data["shape"]),  # type: ignore[arg-type]
+            stimuli=dict(data["stimuli"]),
+            scores={b: grid(v) for b, v in data["scores"].items()},
+            nulls={b: grid(v) for b, v in data["nulls"].items()},
+            stderrs={b: grid(v) for b, v in data["stderrs"].items()},
+            first_copy_loss=number(data["first_copy_loss"]),
+            second_copy_loss=number(data["second_copy_loss"]),
+        )
+
+
+def score_checkpoint(
+    spec: Any,
+    *,
+    stimuli: Stimuli | None = None,
+    n_seqs: int = 32,
+    seq_len: int = 30,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    batch_size: int | None = None,
+    shape: Sequence[int] | None = None,
+    label: str | None = None,
+) -> CheckpointScores:
+    """Load one checkpoint and score it: the unit of work of a sweep.
+
+    :func:`score_checkpoints` calls it once per checkpoint; :mod:`interp.distributed` runs
+    it as one task per checkpoint. Without ``stimuli`` it draws the ``[BOS] r r`` stimuli
+    from ``n_seqs``, ``seq_len``, ``seed`` and this model's vocabulary, BOS and special
+    tokens, so checkpoints of one run draw identical stimuli wherever they are scored.
+
+    Args:
+        spec: anything :func:`interp.load_model` takes.
+        stimuli: ``[BOS] r r`` stimuli to use instead of drawing them.
+        n_seqs, seq_len, seed: the stimuli to draw when none are given.
+        device, dtype, batch_size: as in :func:`score_checkpoints`.
+        shape: the ``(n_layers, n_heads, d_vocab, bos)`` the model must have (a sweep's
+            first checkpoint); checked before scoring.
+        label: the checkpoint's name in error messages (default: from ``spec``).
+
+    Returns:
+        A :class:`CheckpointScores`.
+
+    Raises:
+        ValueError: the model's shape differs from ``shape``.
+        interp.ModelLoadError: the checkpoint cannot be loaded.
+    """
+    model = load_model(spec, device=device, dtype=dtype)
+    this = (int(model.cfg.n_layers), int(model.cfg.n_heads), int(model.cfg.d_vocab),
+            bos_token_id(model))
+    if shape is not None and this != tuple(shape):
+        raise ValueError(
+            f"checkpoint {label or _label(spec)!r} has (layers, heads, vocabulary, BOS) "
+            f"{this}; the first checkpoint has {tuple(shape)}: a sweep needs one architecture"
+        )
+    if stimuli is None:
+        stimuli = repeated_tokens(n_seqs, seq_len, vocab_size=this[2], bos_token_id=this[3],
+                                  seed=seed, exclude_ids=special_token_ids(model))
+    result = score_heads(model, stimuli, batch_size=batch_size)
+    first, second = copy_losses(model, stimuli)
+    return CheckpointScores(
+        name=model_name(model),
+        shape=this,
+        stimuli=stimuli.to_dict(),
+        scores={b: result.score(b).float() for b in result.behaviors},
+        nulls={b: result.null(b).float() for b in result.behaviors},
+        stderrs={b: result.stderr(b).float() for b in result.behaviors},
+        first_copy_loss=float(first.mean()),
+        second_copy_loss=float(second.mean()),
+    )
 
 
 def score_checkpoints(
@@ -255,11 +390,45 @@ def score_checkpoints(
         >>> sweep = score_checkpoints("/tmp/ckpts", n_seqs=16)  # doctest: +SKIP
         >>> sweep.largest_rise("induction")  # (step, head, rise in lift)
     """
+    specs, names, order, steps = plan_checkpoints(checkpoints, labels)
+    if stimuli is not None and stimuli.repeat_len is None:
+        raise ValueError("checkpoint sweeps need [BOS] r r stimuli (see interp.repeated_tokens)")
+    iterator: Any = order
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(order, desc="checkpoints", unit="ckpt")
+    results: list[CheckpointScores] = []
+    for i in iterator:
+        first = results[0] if results else None
+        # Without given stimuli each checkpoint draws them from the same seed and its own
+        # vocabulary; assemble_sweep checks that all drew the same.
+        results.append(score_checkpoint(
+            specs[i], stimuli=stimuli, n_seqs=n_seqs, seq_len=seq_len, seed=seed,
+            device=device, dtype=dtype, batch_size=batch_size,
+            shape=first.shape if first else None, label=names[i],
+        ))
+    sources = [checkpoint_source(specs[i], r) for i, r in zip(order, results)]
+    return assemble_sweep([names[i] for i in order], steps, sources, results)
+
+
+def plan_checkpoints(
+    checkpoints: str | os.PathLike | Sequence[Any],
+    labels: Sequence[str | int] | None = None,
+) -> tuple[list[Any], list[str], list[int], list[int]]:
+    """The specs of a sweep, their labels, the order they are scored in and their steps.
+
+    Returns:
+        ``(specs, names, order, steps)``: ``specs`` and ``names`` in the given order;
+        ``order`` indexes them by ascending step (the given order when some label holds no
+        number); ``steps[k]`` is the step of ``specs[order[k]]``.
+
+    Raises:
+        ValueError: no checkpoints, or labels of the wrong length.
+    """
     specs = _expand(checkpoints)
     if labels is not None and len(labels) != len(specs):
         raise ValueError(f"{len(labels)} labels for {len(specs)} checkpoints")
-    if stimuli is not None and stimuli.repeat_len is None:
-        raise ValueError("checkpoint sweeps need [BOS] r r stimuli (see interp.repeated_tokens)")
     names = [str(v) for v in labels] if labels is not None else [_label(s) for s in specs]
     parsed = [parse_step(v) for v in (labels if labels is not None else names)]
     order = list(range(len(specs)))
@@ -268,60 +437,55 @@ def score_checkpoints(
         steps = [int(parsed[i]) for i in order]
     else:
         steps = list(range(len(specs)))
+    return specs, names, order, steps
 
-    iterator: Any = order
-    if progress:
-        from tqdm.auto import tqdm
 
-        iterator = tqdm(order, desc="checkpoints", unit="ckpt")
-    shape: tuple | None = None
-    per: dict[str, dict[str, list[Tensor]]] = {"scores": {}, "nulls": {}, "stderrs": {}}
-    first_losses: list[Tensor] = []
-    second_losses: list[Tensor] = []
-    sources: list[str] = []
-    for i in iterator:
-        model = load_model(specs[i], device=device, dtype=dtype)
-        this = (int(model.cfg.n_layers), int(model.cfg.n_heads), int(model.cfg.d_vocab),
-                bos_token_id(model))
-        if shape is None:
-            shape = this
-            if stimuli is None:
-                stimuli = repeated_tokens(n_seqs, seq_len, vocab_size=this[2],
-                                          bos_token_id=this[3], seed=seed,
-                                          exclude_ids=special_token_ids(model))
-        elif this != shape:
+def assemble_sweep(
+    labels: Sequence[str],
+    steps: Sequence[int],
+    sources: Sequence[str],
+    results: Sequence[CheckpointScores],
+    *,
+    failed: Sequence[dict] = (),
+) -> CheckpointSweep:
+    """Stack per-checkpoint results (in step order) into a :class:`CheckpointSweep`.
+
+    Raises:
+        ValueError: no results, or results of different shapes or stimuli.
+    """
+    if not results:
+        raise ValueError("no checkpoint could be scored: " + "; ".join(
+            f"{f['checkpoint']}: {f['error']}" for f in failed))
+    first = results[0]
+    for label, r in zip(labels, results):
+        if tuple(r.shape) != tuple(first.shape):
             raise ValueError(
-                f"checkpoint {names[i]!r} has (layers, heads, vocabulary, BOS) {this}; the "
-                f"first checkpoint has {shape}: a sweep needs one architecture"
+                f"checkpoint {label!r} has (layers, heads, vocabulary, BOS) {tuple(r.shape)}; "
+                f"the first checkpoint has {tuple(first.shape)}: a sweep needs one architecture"
             )
-        assert stimuli is not None
-        result = score_heads(model, stimuli, batch_size=batch_size)
-        for behavior in result.behaviors:
-            per["scores"].setdefault(behavior, []).append(result.score(behavior))
-            per["nulls"].setdefault(behavior, []).append(result.null(behavior))
-            per["stderrs"].setdefault(behavior, []).append(result.stderr(behavior))
-        first, second = copy_losses(model, stimuli)
-        first_losses.append(first.mean())
-        second_losses.append(second.mean())
-        sources.append(_source(specs[i], model))
-        del model
-    assert shape is not None and stimuli is not None
-    stack = {
-        kind: {b: torch.stack(v).float() for b, v in by_behavior.items()}  # (C, L, H)
-        for kind, by_behavior in per.items()
-    }
+        if r.stimuli != first.stimuli:
+            raise ValueError(
+                f"checkpoint {label!r} was scored on other stimuli ({r.stimuli}) than the "
+                f"first checkpoint ({first.stimuli})"
+            )
+
+    def stack(kind: str) -> dict[str, Tensor]:
+        return {b: torch.stack([getattr(r, kind)[b] for r in results]).float()  # (C, L, H)
+                for b in getattr(first, kind)}
+
     return CheckpointSweep(
-        labels=tuple(names[i] for i in order),
-        steps=tuple(steps),
+        labels=tuple(labels),
+        steps=tuple(int(s) for s in steps),
         sources=tuple(sources),
-        n_layers=shape[0],
-        n_heads=shape[1],
-        scores=stack["scores"],
-        nulls=stack["nulls"],
-        stderrs=stack["stderrs"],
-        first_copy_loss=torch.stack(first_losses).float(),
-        second_copy_loss=torch.stack(second_losses).float(),
-        stimuli=stimuli.to_dict(),
+        n_layers=first.shape[0],
+        n_heads=first.shape[1],
+        scores=stack("scores"),
+        nulls=stack("nulls"),
+        stderrs=stack("stderrs"),
+        first_copy_loss=torch.tensor([r.first_copy_loss for r in results]).float(),
+        second_copy_loss=torch.tensor([r.second_copy_loss for r in results]).float(),
+        stimuli=dict(first.stimuli),
+        failed=tuple(dict(f) for f in failed),
     )
 
 
@@ -343,10 +507,11 @@ def _label(spec: Any) -> str:
     return model_name(spec)
 
 
-def _source(spec: Any, model: Any) -> str:
+def checkpoint_source(spec: Any, result: CheckpointScores) -> str:
+    """What a checkpoint was loaded from: its path, or the model's name."""
     if isinstance(spec, (str, os.PathLike)):
         return os.fspath(spec)
-    return model_name(model)
+    return result.name
 
 
 def _to_list(t: Tensor) -> list:

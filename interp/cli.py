@@ -3,12 +3,15 @@
 - ``interp report --model SPEC --out DIR``: census, classification and report of one model;
 - ``interp sweep --model DIR [DIR ...] --out DIR``: head scores across the checkpoints of a
   training run (or one run directory holding ``step_*`` checkpoints); writes ``sweep.json``
-  and ``sweep.html``.
+  and ``sweep.html``; resumable, and ``--ray`` runs one Ray task per checkpoint;
+- ``interp zoo --models SPEC ... --out DIR``: classify several models, write each one's
+  report and a comparison page (``zoo.html``, ``zoo.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -45,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="also score the heads on this text file, one text per line "
                              "(needs a model with a tokenizer)")
     report.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_device_map(report)
 
     sweep = commands.add_parser(
         "sweep",
@@ -61,7 +65,60 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
     sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_device_map(sweep)
+    _add_ray(sweep)
+
+    zoo = commands.add_parser(
+        "zoo",
+        help="classify several models; write each one's report and a comparison page",
+    )
+    zoo.add_argument("--models", nargs="+", required=True, metavar="SPEC",
+                     help="'default', model directories, planted, planted:redundant, "
+                          "planted:duplicate, hub names, or .json spec files")
+    zoo.add_argument("--out", required=True,
+                     help="directory for zoo.html/json and one report directory per model")
+    zoo.add_argument("--seed", type=int, default=0, help="seed of stimuli and ablations")
+    zoo.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
+    zoo.add_argument("--seq-len", type=int, default=30, help="length of r")
+    zoo.add_argument("--method", default="mean", choices=["mean", "zero", "resample"],
+                     help="ablation method")
+    zoo.add_argument("--no-sweep", action="store_true",
+                     help="skip ablating every head alone (faster on big models)")
+    zoo.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
+    zoo.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
+    zoo.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    zoo.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_device_map(zoo)
+    _add_ray(zoo)
     return parser
+
+
+def _add_device_map(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device-map", default=None, metavar="MAP",
+                        help="spread a Hugging Face model over devices: 'auto' (accelerate's "
+                             "balanced map), or a JSON object module -> device")
+
+
+def _add_ray(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                        help="run each model as a Ray task: alone, on a local Ray started "
+                             "here; with an address (e.g. auto, ray://head:10001), on that "
+                             "cluster (needs `pip install -e .[ray]`)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="CPUs of the local Ray (default: all), or the most tasks in "
+                             "flight on a cluster")
+
+
+def _device_map(value: str | None) -> str | dict | None:
+    if value is None or not value.lstrip().startswith("{"):
+        return value
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--device-map is neither a name nor a JSON object: {err}") from err
+    if not isinstance(parsed, dict):
+        raise ValueError("--device-map JSON must be an object (module -> device)")
+    return parsed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,8 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interp: --threads must be at least 1", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
+    if getattr(args, "workers", None) is not None and args.workers < 1:
+        print("interp: --workers must be at least 1", file=sys.stderr)
+        return 2
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "zoo":
+        return _zoo(args)
     from .classify import ClassifySettings, classify_heads
     from .models import ModelLoadError, load_model
     from .report import write_report
@@ -88,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.quiet:
             print(f"loading model {args.model!r} ...", file=sys.stderr)
         texts = _read_texts(args.text) if args.text else ()
-        model = load_model(args.model, device=args.device, dtype=args.dtype)
+        model = load_model(args.model, device=args.device, dtype=args.dtype,
+                           device_map=_device_map(args.device_map))
         result = classify_heads(model, settings, texts=texts, progress=not args.quiet)
         paths = write_report(result, args.out)
     except (ModelLoadError, ValueError, OSError) as err:
@@ -114,22 +177,24 @@ def _read_texts(path: str) -> list[str]:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .checkpoints import score_checkpoints
     from .behaviors import registered_behaviors
+    from .checkpoint_report import best_head
+    from .distributed import RayMissingError, run_sweep
     from .models import ModelLoadError
-    from .checkpoint_report import best_head, write_sweep
 
     started = time.perf_counter()
-    checkpoints = args.model[0] if len(args.model) == 1 else args.model
     try:
-        sweep = score_checkpoints(
-            checkpoints, n_seqs=args.n_seqs, seq_len=args.seq_len, seed=args.seed,
-            device=args.device, dtype=args.dtype, progress=not args.quiet,
+        run = run_sweep(
+            args.model, args.out, n_seqs=args.n_seqs, seq_len=args.seq_len, seed=args.seed,
+            device=args.device, dtype=args.dtype, device_map=_device_map(args.device_map),
+            ray=args.ray, workers=args.workers, threads=args.threads,
+            progress=not args.quiet,
         )
-        paths = write_sweep(sweep, args.out)
-    except (ModelLoadError, ValueError, FileExistsError, NotADirectoryError) as err:
+    except (ModelLoadError, ValueError, RayMissingError, FileExistsError,
+            NotADirectoryError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
         return 2
+    sweep, paths = run.sweep, run.paths
     behaviors = [b.name for b in registered_behaviors("behavior") if b.name in sweep.behaviors]
     print(f"{sweep.n_checkpoints} checkpoints, {sweep.n_layers} layers x {sweep.n_heads} "
           "heads; per behavior the best head's score (head), copy losses in nats")
@@ -146,7 +211,39 @@ def _sweep(args: argparse.Namespace) -> int:
     for b in behaviors:
         step, head, rise = sweep.largest_rise(b)
         print(f"largest rise of {b}: step {step} (head {head}, lift {rise:+.2f})")
+    for failure in sweep.failed:
+        print(f"FAILED {failure['checkpoint']} ({failure['source']}): {failure['error']}")
+    print(f"computed {len(run.computed)} checkpoint(s), reused {len(run.reused)} stored in "
+          f"{paths['html'].parent / 'items'}")
     print(f"sweep written to {paths['html'].parent} "
           f"({', '.join(p.name for p in paths.values())}) "
           f"in {time.perf_counter() - started:.1f} s")
-    return 0
+    return 1 if sweep.failed else 0
+
+
+def _zoo(args: argparse.Namespace) -> int:
+    from .classify import ClassifySettings
+    from .distributed import RayMissingError, run_zoo
+    from .models import ModelLoadError
+
+    started = time.perf_counter()
+    try:
+        settings = ClassifySettings(seed=args.seed, n_seqs=args.n_seqs, seq_len=args.seq_len,
+                                    method=args.method, sweep=not args.no_sweep)
+        run = run_zoo(
+            args.models, args.out, settings=settings, device=args.device, dtype=args.dtype,
+            device_map=_device_map(args.device_map), ray=args.ray, workers=args.workers,
+            threads=args.threads, progress=not args.quiet,
+        )
+    except (ModelLoadError, ValueError, RayMissingError, OSError) as err:
+        print(f"interp: error: {err}", file=sys.stderr)
+        return 2
+    for label, result in run.models.items():
+        print(f"== {label} ({run.sources[label]})")
+        print(result.summary())
+    for label, error in run.failed.items():
+        print(f"FAILED {label} ({run.sources[label]}): {error}")
+    print(f"computed {len(run.computed)} model(s), reused {len(run.reused)}; zoo written to "
+          f"{run.paths['html']} and one report directory per model "
+          f"in {time.perf_counter() - started:.1f} s")
+    return 1 if run.failed else 0

@@ -173,6 +173,10 @@ def load_model(
     *,
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
+    device_map: str | dict | None = None,
+    n_devices: int | None = None,
+    checkpoint_index: int | None = None,
+    checkpoint_value: int | None = None,
 ) -> Any:
     """Return a ``TransformerBridge`` for ``spec``.
 
@@ -187,6 +191,15 @@ def load_model(
         device: where to put the weights (``"cpu"``, ``"cuda"``, ...); default CPU.
         dtype: ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype; default: the
             dtype a project directory was saved in, float32 for a Hugging Face directory.
+        device_map: spread a large model over several devices (Hugging Face directories
+            and hub names only): ``"auto"`` (accelerate's balanced map) or a dict from
+            module name to device (``{"": "cpu"}`` puts everything on the CPU); passed to
+            ``from_pretrained`` / ``TransformerBridge.boot_transformers``. Not with
+            ``device``.
+        n_devices: with a hub name, how many devices TransformerLens spreads it over.
+        checkpoint_index, checkpoint_value: with a hub name, a training checkpoint
+            (TransformerLens' ``boot_transformers``; e.g. Pythia's ``checkpoint_value=1000``
+            is revision ``step1000``).
 
     Raises:
         ModelLoadError: missing directory, missing or corrupt weights, weights that do not
@@ -208,19 +221,33 @@ def load_model(
             f"got {type(spec).__name__}"
         )
     text = os.fspath(spec)
+    hub = {k: v for k, v in (("checkpoint_index", checkpoint_index),
+                             ("checkpoint_value", checkpoint_value), ("n_devices", n_devices))
+           if v is not None}
+    if device_map is not None and device is not None:
+        raise ModelLoadError("give device or device_map, not both")
+    path = Path(text).expanduser()
+    if hub and (text == "default" or path.exists()):
+        raise ModelLoadError(f"{', '.join(hub)} apply to hub model names only, not to {text!r}")
+    if device_map is not None and (
+        text == "default" or (path.is_dir() and "model_type" not in _read_config(path))
+    ):
+        raise ModelLoadError(
+            f"device_map applies to Hugging Face checkpoints and hub names; {text!r} is a "
+            "model in the project's format: use device")
     if text == "default":
         return _load_native_dir(DEFAULT_MODEL_DIR, device, torch_dtype, name="default")
-    path = Path(text).expanduser()
     if path.is_dir():
         config = _read_config(path)
         if "model_type" in config:
-            return _load_hf_dir(path, device, torch_dtype, config)
+            return _load_hf_dir(path, device, torch_dtype, config, device_map=device_map)
         return _load_native_dir(path, device, torch_dtype, name=path.name, config=config)
     if path.exists():
         raise ModelLoadError(f"{path} is a file; a model spec names a directory")
-    if os.sep in text or text.startswith(".") or text.startswith("~"):
+    looks_like_path = os.sep in text or text.startswith(".") or text.startswith("~")
+    if looks_like_path and text not in _known_names():  # "EleutherAI/pythia-70m" is a name
         raise ModelLoadError(f"model directory {path} does not exist")
-    return _load_by_name(text, device, torch_dtype)
+    return _load_by_name(text, device, torch_dtype, device_map=device_map, **hub)
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -355,7 +382,8 @@ HF_TOKENIZER_FILES = (
 
 
 def _load_hf_dir(
-    path: Path, device: Any, dtype: torch.dtype | None, config: dict[str, Any]
+    path: Path, device: Any, dtype: torch.dtype | None, config: dict[str, Any],
+    device_map: str | dict | None = None,
 ) -> Any:
     """A Hugging Face checkpoint directory, offline, with its tokenizer only if it has one.
 
@@ -364,7 +392,8 @@ def _load_hf_dir(
     is not used: without tokenizer files it still builds a tokenizer, an empty one for
     GPT-2 and GPT-NeoX, and fails for Llama ("Couldn't instantiate the backend tokenizer").
     The weights are cast to ``dtype`` (default float32, whatever the checkpoint was saved
-    in, as TransformerLens does) and moved to ``device`` (default CPU).
+    in, as TransformerLens does) and moved to ``device`` (default CPU), or placed by
+    ``device_map`` (accelerate, as ``from_pretrained`` does).
     """
     if not any((path / name).is_file() for name in HF_WEIGHT_FILES):
         raise ModelLoadError(
@@ -392,8 +421,10 @@ def _load_hf_dir(
     bars_were_on = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per checkpoint is noise
     try:
+        placement = {} if device_map is None else {"device_map": device_map}
         hf_model = AutoModelForCausalLM.from_pretrained(
-            str(path), dtype=torch_dtype, attn_implementation="eager", local_files_only=True
+            str(path), dtype=torch_dtype, attn_implementation="eager", local_files_only=True,
+            **placement,
         )
     except Exception as err:
         raise ModelLoadError(f"cannot load the Hugging Face checkpoint in {path}: {err}") from err
@@ -401,7 +432,8 @@ def _load_hf_dir(
         if bars_were_on:
             hf_logging.enable_progress_bar()
     try:
-        hf_model.to(device or "cpu")
+        if device_map is None:
+            hf_model.to(device or "cpu")
     except (RuntimeError, ValueError, AssertionError) as err:  # no such device, no CUDA
         raise ModelLoadError(f"cannot put the model on device {device!r}: {err}") from err
     try:
@@ -433,17 +465,23 @@ def _hub_reachable() -> bool:
         return False
 
 
-def _load_by_name(name: str, device: Any, dtype: torch.dtype | None) -> Any:
-    from transformer_lens.model_bridge import TransformerBridge
-
+def _known_names() -> set[str]:
+    """TransformerLens' official model names and their aliases (empty if unknown)."""
     try:
         from transformer_lens.supported_models import MODEL_ALIASES, OFFICIAL_MODEL_NAMES
     except ImportError:  # pragma: no cover - layout differs between TL releases
-        MODEL_ALIASES, OFFICIAL_MODEL_NAMES = {}, []
+        return set()
     known = set(OFFICIAL_MODEL_NAMES)
     for official, aliases in dict(MODEL_ALIASES).items():
         known.add(official)
         known.update(aliases)
+    return known
+
+
+def _load_by_name(name: str, device: Any, dtype: torch.dtype | None, **placement: Any) -> Any:
+    from transformer_lens.model_bridge import TransformerBridge
+
+    known = _known_names()
     if known and name not in known:
         raise ModelLoadError(
             f"unknown model {name!r}: not 'default', not an existing directory, and not a "
@@ -456,7 +494,8 @@ def _load_by_name(name: str, device: Any, dtype: torch.dtype | None) -> Any:
             "directory instead, or run where there is network."
         )
     try:
-        model = TransformerBridge.boot_transformers(name, device=device, dtype=dtype)
+        extra = {k: v for k, v in placement.items() if v is not None}
+        model = TransformerBridge.boot_transformers(name, device=device, dtype=dtype, **extra)
     except Exception as err:
         raise ModelLoadError(f"cannot load model {name!r}: {err}") from err
     model.eval()

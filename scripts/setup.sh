@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (when missing) and install interp with its test tools.
-# `setup.sh --tests` also installs headless Chromium for the report's browser test.
+# `setup.sh --tests` also installs Ray (the `ray` extra: tests of `interp sweep --ray`) and
+# headless Chromium for the report's browser test.
 # torch==2.13.0 is installed FIRST: a bare `torch` requirement with no torch present pulls a
 # multi-GB CUDA build, while 2.13.0 resolves to the CPU build these machines carry.
 set -euo pipefail
@@ -13,7 +14,11 @@ fi
 if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null; then
     .venv/bin/python -m pip install -q "torch==2.13.0"
 fi
-.venv/bin/python -m pip install -q -e ".[test]"
+if [ "${1:-}" = "--tests" ]; then
+    .venv/bin/python -m pip install -q -e ".[test,ray]"
+else
+    .venv/bin/python -m pip install -q -e ".[test]"
+fi
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null 2>&1 || true
 # Headless Chromium and its driver for tests/test_report_browser.py (skipped without them).
 # With --tests, installed from Debian's packages when missing and running as root; a
