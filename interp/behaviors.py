@@ -300,6 +300,22 @@ def token_back_labels(offset: int) -> Callable[..., tuple[Tensor, Tensor]]:
     return labels
 
 
+def _predicted_copies(tokens: Tensor, valid: Tensor, predicted: Tensor) -> Tensor:
+    """Earlier keys holding the token the model predicts at the query."""
+    from .head_types import copy_suppression_targets  # head_types imports scoring
+
+    return copy_suppression_targets(tokens, valid, predicted)  # (B, Q, K)
+
+
+def _suppression_effect(model: Any, stimuli: Any, heads: list, *, method: str = "mean",
+                        seed: int = 0) -> Any:
+    """Ablating the heads must *raise* the predicted token's logit on the second copy
+    (:func:`interp.head_types.copy_suppression_effect`)."""
+    from .head_types import copy_suppression_effect
+
+    return copy_suppression_effect(model, stimuli, heads, method=method, seed=seed)
+
+
 def _second_copy_offset(back: int) -> PositionalFn:
     """Positional control: the key ``repeat_len - back`` behind a second-copy query."""
 
@@ -412,6 +428,18 @@ for _builtin in (
         positional=_second_copy_offset(1),
         confirmation="second_copy_loss",
         composition=("K", "previous_token"),
+    ),
+    Behavior(
+        name="copy_suppression",
+        description="attends to earlier copies of the token the model predicts next and "
+        "pushes that token's logit down (negative OV copying; McDougall et al. 2023, GPT-2 "
+        "small L10H7). On [BOS] r r it attends where an induction head does: the ablation "
+        "tells them apart (it must raise the predicted token's logit; relative = share of "
+        "that logit the head takes away).",
+        targets=_predicted_copies,
+        positional=_second_copy_offset(1),
+        confirmation=Confirmation("custom", fn=_suppression_effect),
+        needs_predictions=True,
     ),
     Behavior(
         name="current_token",

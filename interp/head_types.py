@@ -76,6 +76,7 @@ __all__ = [
     "ORDINAL_SEQUENCES",
     "SINK_THRESHOLD",
     "copy_suppression_targets",
+    "copy_suppression_effect",
     "induction_band_targets",
     "induction_by_distance",
     "key_position_profile",
@@ -549,6 +550,35 @@ def predicted_logit_effect(
         scale=scale,
         seed=int(seed),
     )
+
+
+def copy_suppression_effect(
+    model: Any,
+    stimuli: Stimuli,
+    heads: Sequence[Any],
+    *,
+    method: str = "mean",
+    seed: int = 0,
+) -> AblationEffect:
+    """The copy-suppression confirmation: :func:`predicted_logit_effect` on the scale of
+    the prediction the heads act on.
+
+    ``effect`` (ablated minus clean centred logit of the predicted token) is positive when
+    the heads were holding the prediction down. ``scale`` is the larger of the clean and
+    the ablated logit: for a suppressor that is the ablated one (the prediction without
+    it), so ``relative = effect / scale`` is the *share of the predicted token's logit the
+    heads take away* (0.5 for a planted head of strength 0.5; 1 would remove the whole
+    prediction). For a head that *writes* the prediction (an induction head, whose pattern
+    is the same) the clean logit is the larger, the effect negative and ``relative``
+    below 0: refuted. Where neither run predicts anything (both logits at or below
+    :data:`interp.ablation.MIN_SCALE`) the test cannot decide.
+    """
+    from dataclasses import replace
+
+    base = predicted_logit_effect(model, stimuli, heads, method=method, seed=seed)
+    scale = max(base.clean, base.ablated)
+    return replace(base, scale=scale,
+                   relative=base.effect / scale if scale > MIN_SCALE else 0.0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from interp.behaviors import ProbeTask, offset_targets, resolve_behaviors, token
 from interp.evidence import decide, relative_note
 from interp.planted import build_planted_model
 
-BUILTINS = ("previous_token", "duplicate_token", "induction", "current_token", "first_token")
+BUILTINS = ("previous_token", "duplicate_token", "induction", "copy_suppression", "current_token",
+            "first_token")
 
 
 def two_back_behavior(confirmation=None) -> Behavior:
@@ -38,7 +39,7 @@ def two_back():
 
 
 def test_builtins_in_report_order():
-    assert [b.name for b in interp.registered_behaviors()][:5] == list(BUILTINS)
+    assert [b.name for b in interp.registered_behaviors()][:len(BUILTINS)] == list(BUILTINS)
     assert [b.name for b in interp.registered_behaviors("control")] == [
         "current_token", "first_token"]
     assert interp.get_behavior("induction").positional is not None
