@@ -241,7 +241,8 @@ def _candidates(
                       if no_repeat is not None and behavior.positional is not None else None)
         for h in candidates:
             gap = float(score[h] - null[h])
-            if float(lift_[h]) < settings.min_lift or gap <= settings.z * float(se[h]):
+            # written so that a NaN score (no query had a target) never makes a candidate
+            if not (float(lift_[h]) >= settings.min_lift and gap > settings.z * float(se[h])):
                 continue
             if positional is not None and float(positional[h] - null[h]) > gap / 2:
                 continue  # keeps its offset without repeats: a positional shortcut
