@@ -316,6 +316,18 @@ def _suppression_effect(model: Any, stimuli: Any, heads: list, *, method: str = 
     return copy_suppression_effect(model, stimuli, heads, method=method, seed=seed)
 
 
+#: The local-window behavior's reach: its targets are the keys 2..LOCAL_WINDOW back.
+LOCAL_WINDOW = 4
+
+
+def _window_targets(tokens: Tensor, valid: Tensor) -> Tensor:
+    """Keys ``q - 2 .. q - LOCAL_WINDOW`` (the previous token is left out)."""
+    q_idx, k_idx = _grid(tokens.shape[1], tokens.device)
+    back = q_idx - k_idx  # (Q, K)
+    mask = (back >= 2) & (back <= LOCAL_WINDOW)
+    return mask[None].expand(tokens.shape[0], -1, -1)  # (B, Q, K)
+
+
 def _second_copy_offset(back: int) -> PositionalFn:
     """Positional control: the key ``repeat_len - back`` behind a second-copy query."""
 
@@ -440,6 +452,17 @@ for _builtin in (
         positional=_second_copy_offset(1),
         confirmation=Confirmation("custom", fn=_suppression_effect),
         needs_predictions=True,
+    ),
+    Behavior(
+        name="local_window",
+        description=f"attends within a short window behind the query but not only to the "
+        f"previous token: targets are the keys 2..{LOCAL_WINDOW} back (a previous-token head "
+        "does not qualify; a head spread over the last few tokens, or fixed at 2..4 back, "
+        "does). Local / positional heads (Zheng et al. 2024). Confirmed when a probe for "
+        "the token two back, read after the head's layer, loses accuracy.",
+        targets=_window_targets,
+        confirmation=Confirmation("probe", probe_task=ProbeTask(
+            "token_two_back", token_back_labels(2), stimuli="census", max_classes=1024)),
     ),
     Behavior(
         name="current_token",

@@ -14,8 +14,8 @@ from interp.behaviors import ProbeTask, offset_targets, resolve_behaviors, token
 from interp.evidence import decide, relative_note
 from interp.planted import build_planted_model
 
-BUILTINS = ("previous_token", "duplicate_token", "induction", "copy_suppression", "current_token",
-            "first_token")
+BUILTINS = ("previous_token", "duplicate_token", "induction", "copy_suppression", "local_window",
+            "current_token", "first_token")
 
 
 def two_back_behavior(confirmation=None) -> Behavior:

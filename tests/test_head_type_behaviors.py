@@ -54,3 +54,30 @@ def test_positional_shortcut_is_not_copy_suppression(suppression):
     assert head.lifts["copy_suppression"] > 0.3  # it lands on the predicted copies ...
     assert head.no_repeat["copy_suppression"] > 0.99  # ... by position alone
     assert head.classes == ()
+
+
+@pytest.fixture(scope="module")
+def local():
+    """Layer 0: a local head spread over the last three tokens (local_3) beside a
+    previous-token head (a window of one) and a long-range positional head (back_29)."""
+    planted = build_planted_model(roles_layer0=("local_3", "previous_token", "back_29",
+                                                "uniform"))
+    watch(planted.model)
+    settings = ClassifySettings(**{**FAST, "probes": True})
+    return planted, classify_heads(planted.model, settings)
+
+
+def test_local_window_head_against_previous_token_and_long_range_decoys(local):
+    planted, result = local
+    (window,) = planted.heads_with_role("local_3")
+    (prev,) = planted.heads_with_role("previous_token")
+    (far,) = planted.heads_with_role("back_29")
+    assert result.heads_with("local_window") == [window]
+    assert result.heads_with("local_window", confirmed=True) == [window]
+    assert result.head(window).lifts["local_window"] > 0.6  # 2 of its 3 keys are targets
+    assert result.head(prev).lifts["local_window"] < 0  # offset 1 is no target
+    assert result.head(far).lifts["local_window"] < 0
+    evidence = result.head(window).ablation["local_window"]
+    assert evidence.metric == "probe_accuracy:token_two_back@blocks.0.hook_resid_post"
+    assert evidence.relative > 0.5
+    assert "token_two_back" in [p.task for p in result.probes]
