@@ -11,7 +11,9 @@ Typical use (each step is one call)::
     interp.write_report(result, "report")
 
 What a behavior *is* (its targets, null, controls and confirmation) lives in one registry,
-:mod:`interp.behaviors`; :class:`Behavior` and :func:`register_behavior` add a head type.
+:mod:`interp.behaviors`; :class:`Behavior` and :func:`register_behavior` add a head type; per-head statistics that are
+not attention on target keys (sinks, window width, successor scores) are :class:`Measure`
+values in :mod:`interp.measures`.
 The top level exports the pipeline and its result types; building blocks (hooks, scoring
 maths, probes, weights, planted oracles) stay importable from their modules.
 """
@@ -33,11 +35,12 @@ from .evidence import Evidence, GroupEvidence, WeightEvidence
 from .heads import HeadId
 from .distributed import run_sweep, run_zoo
 from .hooks import attached_hooks, leftover_hooks
+from .measures import Measure, register_measure, registered_measures, unregister_measure
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
 from .planted import PlantedModel, build_planted_model
 from .probing import LayerProbes, probe_layers
 from .report import render_html, render_json, render_markdown, write_report
-from .results import BehaviorInfo, Classification, HeadClass
+from .results import BehaviorInfo, Classification, HeadClass, MeasureInfo
 from .scoring import HeadScores
 from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli, unrepeated_tokens
 
@@ -57,6 +60,8 @@ __all__ = [
     "HeadId",
     "HeadScores",
     "LayerProbes",
+    "Measure",
+    "MeasureInfo",
     "ModelLoadError",
     "PlantedModel",
     "Stimuli",
@@ -74,7 +79,9 @@ __all__ = [
     "occurrence_tokens",
     "probe_layers",
     "register_behavior",
+    "register_measure",
     "registered_behaviors",
+    "registered_measures",
     "render_html",
     "render_json",
     "render_markdown",
@@ -87,5 +94,6 @@ __all__ = [
     "text_stimuli",
     "unrepeated_tokens",
     "unregister_behavior",
+    "unregister_measure",
     "write_report",
 ]

@@ -40,6 +40,8 @@ from .confirm import ConfirmationContext, confirm_group, confirm_heads, link, pr
 from .evidence import Evidence, Feeder, GroupEvidence, WeightEvidence, finite_or_none
 from .heads import HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook
+from .measures import Measure, compute_measures, resolve_measures
+from .measures import long_stimuli as _long_stimuli
 from .models import bos_token_id, model_device, model_name, special_token_ids
 from .probing import ProbeTask, probe_layers, probe_task
 from .results import BehaviorInfo, Classification, HeadClass
@@ -79,6 +81,8 @@ class ClassifySettings:
             census' memory flat as ``n_seqs`` grows.
         behaviors: the behaviors to score and classify: names or :class:`interp.Behavior`
             values (None: every registered behavior, :func:`interp.registered_behaviors`).
+        measures: the per-head measures to compute (:mod:`interp.measures`): names or
+            :class:`interp.Measure` values (None: every registered measure; ``()``: none).
     """
 
     seed: int = 0
@@ -93,8 +97,13 @@ class ClassifySettings:
     probes: bool = True
     batch_size: int | None = None
     behaviors: tuple[Behavior | str, ...] | None = None
+    measures: tuple[Measure | str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.measures is not None:
+            if isinstance(self.measures, (str, Measure)):
+                object.__setattr__(self, "measures", (self.measures,))
+            resolve_measures(tuple(self.measures))  # fails early on unknown names
         if self.behaviors is not None:
             if isinstance(self.behaviors, (str, Behavior)):
                 object.__setattr__(self, "behaviors", (self.behaviors,))
@@ -113,6 +122,7 @@ class ClassifySettings:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["behaviors"] = [b.name for b in resolve_behaviors(self.behaviors)]
+        data["measures"] = [m.name for m in resolve_measures(self.measures)]
         return data
 
 
@@ -191,6 +201,7 @@ def classify_heads(
     layer_probes = _layer_probes(context, behaviors) if settings.probes else []
     text_scores = _text_scores(model, text, behaviors) if texts else {}
     weights = _weight_evidence(model, candidates, behaviors, settings.seed)
+    measured, measure_infos = _measures(model, settings, stimuli, bos)
     heads = tuple(
         HeadClass(
             label=str(h), layer=h.layer, index=h.head,
@@ -206,6 +217,8 @@ def classify_heads(
             else {b.name: float(no_repeat.score(b.name)[h]) for b in controlled},
             distance=_rounded(scores.distance[h.layer, h.head]) if scores.distance is not None
             else [],
+            measures={name: None if v is None else _measure_value(v[h.layer, h.head])
+                      for name, v in measured.items()},
         )
         for h in candidates
     )
@@ -224,6 +237,7 @@ def classify_heads(
         probes=tuple(layer_probes),
         text_scores=text_scores,
         behaviors=tuple(BehaviorInfo.of(b) for b in behaviors),
+        measures=measure_infos,
     )
 
 
@@ -340,6 +354,26 @@ def _text_scores(model: Any, stimuli: Stimuli, behaviors: tuple[Behavior, ...]) 
             for b in scores.behaviors
         }
     return {"stimuli": stimuli.to_dict(), "n_queries": dict(scores.n_queries), "heads": heads}
+
+
+def _measures(model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int) -> tuple:
+    """Every chosen measure of :mod:`interp.measures` for every head."""
+    measures = resolve_measures(settings.measures)
+    where = {"census": stimuli}
+    if any(m.kind == "pattern" and m.stimuli == "long" for m in measures):
+        try:
+            where["long"] = _long_stimuli(model, max(8, settings.n_seqs // 2),
+                                          seed=settings.seed + 2, bos_token_id=bos,
+                                          exclude_ids=special_token_ids(model))
+        except ValueError:  # a context too short for the copies: those measures say so
+            pass
+    return compute_measures(model, measures, where)
+
+
+def _measure_value(value: torch.Tensor) -> float | list | None:
+    if value.ndim == 0:
+        return None if value != value else round(float(value), 6)
+    return _rounded(value)
 
 
 def _rounded(values: torch.Tensor) -> list:

@@ -41,6 +41,8 @@ __all__ = [
     "behavior_heatmap",
     "distance_profiles",
     "loss_effect_heatmap",
+    "measure_heatmaps",
+    "measure_profiles",
     "probe_accuracy",
     "scores_heatmaps",
 ]
@@ -524,4 +526,74 @@ def distance_profiles(classification: Classification) -> go.Figure:
     fig.update_layout(template=TEMPLATE, height=360, xaxis_title="query - key distance",
                       yaxis_title="mean attention", margin={"t": 30},
                       legend_title_text="head (click to show)")
+    return fig
+
+
+def measure_heatmaps(classification: Classification) -> go.Figure:
+    """One layer x head heatmap per single-value measure (:mod:`interp.measures`), each on
+    its own colour scale; heads a measure marks (e.g. sinks) carry a ``*`` in their cell.
+
+    Returns:
+        A figure with one ``Heatmap`` subplot per measure with values (report order).
+    """
+    infos = [m for m in classification.measures
+             if not m.is_profile and any(_num(h.measures.get(m.name)) is not None
+                                         for h in classification.heads)]
+    fig = make_subplots(rows=1, cols=max(len(infos), 1), shared_yaxes=True,
+                        subplot_titles=[_text(m.name) for m in infos] or None,
+                        horizontal_spacing=0.05)
+    if not infos:
+        return _empty(fig, "no per-head measure has values")
+    n_layers, n_heads = _shape(classification)
+    for col, info in enumerate(infos, start=1):
+        z = _grid(classification, lambda h: _num(h.measures.get(info.name)))
+
+        def cell(h: HeadClass) -> str:
+            value = _num(h.measures.get(info.name))
+            if value is None:
+                return ""
+            return f"{value:.2f}" + ("*" if info.passes(value) else "")
+
+        hover = _grid(classification, lambda h: (
+            f"head {_text(h.label)}<br>{_text(info.name)} "
+            f"{_text(_num(h.measures.get(info.name)))}"
+            + (f"<br>{_text(info.label)}" if info.passes(h.measures.get(info.name)) else "")),
+            "")
+        fig.add_trace(go.Heatmap(
+            z=z, text=_grid(classification, cell, ""), texttemplate="%{text}",
+            hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
+            colorscale=SCORE_COLORS, showscale=False, xgap=1, ygap=1,
+        ), row=1, col=col)
+    fig.update_layout(template=TEMPLATE, title={"text": "per-head measures (* marked)"},
+                      height=_grid_height(n_layers), margin={"t": 80, "b": 50})
+    _head_axes(fig, n_layers, n_heads)
+    return fig
+
+
+def measure_profiles(classification: Classification, name: str) -> go.Figure:
+    """One line per head over a profile measure's bins (e.g. attention by relative key
+    position): a sink peaks in the first bin, a local head in the last; heads that are
+    not classed start hidden (click the legend to show them).
+
+    Raises:
+        ValueError: ``name`` is not a recorded profile measure.
+    """
+    info = classification.measure(name)
+    if not info.is_profile:
+        raise ValueError(f"measure {name!r} is a single value per head, not a profile")
+    fig = go.Figure()
+    bins = [_text(b) for b in info.bins]
+    heads = [h for h in classification.heads if isinstance(h.measures.get(name), list)]
+    if not heads:
+        return _empty(fig, f"no {name} profile was recorded")
+    for h in heads:
+        marked = any(m.passes(h.measures.get(m.name)) for m in classification.measures)
+        fig.add_trace(go.Scatter(
+            x=bins, y=[_num(v) for v in h.measures[name]], mode="lines+markers",
+            name=_text(h.label), visible=True if (h.classes or marked) else "legendonly",
+            hovertemplate=f"head {_text(h.label)}, bin %{{x}}: %{{y:.3f}}<extra></extra>",
+        ))
+    fig.update_layout(template=TEMPLATE, height=360, title={"text": _text(name)},
+                      xaxis_title="bin", yaxis_title="mean attention mass",
+                      margin={"t": 50}, legend_title_text="head (click to show)")
     return fig

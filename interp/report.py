@@ -42,6 +42,8 @@ from .plots import (
     ablation_effects,
     attention_pattern,
     distance_profiles,
+    measure_heatmaps,
+    measure_profiles,
     loss_effect_heatmap,
     pattern_title,
     probe_accuracy,
@@ -65,6 +67,7 @@ _NAV = (
     ("summary", "summary"), ("scores", "scores"), ("explore", "head explorer"),
     ("heads", "heads"), ("ablations", "ablations"), ("loss", "loss effects"),
     ("groups", "groups"), ("probes", "probes"), ("distance", "distances"),
+    ("measures", "measures"),
     ("text", "text"), ("setup", "settings"), ("guide", "how to read this"),
 )
 _GROUP_HEADER = ("behavior", "heads", "metric", "clean → ablated", "effect ± stderr",
@@ -143,6 +146,19 @@ def render_markdown(classification: Classification) -> str:
         lines.append("No behavior had two or more heads, so no group was ablated.")
     lines.append("")
 
+    lines += ["## Measures", ""]
+    table = _measures_table(c)
+    if table["columns"]:
+        lines += [f"- {_md(line)}" for line in table["marked"]] + [""]
+        lines.append("| head | " + " | ".join(_md(m) for m in table["columns"]) + " |")
+        lines.append("|---|" + "|".join(["--:"] * len(table["columns"])) + "|")
+        for row in table["rows"]:
+            cells = [_md(row["label"])] + [_md(" ".join(c["lines"])) for c in row["cells"]]
+            lines.append("| " + " | ".join(cells) + " |")
+    else:
+        lines.append("No per-head measure was computed.")
+    lines.append("")
+
     lines += ["## How to read this", ""]
     for title, text in _guide(c):
         lines += [f"**{_md(title)}** {_md(text)}", ""]
@@ -163,7 +179,10 @@ def render_html(classification: Classification) -> str:
         ("interp-loss-effect", loss_effect_heatmap(c)),
         ("interp-probes", probe_accuracy(c)),
         ("interp-distance", distance_profiles(c)),
+        ("interp-measures", measure_heatmaps(c)),
     ]
+    profiles = [m.name for m in c.measures if m.is_profile]
+    specs += [(f"interp-measure-{name}", measure_profiles(c, name)) for name in profiles]
     if first is not None and first in _patterns(c):
         specs.append((PATTERN_DIV, attention_pattern(c, first)))
     divs = figure_divs(specs)
@@ -180,7 +199,10 @@ def render_html(classification: Classification) -> str:
             "scores": divs["interp-scores"], "ablations": divs["interp-ablation-effects"],
             "loss": divs["interp-loss-effect"], "probes": divs["interp-probes"],
             "distance": divs["interp-distance"], "pattern": divs.get(PATTERN_DIV),
+            "measures": divs["interp-measures"],
+            "profiles": [divs[f"interp-measure-{name}"] for name in profiles],
         },
+        measures=_measures_table(c),
         explorer=_explorer(c, first),
         legend=_legend(),
         table=_heads_table(c),
@@ -327,6 +349,44 @@ def _heads_table(c: Classification) -> dict:
             "cells": cells,
         })
     return {"behaviors": columns, "words": words, "tail": tail, "rows": rows}
+
+
+def _measures_table(c: Classification) -> dict:
+    """The measures section: one column per measure (a profile shows its peak bin), the
+    marked heads highlighted, and one line per marking measure naming its heads."""
+    columns, cells_of = [], []
+    for m in c.measures:
+        columns.append(m.name)
+        cells_of.append(m)
+    rows = []
+    for h in c.heads:
+        cells = []
+        for m in cells_of:
+            value = h.measures.get(m.name)
+            if m.is_profile:
+                if isinstance(value, list) and any(finite_or_none(v) is not None
+                                                   for v in value):
+                    peak = max(range(len(value)),
+                               key=lambda i: -math.inf if finite_or_none(value[i]) is None
+                               else value[i])
+                    text = f"peak {m.bins[peak]} ({_fmt(value[peak], '.2f')})"
+                    title = ", ".join(f"{b}: {_fmt(v, '.3f')}" for b, v in zip(m.bins, value))
+                    cells.append(_cell(text, "num", peak, title))
+                else:
+                    cells.append(_cell(_NA, "num"))
+                continue
+            cls = "num cls" if m.passes(value) else "num"
+            cells.append(_num_cell(value, ".3f", cls, f"{m.name} {_fmt(value, '.8g')}"))
+        rows.append({"label": h.label, "cells": cells})
+    marked = []
+    for m in c.measures:
+        if m.note:
+            marked.append(f"{m.name}: {m.note}")
+        elif m.threshold is not None:
+            heads = c.marked_by(m.name)
+            marked.append(f"{m.label}: {', '.join(heads) if heads else 'none'} "
+                          f"({m.rule()}; a measure, not an ablation-confirmed class)")
+    return {"columns": columns, "rows": rows, "marked": marked}
 
 
 def _feeder_text(feeder: Any) -> str:
@@ -626,6 +686,13 @@ def _guide(c: Classification) -> list[tuple[str, str]]:
         if info.positional_control:
             text += " Checked against the no-repeat positional control."
         guide.append((f"{kind} {info.name}.", text))
+    for m in c.measures:
+        text = m.description
+        if m.threshold is not None:
+            text += f" Heads with {m.rule()} are listed as {m.label}: evidence, not a class."
+        if m.note:
+            text += f" ({m.note}.)"
+        guide.append((f"Measure {m.name}.", text))
     guide += [
         ("Score (0..1).",
          "The attention mass a head puts on a query's targets (as each behavior defines "

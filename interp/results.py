@@ -18,11 +18,13 @@ from .behaviors import Behavior, Confirmation, registered_behaviors
 from .evidence import Evidence, GroupEvidence, WeightEvidence
 from .heads import HeadId
 
-__all__ = ["BehaviorInfo", "Classification", "HeadClass", "LayerProbes", "SCHEMA_VERSION"]
+__all__ = ["BehaviorInfo", "Classification", "HeadClass", "LayerProbes", "MeasureInfo",
+           "SCHEMA_VERSION"]
 
 #: Version of the ``report.json`` layout. 2: typed evidence (``status``/``reason``),
 #: ``behaviors``, group redundancy (``alone``/``adds``/``gain``), ``schema_version``.
-SCHEMA_VERSION = 2
+#: 3: per-head ``measures`` and the top-level ``measures`` record (:class:`MeasureInfo`).
+SCHEMA_VERSION = 3
 
 #: How a head's class stands after the ablations (see :meth:`HeadClass.status`).
 CLASS_STATUSES = ("confirmed", "confirmed together", "refuted", "undecidable", "not tested")
@@ -54,6 +56,64 @@ class BehaviorInfo:
     def from_dict(cls, data: dict) -> "BehaviorInfo":
         return cls(**{k: data[k] for k in ("name", "description", "kind", "confirmation",
                                            "positional_control") if k in data})
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    """What a per-head measure was (:class:`interp.Measure`), recorded with the result.
+
+    Attributes:
+        name, description, kind, stimuli, threshold, above_uniform, label, bins: as the
+            measure declared them (``stimuli`` empty for weights measures).
+        baseline: the value of a head attending uniformly on the same stimuli (measures
+            with ``above_uniform``), else None.
+        note: why there are no values (e.g. a weights measure the model cannot have).
+    """
+
+    name: str
+    description: str
+    kind: str = "pattern"
+    stimuli: str = ""
+    threshold: float | None = None
+    above_uniform: bool = False
+    label: str | None = None
+    bins: tuple[str, ...] | None = None
+    baseline: float | None = None
+    note: str = ""
+
+    @property
+    def is_profile(self) -> bool:
+        return self.bins is not None
+
+    def passes(self, value: Any) -> bool:
+        """Whether a head's value marks it: above ``threshold`` and, with
+        ``above_uniform``, above the uniform baseline (False for missing values)."""
+        if self.threshold is None or self.is_profile or value is None or value != value:
+            return False
+        if value <= self.threshold:
+            return False
+        return not self.above_uniform or (self.baseline is not None and value > self.baseline)
+
+    def rule(self) -> str:
+        """The marking rule in words (empty without a threshold)."""
+        if self.threshold is None:
+            return ""
+        text = f"{self.name} > {self.threshold:g}"
+        if self.above_uniform:
+            text += f" and above a uniform head's {_num(self.baseline)}"
+        return text
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["bins"] = None if self.bins is None else list(self.bins)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MeasureInfo":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        if known.get("bins") is not None:
+            known["bins"] = tuple(known["bins"])
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -111,6 +171,8 @@ class HeadClass:
             excluded; None where no query has such a key): local vs long-range heads.
         no_repeat: behavior -> the head's attention on the same *positions* in ``[BOS] r s``
             sequences without repeats (0..1), for behaviors with a positional control.
+        measures: measure -> the head's value (a float, a list for profiles, None where
+            not available); see :mod:`interp.measures`.
     """
 
     label: str
@@ -126,6 +188,7 @@ class HeadClass:
     weights: WeightEvidence = field(default_factory=WeightEvidence)
     distance: list = field(default_factory=list)
     no_repeat: dict = field(default_factory=dict)
+    measures: dict = field(default_factory=dict)
 
     @property
     def head_id(self) -> HeadId:
@@ -159,6 +222,7 @@ class HeadClass:
             "ablation": {b: e.to_dict() for b, e in self.ablation.items()},
             "loss_effect": self.loss_effect, "weights": self.weights.to_dict(),
             "distance": list(self.distance), "no_repeat": dict(self.no_repeat),
+            "measures": dict(self.measures),
         }
 
     @classmethod
@@ -171,6 +235,7 @@ class HeadClass:
             loss_effect=data.get("loss_effect"),
             weights=WeightEvidence.from_dict(data.get("weights") or {}),
             distance=list(data.get("distance", [])), no_repeat=dict(data.get("no_repeat", {})),
+            measures=dict(data.get("measures", {})),
         )
 
 
@@ -198,6 +263,22 @@ class Classification:
     probes: tuple[LayerProbes, ...] = field(default_factory=tuple)
     text_scores: dict = field(default_factory=dict)
     behaviors: tuple[BehaviorInfo, ...] = field(default_factory=tuple)
+    measures: tuple[MeasureInfo, ...] = field(default_factory=tuple)
+
+    def measure(self, name: str) -> MeasureInfo:
+        """The recorded :class:`MeasureInfo` of a measure."""
+        for m in self.measures:
+            if m.name == name:
+                return m
+        raise KeyError(f"measure {name!r} was not computed; computed: "
+                       f"{[m.name for m in self.measures]}")
+
+    def marked_by(self, name: str) -> list[str]:
+        """Labels of the heads a measure marks (:meth:`MeasureInfo.passes`), strongest
+        first."""
+        info = self.measure(name)
+        heads = [h for h in self.heads if info.passes(h.measures.get(name))]
+        return [h.label for h in sorted(heads, key=lambda h: -h.measures[name])]
 
     @property
     def behavior_names(self) -> tuple[str, ...]:
@@ -292,6 +373,17 @@ class Classification:
                 reason = self.head(open_[0]).ablation[name].reason
                 text += f" (undecided: {', '.join(open_)}: {reason})"
             lines.append(f"{name}: {text}")
+        for info in self.measures:
+            if info.threshold is None:
+                continue
+            marked = self.marked_by(info.name)
+            if info.note:
+                text = info.note
+            else:
+                text = ", ".join(f"{h} ({self.head(h).measures[info.name]:.2f})"
+                                 for h in marked) or "none"
+                text += f" [{info.rule()}; a measure, not an ablation-confirmed class]"
+            lines.append(f"{info.label}: {text}")
         for g in self.groups:
             alone = g.alone.get(g.strongest)
             verdict = ("redundancy confirmed" if g.confirmed
@@ -352,6 +444,7 @@ class Classification:
             "example": dict(self.example),
             "probes": [p.to_dict() for p in self.probes],
             "text_scores": dict(self.text_scores),
+            "measures": [m.to_dict() for m in self.measures],
         }
 
     @classmethod
@@ -372,6 +465,7 @@ class Classification:
             probes=tuple(LayerProbes.from_dict(p) for p in data.get("probes", [])),
             text_scores=dict(data.get("text_scores", {})),
             behaviors=tuple(BehaviorInfo.from_dict(b) for b in data.get("behaviors", [])),
+            measures=tuple(MeasureInfo.from_dict(m) for m in data.get("measures", [])),
         )
 
 

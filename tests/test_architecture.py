@@ -21,7 +21,7 @@ PACKAGE = Path(interp.__file__).parent
 MODULES = sorted(PACKAGE.glob("*.py"))
 REPORTING = {"report", "plots", "checkpoint_report", "pages", "results", "evidence"}
 RUNS_MODELS = {"models", "hooks", "census", "ablation", "ablation_sweep", "classify",
-               "confirm", "probing", "checkpoints", "training", "planted", "head_types",
+               "confirm", "probing", "checkpoints", "training", "planted", "head_types", "measures",
                "weights", "cli"}
 PLOTLY_ALLOWED = {"plots", "report", "checkpoint_report"}
 BUILTIN_NAMES = {b.name for b in interp.registered_behaviors()}

@@ -466,7 +466,7 @@ def test_markdown_and_html_escape_hostile_names(tmp_path):
 
 def test_report_json_has_a_schema_version_and_refuses_newer():
     document = json.loads(render_json(Classification.from_dict(make_document())))
-    assert document["schema_version"] == 2
+    assert document["schema_version"] == 3
     document["schema_version"] = 99
     with pytest.raises(ValueError, match="schema_version 99 is newer"):
         Classification.from_dict(document)

@@ -1,0 +1,296 @@
+"""Per-head measures: statistics of a head that are not attention mass on target keys.
+
+A :class:`Behavior` says *which keys* a query should attend to and is scored against a
+null, classed and ablation-tested. Some head types are not like that: an attention sink
+is a key that collects attention from every later query, a head's window width is a shape
+of its distance profile, a successor head is a property of its OV weights. A
+:class:`Measure` declares such a statistic once; :func:`interp.classify_heads` computes
+every registered measure for every head and records it in the result
+(:attr:`interp.HeadClass.measures`, ``report.json``, the report's measure table, heatmaps
+and profile figure, and its guide, generated from the descriptions).
+
+Two kinds:
+
+- ``"pattern"``: ``fn(pattern, tokens, valid)`` with ``pattern`` one layer's post-softmax
+  attention ``[batch, head, query, key]`` returns ``[batch, head]`` (a value per sequence)
+  or, with ``bins``, ``[batch, head, len(bins)]`` (a profile). It is computed inside the
+  pattern hooks of one forward pass over the measure's ``stimuli``: ``"census"`` (the
+  ``[BOS] r r`` sequences of the census) or ``"long"`` (:func:`long_stimuli`: the model's
+  whole context, BOS and random tokens with a short and a long copied span). The value of
+  a head is the mean over sequences (NaN ignored).
+- ``"weights"``: ``fn(model)`` returns ``[layer, head]`` (or ``[layer, head, bins]``)
+  from the weights alone; raising ``ValueError`` means "not available for this model" and
+  the reason is recorded instead of values.
+
+A measure with a ``threshold`` (and ``label``) marks the heads whose value exceeds it; with
+``above_uniform`` the value must also exceed what a head attending uniformly to every
+visible key would get on the same sequences (computed by the same ``fn``). Marked heads are
+listed under ``label`` in the summary and the report: *evidence from a measure*, not a
+class confirmed by an ablation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from jaxtyping import Bool, Float
+from torch import Tensor
+
+from .hooks import attached_hooks, pattern_hook
+from .models import model_device
+from .results import MeasureInfo
+from .stimuli import Stimuli, spaced_copy_tokens
+
+__all__ = [
+    "MEASURE_KINDS",
+    "Measure",
+    "compute_measures",
+    "get_measure",
+    "long_stimuli",
+    "register_measure",
+    "registered_measures",
+    "resolve_measures",
+    "uniform_pattern",
+    "unregister_measure",
+]
+
+MEASURE_KINDS = ("pattern", "weights")
+MEASURE_STIMULI = ("census", "long")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One per-head statistic (module docstring).
+
+    Attributes:
+        name: one spelling everywhere (a Python identifier).
+        description: one line: what the value means, its range, and its citation (shown in
+            the report's guide).
+        fn: ``fn(pattern, tokens, valid)`` (``pattern``) or ``fn(model)`` (``weights``).
+        kind: ``"pattern"`` or ``"weights"``.
+        stimuli: pattern measures: ``"census"`` or ``"long"``.
+        threshold: heads whose value exceeds this are marked (None: no marking).
+        above_uniform: a marked head must also beat a uniform head's value.
+        label: how marked heads are listed (default ``"<name> (measure)"``).
+        bins: names of a profile's entries; None for a single value per head.
+    """
+
+    name: str
+    description: str
+    fn: Callable[..., Tensor]
+    kind: str = "pattern"
+    stimuli: str = "long"
+    threshold: float | None = None
+    above_uniform: bool = False
+    label: str | None = None
+    bins: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"measure name {self.name!r} must be a Python identifier")
+        if not isinstance(self.description, str) or not self.description.strip():
+            raise ValueError(f"measure {self.name!r} needs a one-line description")
+        if not callable(self.fn):
+            raise ValueError(f"measure {self.name!r}: fn must be callable")
+        if self.kind not in MEASURE_KINDS:
+            raise ValueError(f"measure {self.name!r}: kind {self.kind!r} is not one of "
+                             f"{MEASURE_KINDS}")
+        if self.stimuli not in MEASURE_STIMULI:
+            raise ValueError(f"measure {self.name!r}: stimuli {self.stimuli!r} is not one of "
+                             f"{MEASURE_STIMULI}")
+        if self.bins is not None:
+            object.__setattr__(self, "bins", tuple(str(b) for b in self.bins))
+            if not self.bins:
+                raise ValueError(f"measure {self.name!r}: bins must not be empty")
+            if self.threshold is not None:
+                raise ValueError(f"measure {self.name!r}: a profile (bins) has no threshold")
+        if self.above_uniform and self.kind != "pattern":
+            raise ValueError(f"measure {self.name!r}: above_uniform needs a pattern measure")
+        if self.threshold is not None and self.label is None:
+            object.__setattr__(self, "label", f"{self.name} (measure)")
+
+    def info(self, baseline: float | None = None, note: str = "") -> MeasureInfo:
+        """What the result records about this measure."""
+        return MeasureInfo(name=self.name, description=self.description, kind=self.kind,
+                           stimuli=self.stimuli if self.kind == "pattern" else "",
+                           threshold=self.threshold, above_uniform=self.above_uniform,
+                           label=self.label, bins=self.bins, baseline=baseline, note=note)
+
+
+# ------------------------------------------------------------------- the registry
+
+_REGISTRY: dict[str, Measure] = {}
+
+
+def register_measure(measure: Measure, *, replace: bool = False) -> Measure:
+    """Add ``measure`` to the registry :func:`interp.classify_heads` reads.
+
+    Raises:
+        ValueError: a measure of that name is registered and ``replace`` is False.
+    """
+    if not isinstance(measure, Measure):
+        raise TypeError(f"expected an interp.Measure, got {type(measure).__name__}")
+    if measure.name in _REGISTRY and not replace:
+        raise ValueError(f"a measure named {measure.name!r} is registered already "
+                         "(pass replace=True to replace it)")
+    _REGISTRY[measure.name] = measure
+    return measure
+
+
+def unregister_measure(name: str) -> Measure:
+    """Remove a measure from the registry; returns it."""
+    try:
+        return _REGISTRY.pop(name)
+    except KeyError:
+        raise KeyError(f"no measure {name!r} is registered; known: {list(_REGISTRY)}") from None
+
+
+def get_measure(name: str) -> Measure:
+    """The registered measure called ``name`` (KeyError lists the known ones)."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown measure {name!r}; registered: {list(_REGISTRY)}") from None
+
+
+def registered_measures() -> tuple[Measure, ...]:
+    """Every registered measure, in registration order."""
+    return tuple(_REGISTRY.values())
+
+
+def resolve_measures(spec: Iterable[Measure | str] | None = None) -> tuple[Measure, ...]:
+    """Measures from names or values (None: every registered one; empty: none).
+
+    Raises:
+        KeyError: an unknown name.
+        ValueError: two different measures share a name.
+    """
+    if spec is None:
+        return registered_measures()
+    if isinstance(spec, (str, Measure)):
+        spec = [spec]
+    out: dict[str, Measure] = {}
+    for item in spec:
+        measure = item if isinstance(item, Measure) else get_measure(str(item))
+        if measure.name in out and out[measure.name] is not measure:
+            raise ValueError(f"two different measures are named {measure.name!r}")
+        out[measure.name] = measure
+    return tuple(out.values())
+
+
+# ------------------------------------------------------------------- computing them
+
+
+def uniform_pattern(valid: Bool[Tensor, "batch pos"]) -> Float[Tensor, "batch 1 query key"]:
+    """A head without preference: each query spreads its attention evenly over the real
+    keys ``0..q`` (BOS included)."""
+    n_pos = valid.shape[1]
+    causal = torch.ones(n_pos, n_pos, dtype=torch.bool, device=valid.device).tril()  # (Q, K)
+    seen = causal[None] & valid[:, None, :] & valid[:, :, None]  # (B, Q, K)
+    w = seen.float()
+    return (w / w.sum(-1, keepdim=True).clamp(min=1))[:, None]  # (B, 1, Q, K)
+
+
+def long_stimuli(
+    model: Any, n_seqs: int, *, seed: int, bos_token_id: int, exclude_ids: Sequence[int] = (),
+    max_pos: int = 256,
+) -> Stimuli:
+    """The ``"long"`` stimuli: the model's whole context (at most ``max_pos`` tokens) of
+    BOS and random tokens, with a span copied a short distance (4) and one copied half the
+    context later (:func:`interp.spaced_copy_tokens`), so that induction can be split by
+    copy distance and attention read over the whole context."""
+    n_pos = min(int(model.cfg.n_ctx), max_pos)
+    span = 8 if n_pos >= 49 else 4
+    return spaced_copy_tokens(n_seqs, n_pos, vocab_size=int(model.cfg.d_vocab),
+                              distances=(span, (n_pos - 1) // 2), span=span,
+                              bos_token_id=bos_token_id, seed=seed, exclude_ids=exclude_ids)
+
+
+def compute_measures(
+    model: Any, measures: Sequence[Measure], stimuli: dict[str, Stimuli],
+) -> tuple[dict[str, Tensor | None], tuple[MeasureInfo, ...]]:
+    """Every head's value of each measure.
+
+    Args:
+        model: a ``TransformerBridge`` (not modified; no hook stays on it).
+        measures: the measures.
+        stimuli: ``"census"`` / ``"long"`` -> the stimuli of the pattern measures that ask
+            for them.
+
+    Returns:
+        ``(values, infos)``: name -> ``[layer, head]`` (or ``[layer, head, bins]``) mean
+        over sequences, None where a weights measure is unavailable; and what each
+        measure was (:class:`interp.results.MeasureInfo`, with the uniform baseline and
+        any note).
+    """
+    values: dict[str, Tensor | None] = {}
+    baselines: dict[str, float | None] = {}
+    notes: dict[str, str] = {}
+    for where in MEASURE_STIMULI:
+        chosen = [m for m in measures if m.kind == "pattern" and m.stimuli == where]
+        if chosen and where not in stimuli:
+            for m in chosen:
+                values[m.name], baselines[m.name] = None, None
+                notes[m.name] = f"not measured: no {where} stimuli for this model"
+        elif chosen:
+            values.update(_pattern_pass(model, chosen, stimuli[where]))
+            for m in chosen:
+                baselines[m.name] = (_uniform_value(m, stimuli[where]) if m.above_uniform
+                                     else None)
+    for m in measures:
+        if m.kind != "weights":
+            continue
+        try:
+            out = m.fn(model)
+        except ValueError as err:
+            values[m.name], notes[m.name] = None, f"not available: {err}"
+            continue
+        values[m.name] = _check_shape(m, torch.as_tensor(out).detach().float().cpu(),
+                                      (int(model.cfg.n_layers), int(model.cfg.n_heads)))
+    infos = tuple(m.info(baselines.get(m.name), notes.get(m.name, "")) for m in measures)
+    return {m.name: values[m.name] for m in measures}, infos
+
+
+def _check_shape(m: Measure, value: Tensor, lead: tuple[int, int]) -> Tensor:
+    expected = lead if m.bins is None else (*lead, len(m.bins))
+    if tuple(value.shape) != expected:
+        raise ValueError(f"measure {m.name!r} returned shape {tuple(value.shape)}; expected "
+                         f"{expected}")
+    return value
+
+
+def _pattern_pass(model: Any, measures: list[Measure], stimuli: Stimuli) -> dict[str, Tensor]:
+    """One forward pass; each layer's pattern is reduced by every measure in its hook."""
+    from transformer_lens.model_bridge.exceptions import StopAtLayerException
+
+    n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
+    device = model_device(model)
+    tokens, valid = stimuli.tokens.to(device), stimuli.valid.to(device)
+    per_layer: dict[str, list[Tensor | None]] = {m.name: [None] * n_layers for m in measures}
+
+    def make_hook(layer: int):
+        def reduce_pattern(pattern: Tensor, hook: Any) -> None:
+            p = pattern.detach()
+            on = (tokens.to(p.device), valid.to(p.device))
+            for m in measures:
+                value = m.fn(p, *on).detach().float().cpu().nanmean(0)  # (H,) or (H, N)
+                per_layer[m.name][layer] = _check_shape(m, value[None], (1, n_heads))[0]
+            if layer == n_layers - 1:
+                raise StopAtLayerException(pattern)  # nothing after the last pattern
+            return None
+
+        return reduce_pattern
+
+    hooks = [(pattern_hook(layer), make_hook(layer)) for layer in range(n_layers)]
+    with torch.inference_mode(), attached_hooks(model, hooks):
+        model(tokens, attention_mask=valid.long())
+    return {name: torch.stack(layers) for name, layers in per_layer.items()}  # (L, H[, N])
+
+
+def _uniform_value(m: Measure, stimuli: Stimuli) -> float:
+    """The measure's value for a head that attends uniformly (module docstring)."""
+    value = m.fn(uniform_pattern(stimuli.valid), stimuli.tokens, stimuli.valid)  # (B, 1)
+    return float(value.float().nanmean())

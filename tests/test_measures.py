@@ -1,0 +1,94 @@
+"""Per-head measures (interp.measures): the registry capability, and each built-in
+measure against planted heads and their look-alikes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import interp
+from interp import ClassifySettings, Classification, Measure, classify_heads
+from interp.measures import resolve_measures, uniform_pattern
+from interp.planted import build_planted_model
+from interp.results import SCHEMA_VERSION
+
+from conftest import watch
+
+QUICK = dict(seed=0, n_seqs=8, sweep=False, probes=False, behaviors=("previous_token",))
+
+
+def self_attention(pattern, tokens, valid):
+    """Mean attention of each query on itself (a toy pattern measure)."""
+    return pattern.diagonal(dim1=-2, dim2=-1)[..., 1:].mean(-1)  # (B, H)
+
+
+@pytest.fixture(scope="module")
+def sinks():
+    """Layer 0: two sinks (on key 1 and on BOS) beside look-alikes that are no sink."""
+    planted = build_planted_model(
+        roles_layer0=("sink_1", "bos", "uniform", "previous_token", "current_token",
+                      "local_3"),
+        roles_layer1=("uniform",))
+    watch(planted.model)
+    return planted, classify_heads(planted.model, ClassifySettings(**QUICK))
+
+
+def test_a_user_measure_flows_through_every_stage(sinks, tmp_path):
+    planted, _ = sinks
+    mine = Measure(name="on_itself", description="mean attention of a query on itself.",
+                   fn=self_attention, stimuli="census", threshold=0.5)
+    result = classify_heads(planted.model, ClassifySettings(**QUICK, measures=(mine,)))
+    (current,) = planted.heads_with_role("current_token")
+    assert result.head(current).measures["on_itself"] == pytest.approx(1.0, abs=1e-3)
+    assert result.marked_by("on_itself") == [current]
+    assert f"on_itself (measure): {current} (1.00)" in result.summary()
+    assert result.settings["measures"] == ["on_itself"]
+    paths = interp.write_report(result, tmp_path)
+    document = json.loads(paths["json"].read_text())
+    assert document["schema_version"] == SCHEMA_VERSION == 3
+    assert document["measures"][0]["name"] == "on_itself"
+    again = Classification.from_dict(document)
+    assert again.head(current).measures == result.head(current).measures
+    assert again.marked_by("on_itself") == [current]
+    page = paths["html"].read_text()
+    assert 'id="measures"' in page and "mean attention of a query on itself." in page
+    markdown = paths["markdown"].read_text()
+    assert "| head | on_itself |" in markdown and "**Measure on_itself.**" in markdown
+    # a result written before measures existed reads back without them
+    del document["measures"]
+    document["schema_version"] = 2
+    for head in document["heads"]:
+        del head["measures"]
+    old = Classification.from_dict(document)
+    assert old.measures == () and old.heads[0].measures == {}
+
+
+def test_bad_measures_are_refused_naming_the_problem():
+    base = dict(name="m", description="d", fn=self_attention)
+    for kwargs, message in [(dict(name="a b"), "identifier"), (dict(kind="tokens"), "kind"),
+                            (dict(stimuli="text"), "stimuli"),
+                            (dict(bins=("a",), threshold=0.1), "profile"),
+                            (dict(kind="weights", above_uniform=True), "above_uniform"),
+                            (dict(fn=3), "callable")]:
+        with pytest.raises(ValueError, match=message):
+            Measure(**{**base, **kwargs})
+    with pytest.raises(KeyError, match="unknown measure"):
+        resolve_measures(["no_such_measure"])
+    with pytest.raises(KeyError, match="unknown measure"):
+        ClassifySettings(measures=("no_such_measure",))
+    mine = interp.register_measure(Measure(**base))
+    try:
+        with pytest.raises(ValueError, match="registered already"):
+            interp.register_measure(Measure(**base))
+        assert interp.registered_measures()[-1] is mine
+    finally:
+        interp.unregister_measure("m")
+
+
+def test_uniform_pattern_rows_sum_to_one():
+    valid = torch.tensor([[True, True, True, False]])
+    pattern = uniform_pattern(valid)[0, 0]
+    torch.testing.assert_close(pattern[2], torch.tensor([1 / 3, 1 / 3, 1 / 3, 0.0]))
+    torch.testing.assert_close(pattern[:3].sum(-1), torch.ones(3))
