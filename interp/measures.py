@@ -294,3 +294,38 @@ def _uniform_value(m: Measure, stimuli: Stimuli) -> float:
     """The measure's value for a head that attends uniformly (module docstring)."""
     value = m.fn(uniform_pattern(stimuli.valid), stimuli.tokens, stimuli.valid)  # (B, 1)
     return float(value.float().nanmean())
+
+
+# ------------------------------------------------------------------- built-ins
+# Each head type below is one block: its helpers and its registration.
+
+# Attention sinks (Gu et al. 2025; interp.head_types.sink_scores).
+
+
+def _sink(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
+    from .head_types import sink_scores
+
+    return sink_scores(pattern, valid)[0]  # (B, H)
+
+
+def _sink_key(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
+    from .head_types import sink_scores
+
+    key = sink_scores(pattern, valid)[1]  # (H,)
+    return key.float()[None].expand(pattern.shape[0], -1)  # (B, H)
+
+
+register_measure(Measure(
+    name="sink",
+    description="attention-sink score (0..1; Gu et al. 2025): the largest, over keys seen "
+    "by at least 16 queries, of the mean attention a key gets from the queries at or after "
+    "it (alpha_k). A head sinks when it exceeds 0.3 (their threshold) and what a uniform "
+    "head gets on the same sequences. BOS is a key like any other, and a head that rests on "
+    "BOS whenever it has nothing to do (an induction head on a first copy) sinks too.",
+    fn=_sink, threshold=0.3, above_uniform=True, label="sink (measure)",
+))
+register_measure(Measure(
+    name="sink_key",
+    description="the key position of the head's sink score (0 = BOS).",
+    fn=_sink_key,
+))

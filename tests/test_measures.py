@@ -92,3 +92,20 @@ def test_uniform_pattern_rows_sum_to_one():
     pattern = uniform_pattern(valid)[0, 0]
     torch.testing.assert_close(pattern[2], torch.tensor([1 / 3, 1 / 3, 1 / 3, 0.0]))
     torch.testing.assert_close(pattern[:3].sum(-1), torch.ones(3))
+
+
+# ------------------------------------------------------------------ sinks (Gu et al.)
+
+
+def test_sinks_are_reported_as_sinks_and_look_alikes_are_not(sinks):
+    planted, result = sinks
+    (on_key, on_bos) = planted.heads_with_role("sink_1") + planted.heads_with_role("bos")
+    assert result.marked_by("sink") == [on_key, on_bos]
+    assert result.head(on_key).measures["sink_key"] == 1.0
+    assert result.head(on_bos).measures["sink_key"] == 0.0
+    info = result.measure("sink")
+    assert info.threshold == 0.3 and 0.0 < info.baseline < 0.3
+    for role in ("uniform", "previous_token", "current_token", "local_3"):
+        (label,) = planted.heads_with_role(role)[:1]
+        assert result.head(label).measures["sink"] < 0.3, role
+    assert f"sink (measure): {on_key} (1.00), {on_bos} (1.00)" in result.summary()
