@@ -329,3 +329,42 @@ register_measure(Measure(
     description="the key position of the head's sink score (0 = BOS).",
     fn=_sink_key,
 ))
+
+# Local window (interp.head_types.local_profile).
+
+#: The window of the window measures (distances 0..WINDOW).
+WINDOW = 4
+
+
+def _window(pattern: Tensor, valid: Tensor) -> Tensor:
+    from .head_types import local_profile
+
+    return local_profile(pattern, valid, window=WINDOW)  # (B, H, WINDOW + 1)
+
+
+def _window_mass(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
+    from .head_types import window_mass
+
+    return window_mass(_window(pattern, valid))  # (B, H)
+
+
+def _window_width(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
+    from .head_types import window_width
+
+    return window_width(_window(pattern, valid))  # (B, H)
+
+
+register_measure(Measure(
+    name="window_mass",
+    description=f"attention on the query and the {WINDOW} keys before it (0..1), over "
+    "queries whose window does not reach BOS.",
+    fn=_window_mass,
+))
+register_measure(Measure(
+    name="window_width",
+    description=f"over how many of the distances 0..{WINDOW} the window's attention spreads: "
+    f"exp(entropy) of the normalised distance profile (1..{WINDOW + 1}); 1 for a previous- "
+    "or current-token head, about 3 for a head spread over three tokens. Only meaningful "
+    "where window_mass is not small.",
+    fn=_window_width,
+))

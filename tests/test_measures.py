@@ -109,3 +109,32 @@ def test_sinks_are_reported_as_sinks_and_look_alikes_are_not(sinks):
         (label,) = planted.heads_with_role(role)[:1]
         assert result.head(label).measures["sink"] < 0.3, role
     assert f"sink (measure): {on_key} (1.00), {on_bos} (1.00)" in result.summary()
+
+
+# ------------------------------------------------------------------ window, distance, position
+
+
+@pytest.fixture(scope="module")
+def positional():
+    """A local head beside a previous-token head (window of one), a sink, a uniform head
+    and a fixed long-range head (back_30: the induction target of the copy 31 back in the long stimuli, n_ctx 64);
+    an induction head in layer 1."""
+    planted = build_planted_model(
+        roles_layer0=("local_3", "previous_token", "sink_1", "uniform", "back_30"),
+        roles_layer1=("induction",))
+    watch(planted.model)
+    return planted, classify_heads(planted.model, ClassifySettings(**QUICK))
+
+
+def _of(planted, result, role):
+    label = planted.heads_with_role(role)[0]
+    return result.head(label).measures
+
+
+def test_window_width_tells_a_local_head_from_a_previous_token_head(positional):
+    planted, result = positional
+    local, prev = _of(planted, result, "local_3"), _of(planted, result, "previous_token")
+    assert local["window_mass"] > 0.99 and prev["window_mass"] > 0.99
+    assert local["window_width"] == pytest.approx(3.0, abs=0.01)
+    assert prev["window_width"] == pytest.approx(1.0, abs=0.01)
+    assert _of(planted, result, "uniform")["window_mass"] < 0.3
