@@ -368,3 +368,33 @@ register_measure(Measure(
     "where window_mass is not small.",
     fn=_window_width,
 ))
+
+# Induction by copy distance (interp.head_types.induction_by_distance).
+
+#: Copies at most this far back count as short-range induction.
+SHORT_COPY = 8
+
+
+def _induction_band(band: str) -> Callable[..., Tensor]:
+    def score(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
+        from .head_types import induction_by_distance
+
+        return induction_by_distance(pattern, tokens, valid, edges=(SHORT_COPY,))[band].score
+
+    return score
+
+
+register_measure(Measure(
+    name="induction_short",
+    description=f"induction score (0..1) on copies at most {SHORT_COPY} tokens back (the "
+    "distance from the current token to its earlier occurrence), on the long stimuli; "
+    "with induction_long, short- vs long-range induction (in the spirit of retrieval heads, "
+    "Wu et al. 2024). Chance repeats of the random tokens count as copies.",
+    fn=_induction_band(f"2-{SHORT_COPY}"),
+))
+register_measure(Measure(
+    name="induction_long",
+    description=f"induction score (0..1) on copies more than {SHORT_COPY} tokens back, on "
+    "the long stimuli (which hold a copy half the context back).",
+    fn=_induction_band(f"{SHORT_COPY + 1}+"),
+))

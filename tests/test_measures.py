@@ -138,3 +138,13 @@ def test_window_width_tells_a_local_head_from_a_previous_token_head(positional):
     assert local["window_width"] == pytest.approx(3.0, abs=0.01)
     assert prev["window_width"] == pytest.approx(1.0, abs=0.01)
     assert _of(planted, result, "uniform")["window_mass"] < 0.3
+
+
+def test_induction_split_by_copy_distance(positional):
+    planted, result = positional
+    induction, fixed = _of(planted, result, "induction"), _of(planted, result, "back_30")
+    assert induction["induction_long"] > 0.8 and induction["induction_short"] > 0.5
+    # a fixed-offset head lands on the long copy's targets only (not on the chance repeats
+    # at other long distances, nor on the short copy): one distance, not copies
+    assert fixed["induction_short"] < 0.1 < fixed["induction_long"]
+    assert fixed["induction_long"] < induction["induction_long"] - 0.3
