@@ -398,3 +398,26 @@ register_measure(Measure(
     "the long stimuli (which hold a copy half the context back).",
     fn=_induction_band(f"{SHORT_COPY + 1}+"),
 ))
+
+# Attention by relative key position (interp.head_types.key_position_profile).
+
+#: Bins of the key-position profile.
+KEY_BINS = 8
+
+
+def _key_position(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
+    from .head_types import key_position_profile
+
+    return key_position_profile(pattern, valid, n_bins=KEY_BINS)  # (B, H, KEY_BINS)
+
+
+register_measure(Measure(
+    name="key_position",
+    description=f"attention mass by relative key position (\"lost in the middle\", Liu et "
+    f"al. 2023): for queries in the second half of the long stimuli the visible keys are "
+    f"cut into {KEY_BINS} bins by position / (query + 1); each bin's mean mass (a row sums "
+    f"to 1; uniform = 1/{KEY_BINS}). A sink fills the first bin, a local head the last, a "
+    "head that fails to read the middle dips there.",
+    fn=_key_position,
+    bins=tuple(f"{i}/{KEY_BINS}" for i in range(1, KEY_BINS + 1)),
+))

@@ -148,3 +148,16 @@ def test_induction_split_by_copy_distance(positional):
     # at other long distances, nor on the short copy): one distance, not copies
     assert fixed["induction_short"] < 0.1 < fixed["induction_long"]
     assert fixed["induction_long"] < induction["induction_long"] - 0.3
+
+
+def test_key_position_profile_of_sink_local_and_uniform_heads(positional):
+    planted, result = positional
+    assert result.measure("key_position").bins == tuple(f"{i}/8" for i in range(1, 9))
+    sink = _of(planted, result, "sink_1")["key_position"]
+    local = _of(planted, result, "local_3")["key_position"]
+    flat = _of(planted, result, "uniform")["key_position"]
+    assert sink[0] > 0.99 and local[-1] > 0.99
+    assert max(flat) - min(flat) < 0.05 and sum(flat) == pytest.approx(1.0, abs=1e-3)
+    figure = interp.plots.measure_profiles(result, "key_position")
+    assert len(figure.data) == len(result.heads)
+    assert 'id="interp-measure-key_position"' in interp.render_html(result)

@@ -149,7 +149,9 @@ def _assert_pattern_drawn(driver, census, label: str) -> None:
 def test_every_figure_renders_without_console_errors(page, report):
     page_text = report.read_text(encoding="utf-8")
     n_figures = page_text.count('class="plotly-graph-div"')
-    assert n_figures == 6  # scores, ablations, loss effect, probes, distances, pattern
+    # scores, ablations, loss effect, probes, distances, measures, key-position profile,
+    # pattern
+    assert n_figures == 8
     plots = page.find_elements("css selector", ".js-plotly-plot")
     assert len(plots) == n_figures
     assert all(p.find_elements("css selector", "svg.main-svg") for p in plots)
