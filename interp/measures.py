@@ -53,6 +53,7 @@ __all__ = [
     "register_measure",
     "registered_measures",
     "resolve_measures",
+    "successor_measure",
     "uniform_pattern",
     "unregister_measure",
 ]
@@ -421,3 +422,46 @@ register_measure(Measure(
     fn=_key_position,
     bins=tuple(f"{i}/{KEY_BINS}" for i in range(1, KEY_BINS + 1)),
 ))
+
+# Successor heads (Gould et al. 2023; interp.head_types.successor_scores).
+
+
+def successor_measure(
+    ordinal_sets: Any = None, *, name: str = "successor",
+) -> Measure:
+    """Gould et al.'s successor score as a weights measure.
+
+    Args:
+        ordinal_sets: ordered token-id lists to score on; None: the ordinal sets the
+            model's tokenizer holds (:func:`interp.head_types.ordinal_token_sets`: digits,
+            letters, weekdays, months); a model without a tokenizer, or whose tokenizer
+            holds none, gets no values and a note.
+        name: the measure's name.
+    """
+    from .head_types import ordinal_token_sets, successor_scores
+
+    def successor(model: Any) -> Tensor:
+        sets = ordinal_sets
+        if sets is None:
+            sets = ordinal_token_sets(getattr(model, "tokenizer", None))
+            if not sets:
+                raise ValueError("the tokenizer holds no ordinal token set (digits, "
+                                 "letters, weekdays, months) as single tokens")
+        if bool(getattr(model.cfg, "attn_only", False)):
+            return successor_scores(model, sets)
+        try:
+            return successor_scores(model, sets, through_mlp0=True)
+        except (AttributeError, RuntimeError, TypeError) as err:
+            raise ValueError(f"cannot apply MLP0 to the embeddings: {err}") from err
+
+    return Measure(
+        name=name,
+        description="successor score (0..1; Gould et al. 2023), from the weights: through "
+        "the head's OV circuit (after MLP0 where the model has MLPs), the fraction of "
+        "ordinal pairs (1 -> 2, a -> b, Monday -> Tuesday) where the successor gets the "
+        "top logit among its set; a copying head scores 0, random weights about 1/set size.",
+        fn=successor, kind="weights",
+    )
+
+
+register_measure(successor_measure())

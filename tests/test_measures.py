@@ -10,7 +10,7 @@ import torch
 
 import interp
 from interp import ClassifySettings, Classification, Measure, classify_heads
-from interp.measures import resolve_measures, uniform_pattern
+from interp.measures import resolve_measures, successor_measure, uniform_pattern
 from interp.planted import build_planted_model
 from interp.results import SCHEMA_VERSION
 
@@ -161,3 +161,25 @@ def test_key_position_profile_of_sink_local_and_uniform_heads(positional):
     figure = interp.plots.measure_profiles(result, "key_position")
     assert len(figure.data) == len(result.heads)
     assert 'id="interp-measure-key_position"' in interp.render_html(result)
+
+
+# ------------------------------------------------------------------ successor (Gould et al.)
+
+
+def test_successor_measure_tells_a_successor_head_from_a_self_copy_head():
+    planted = build_planted_model(roles_layer0=("successor", "self_copy", "uniform"),
+                                  roles_layer1=("uniform",))
+    watch(planted.model)
+    ordinal = successor_measure([list(range(1, 24))], name="successor_ids")
+    result = classify_heads(planted.model, ClassifySettings(**QUICK, measures=(ordinal,)))
+    scores = {planted.roles[h.label]: h.measures["successor_ids"] for h in result.heads}
+    assert scores["successor"] == 1.0 and scores["self_copy"] == 0.0
+    assert result.measure("successor_ids").kind == "weights"
+
+
+def test_a_weights_measure_the_model_cannot_have_says_why(sinks):
+    planted, result = sinks
+    info = result.measure("successor")  # the planted model has no tokenizer
+    assert info.kind == "weights" and "tokenizer" in info.note
+    assert all(h.measures["successor"] is None for h in result.heads)
+    assert "successor: not available" in interp.render_markdown(result)
