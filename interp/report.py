@@ -125,7 +125,7 @@ def render_markdown(classification: Classification) -> str:
     lines.append("| " + " | ".join(_md(h) for h in header) + " |")
     lines.append("|" + "|".join(["---"] * 2 + ["--:"] * len(behaviors) + ["---", "--:"]) + "|")
     for h in c.heads:
-        cells = [_md(h.label), _md(_classes_plain(h))]
+        cells = [_md(h.label), _md(_with_marks(_classes_plain(h), _marks(c, h)))]
         for b in behaviors:
             cell = _md(_score_triple(h, b))
             cells.append(f"**{cell}**" if b in h.classes else cell)
@@ -346,6 +346,7 @@ def _heads_table(c: Classification) -> dict:
                          "mark": CONFIRMED_MARK if b in h.confirmed_classes
                          else UNCONFIRMED_MARK} for b in h.classes],
             "classes_sort": _classes_plain(h) if h.classes else "",
+            "marks": _marks(c, h),
             "cells": cells,
         })
     return {"behaviors": columns, "words": words, "tail": tail, "rows": rows}
@@ -422,7 +423,7 @@ def _explorer(c: Classification, first: str | None) -> list[dict]:
     patterns = _patterns(c)
     return [
         {"label": h.label, "selected": h.label == first,
-         "text": f"{h.label} — {_classes_plain(h)}"
+         "text": f"{h.label} — {_with_marks(_classes_plain(h), _marks(c, h))}"
                  + ("" if h.label in patterns else " (no pattern)")}
         for h in c.heads
     ]
@@ -602,6 +603,17 @@ def _evidence_lines(h: HeadClass) -> list[str]:
             text += f" [{ev.note}]"
         lines.append(text)
     return lines
+
+
+def _marks(c: Classification, h: HeadClass) -> list[str]:
+    """The labels of the measures that mark ``h`` (e.g. ``sink (measure)``)."""
+    return [m.label for m in c.measures if m.label and m.passes(h.measures.get(m.name))]
+
+
+def _with_marks(classes: str, marks: list[str]) -> str:
+    if not marks:
+        return classes
+    return ", ".join(marks) if classes == "—" else f"{classes}, {', '.join(marks)}"
 
 
 def _classes_plain(h: HeadClass) -> str:

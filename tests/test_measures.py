@@ -183,3 +183,11 @@ def test_a_weights_measure_the_model_cannot_have_says_why(sinks):
     assert info.kind == "weights" and "tokenizer" in info.note
     assert all(h.measures["successor"] is None for h in result.heads)
     assert "successor: not available" in interp.render_markdown(result)
+
+
+def test_marked_heads_are_shown_beside_their_classes(sinks):
+    planted, result = sinks
+    (on_key,) = planted.heads_with_role("sink_1")
+    page = interp.render_html(result)
+    assert f'<tr data-head="{on_key}"><th>{on_key}</th><td data-sort=""><span class="measure"' in page
+    assert f"| {on_key} | sink (measure) |" in interp.render_markdown(result)
