@@ -126,7 +126,8 @@ def target_masks(
     Args:
         tokens: ``[batch, pos]`` ids with BOS at position 0.
         valid: ``[batch, pos]`` True on real tokens (default: all).
-        behaviors: names or :class:`interp.Behavior` values (default: the registry).
+        behaviors: names or :class:`interp.Behavior` values (default: the registry, less
+            the behaviors that need predictions when none are given).
         predictions: the model's top next-token predictions, for behaviors whose targets
             depend on them (:func:`interp.census.predicted_tokens`).
 
@@ -141,7 +142,10 @@ def target_masks(
     targets: dict[str, Tensor] = {}
     eligibles: dict[str, Tensor] = {}
     cache: dict[str, Tensor] = {}
-    for b in resolve_behaviors(behaviors):
+    chosen = resolve_behaviors(behaviors)
+    if behaviors is None and predictions is None:  # pure maths on tokens alone
+        chosen = tuple(b for b in chosen if not b.needs_predictions)
+    for b in chosen:
         if b.eligible not in cache:
             cache[b.eligible] = eligible_keys(b.eligible, n_pos, valid)
         eligible = cache[b.eligible]
@@ -167,6 +171,8 @@ def positional_masks(
     content-based head finds nothing there and a positional shortcut scores as before.
     """
     chosen = resolve_behaviors(behaviors)
+    if behaviors is None and predictions is None:  # as in target_masks
+        chosen = tuple(b for b in chosen if not b.needs_predictions)
     masks = target_masks(tokens, valid, behaviors=chosen, predictions=predictions)
     targets = dict(masks.targets)
     for b in chosen:

@@ -4,6 +4,9 @@ look-alike decoy, through :func:`interp.classify_heads`."""
 from __future__ import annotations
 
 import pytest
+import torch
+
+import interp
 
 from interp import ClassifySettings, classify_heads
 from interp.planted import build_planted_model
@@ -81,3 +84,20 @@ def test_local_window_head_against_previous_token_and_long_range_decoys(local):
     assert evidence.metric == "probe_accuracy:token_two_back@blocks.0.hook_resid_post"
     assert evidence.relative > 0.5
     assert "token_two_back" in [p.task for p in result.probes]
+
+
+def test_pure_target_masks_leave_out_prediction_behaviors_unless_named():
+    from interp.behaviors import registered_behaviors
+    from interp.scoring import target_masks
+
+    tokens = torch.tensor([[0, 3, 4, 3, 4]])
+    masks = target_masks(tokens)  # the registry, without predictions
+    needs = [b.name for b in registered_behaviors() if b.needs_predictions]
+    assert needs and not set(needs) & set(masks.targets)
+    with pytest.raises(ValueError, match="needs the model's predictions"):
+        target_masks(tokens, behaviors=needs)
+    predicted = interp.behaviors.Predictions(tokens=torch.tensor([[3, 4, 3, 4, 3]]),
+                                             probs=torch.ones(1, 5))
+    masks = target_masks(tokens, behaviors=needs, predictions=predicted)
+    # query 2 predicts 3 (key 1 holds it); query 3 predicts 4 (key 2)
+    assert masks.targets[needs[0]][0].nonzero().tolist() == [[2, 1], [3, 2], [4, 1], [4, 3]]

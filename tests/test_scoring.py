@@ -5,7 +5,8 @@ import torch
 
 from interp.behaviors import registered_behaviors
 
-BEHAVIORS = tuple(b.name for b in registered_behaviors("behavior"))
+# the behaviors whose targets come from tokens alone (the others need the model's predictions)
+BEHAVIORS = tuple(b.name for b in registered_behaviors("behavior") if not b.needs_predictions)
 from interp.scoring import (
     HeadScores,
     distance_profile,
