@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .jsonsafe import finite_or_none
 from .pages import asset, figure_divs, render_page
 
 if TYPE_CHECKING:
@@ -78,8 +79,8 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
             fig.add_trace(
                 go.Scatter(
                     x=steps,
-                    y=[_num(v) for v in values[:, layer, head].tolist()],
-                    customdata=[[html.escape(c), _num(n)] for c, n in
+                    y=[finite_or_none(v) for v in values[:, layer, head].tolist()],
+                    customdata=[[html.escape(c), finite_or_none(n)] for c, n in
                                 zip(sweep.labels, nulls[:, layer, head].tolist())],
                     name=label,
                     legendgroup=f"layer {layer}",
@@ -100,7 +101,7 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
     ):
         fig.add_trace(
             go.Scatter(
-                x=steps, y=[_num(v) for v in losses.tolist()], name=text,
+                x=steps, y=[finite_or_none(v) for v in losses.tolist()], name=text,
                 legendgroup="loss", legendgrouptitle={"text": "loss"}, mode="lines+markers",
                 marker={"size": 4}, line={"color": color, "width": 2},
                 hovertemplate=f"{text}<br>step %{{x}}<br>%{{y:.3f}} nats<extra></extra>",
@@ -182,7 +183,3 @@ def write_sweep(sweep: CheckpointSweep, out_dir: str | os.PathLike) -> dict[str,
         temp.replace(path)
         paths[kind] = path
     return paths
-
-
-def _num(value: float) -> float | None:
-    return None if value != value else float(value)

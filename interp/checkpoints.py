@@ -34,6 +34,7 @@ from torch import Tensor
 
 from .ablation import copy_losses
 from .census import score_heads
+from .jsonsafe import tensor_from_list, tensor_to_list
 from .models import CONFIG_FILE, bos_token_id, load_model, model_name, special_token_ids
 from .scoring import lift
 from .stimuli import Stimuli, repeated_tokens
@@ -160,11 +161,11 @@ class CheckpointSweep:
             "sources": list(self.sources),
             "n_layers": self.n_layers,
             "n_heads": self.n_heads,
-            "scores": {b: _to_list(t) for b, t in self.scores.items()},
-            "nulls": {b: _to_list(t) for b, t in self.nulls.items()},
-            "stderrs": {b: _to_list(t) for b, t in self.stderrs.items()},
-            "first_copy_loss": _to_list(self.first_copy_loss),
-            "second_copy_loss": _to_list(self.second_copy_loss),
+            "scores": {b: tensor_to_list(t) for b, t in self.scores.items()},
+            "nulls": {b: tensor_to_list(t) for b, t in self.nulls.items()},
+            "stderrs": {b: tensor_to_list(t) for b, t in self.stderrs.items()},
+            "first_copy_loss": tensor_to_list(self.first_copy_loss),
+            "second_copy_loss": tensor_to_list(self.second_copy_loss),
             "stimuli": dict(self.stimuli),
             "failed": [dict(f) for f in self.failed],
         }
@@ -175,7 +176,7 @@ class CheckpointSweep:
         n_layers, n_heads = int(data["n_layers"]), int(data["n_heads"])
 
         def grid(values: list) -> Tensor:
-            return _from_list(values).reshape(n, n_layers, n_heads)  # (C, L, H)
+            return tensor_from_list(values).reshape(n, n_layers, n_heads)  # (C, L, H)
 
         return cls(
             labels=tuple(str(v) for v in data["labels"]),
@@ -186,8 +187,8 @@ class CheckpointSweep:
             scores={b: grid(v) for b, v in data["scores"].items()},
             nulls={b: grid(v) for b, v in data["nulls"].items()},
             stderrs={b: grid(v) for b, v in data["stderrs"].items()},
-            first_copy_loss=_from_list(data["first_copy_loss"]).reshape(n),
-            second_copy_loss=_from_list(data["second_copy_loss"]).reshape(n),
+            first_copy_loss=tensor_from_list(data["first_copy_loss"]).reshape(n),
+            second_copy_loss=tensor_from_list(data["second_copy_loss"]).reshape(n),
             stimuli=dict(data["stimuli"]),
             failed=tuple(dict(f) for f in data.get("failed", ())),
         )
@@ -258,11 +259,11 @@ class CheckpointScores:
             "name": self.name,
             "shape": list(self.shape),
             "stimuli": dict(self.stimuli),
-            "scores": {b: _to_list(t) for b, t in self.scores.items()},
-            "nulls": {b: _to_list(t) for b, t in self.nulls.items()},
-            "stderrs": {b: _to_list(t) for b, t in self.stderrs.items()},
-            "first_copy_loss": _to_list(torch.tensor([self.first_copy_loss]))[0],
-            "second_copy_loss": _to_list(torch.tensor([self.second_copy_loss]))[0],
+            "scores": {b: tensor_to_list(t) for b, t in self.scores.items()},
+            "nulls": {b: tensor_to_list(t) for b, t in self.nulls.items()},
+            "stderrs": {b: tensor_to_list(t) for b, t in self.stderrs.items()},
+            "first_copy_loss": tensor_to_list(torch.tensor([self.first_copy_loss]))[0],
+            "second_copy_loss": tensor_to_list(torch.tensor([self.second_copy_loss]))[0],
         }
 
     @classmethod
@@ -270,7 +271,7 @@ class CheckpointScores:
         n_layers, n_heads = int(data["shape"][0]), int(data["shape"][1])
 
         def grid(values: list) -> Tensor:
-            return _from_list(values).reshape(n_layers, n_heads)  # (L, H)
+            return tensor_from_list(values).reshape(n_layers, n_heads)  # (L, H)
 
         def number(value: Any) -> float:
             return float("nan") if value is None else float(value)
@@ -512,18 +513,3 @@ def checkpoint_source(spec: Any, result: CheckpointScores) -> str:
     if isinstance(spec, (str, os.PathLike)):
         return os.fspath(spec)
     return result.name
-
-
-def _to_list(t: Tensor) -> list:
-    """Nested lists of floats, NaN as None (JSON has no NaN)."""
-    out: list = [None if v != v else float(v) for v in t.flatten().tolist()]
-    for size in reversed(t.shape[1:]):
-        out = [out[i : i + size] for i in range(0, len(out), size)]
-    return out
-
-
-def _from_list(values: list) -> Tensor:
-    def fix(x: Any) -> Any:
-        return [fix(v) for v in x] if isinstance(x, list) else (float("nan") if x is None else x)
-
-    return torch.tensor(fix(values), dtype=torch.float32)

@@ -37,7 +37,8 @@ from .ablation_sweep import ablation_sweep, attribution_scores
 from .behaviors import Behavior, resolve_behaviors
 from .census import score_heads
 from .confirm import ConfirmationContext, confirm_group, confirm_heads, link, probe_available
-from .evidence import Evidence, Feeder, GroupEvidence, WeightEvidence, finite_or_none
+from .evidence import Evidence, Feeder, GroupEvidence, WeightEvidence
+from .jsonsafe import finite_or_none
 from .heads import HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook
 from .models import bos_token_id, model_device, model_name, special_token_ids

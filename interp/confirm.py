@@ -30,6 +30,7 @@ from .ablation import AblationEffect, ablation_hooks, measure_ablation, residual
 from .behaviors import Behavior, Confirmation
 from .evidence import Evidence, GroupEvidence, GroupLink, decide
 from .heads import HeadId
+from .jsonsafe import finite_or_none
 from .hooks import resid_post_hook
 from .probing import probe_task
 from .stimuli import Stimuli
@@ -220,4 +221,5 @@ def _gain(ctx: ConfirmationContext, more: Evidence, less: Evidence):
 
 
 def _or(value: float, default: float) -> float:
-    return default if value is None or value != value else value
+    number = finite_or_none(value)
+    return default if number is None else number

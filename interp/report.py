@@ -34,7 +34,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .evidence import Evidence, GroupEvidence, finite_or_none
+from .evidence import Evidence, GroupEvidence
+from .jsonsafe import finite_or_none, strict_json
 from .pages import PLOT_CONFIG, asset, figure_divs, render_page, script_json
 from .plots import (
     CONFIRMED_MARK,
@@ -79,7 +80,7 @@ def render_json(classification: Classification) -> str:
     Example:
         >>> document = json.loads(render_json(result))  # doctest: +SKIP
     """
-    return json.dumps(_strict(classification.to_dict()), indent=2, allow_nan=False) + "\n"
+    return json.dumps(strict_json(classification.to_dict()), indent=2, allow_nan=False) + "\n"
 
 
 def render_markdown(classification: Classification) -> str:
@@ -191,7 +192,7 @@ def render_html(classification: Classification) -> str:
         settings_rows=[(str(k), _value_text(v)) for k, v in c.settings.items()],
         baseline=_baseline_rows(c),
         guide=_guide(c),
-        page_data=script_json(_strict(_page_data(c, first))),
+        page_data=script_json(strict_json(_page_data(c, first))),
     )
 
 
@@ -723,16 +724,3 @@ def _md(value: Any) -> str:
         else:
             out.append(ch)
     return "".join(out)
-
-
-def _strict(value: Any) -> Any:
-    """A copy of ``value`` that strict JSON accepts: NaN and infinities become None."""
-    if isinstance(value, float):
-        return finite_or_none(value)
-    if isinstance(value, dict):
-        return {str(k): _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy or torch scalar
-        return _strict(value.item())
-    return value
