@@ -27,6 +27,7 @@ from .classify import Classification, ClassifySettings, HeadClass, classify_head
 from .heads import BEHAVIORS, CONTROLS, HeadId, all_heads
 from .hooks import attached_hooks, leftover_hooks
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
+from .output_files import MixedOutputError, check_output_set, load_report, load_sweep
 from .planted import PlantedModel, build_planted_model
 from .probing import PROBE_TASKS, LayerProbes, probe_layers
 from .report import render_html, render_json, render_markdown, write_report
@@ -62,6 +63,7 @@ __all__ = [
     "HeadId",
     "HeadScores",
     "LayerProbes",
+    "MixedOutputError",
     "ModelLoadError",
     "PROBE_TASKS",
     "PlantedModel",
@@ -72,6 +74,7 @@ __all__ = [
     "attached_hooks",
     "attribution_scores",
     "build_planted_model",
+    "check_output_set",
     "classify_heads",
     "composition_scores",
     "copy_losses",
@@ -82,6 +85,8 @@ __all__ = [
     "leftover_hooks",
     "lift",
     "load_model",
+    "load_report",
+    "load_sweep",
     "measure_ablation",
     "occurrence_tokens",
     "ov_copying_scores",

@@ -297,6 +297,25 @@ def measure_ablation(
         >>> effect.relative  # share of the copying benefit lost
     """
     parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
+    if not parsed:
+        raise ValueError("measure_ablation needs at least one head to ablate; got none")
+    if metric not in ("second_copy_loss", "downstream_induction"):
+        raise ValueError(
+            f"unknown ablation metric {metric!r}; choose 'second_copy_loss' or "
+            "'downstream_induction'"
+        )
+    if metric == "downstream_induction":
+        readers = check_heads(list(receivers), int(model.cfg.n_layers), int(model.cfg.n_heads))
+        if not readers:
+            raise ValueError("metric 'downstream_induction' needs at least one receiver head")
+        first = min(h.layer for h in parsed)
+        early = [str(r) for r in readers if r.layer <= first]
+        if early:
+            raise ValueError(
+                f"receivers {', '.join(early)} are not in a layer after the ablated heads "
+                f"(earliest ablated layer {first}): ablating a head cannot change a head in "
+                "its own or an earlier layer"
+            )
     hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
     if metric == "second_copy_loss":
         first, clean = copy_losses(model, stimuli)

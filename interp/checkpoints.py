@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from torch import Tensor
 from .ablation import copy_losses
 from .census import score_heads
 from .models import CONFIG_FILE, bos_token_id, load_model, model_name, special_token_ids
+from .preflight import check_seed, check_token_ids
 from .scoring import lift
 from .stimuli import Stimuli, repeated_tokens
 
@@ -224,6 +225,7 @@ def score_checkpoints(
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     batch_size: int | None = None,
+    exclude_tokens: Sequence[int] = (),
     progress: bool = False,
 ) -> CheckpointSweep:
     """Score every head of every checkpoint on the same stimuli.
@@ -241,6 +243,8 @@ def score_checkpoints(
         device, dtype: passed to :func:`interp.load_model` for each checkpoint loaded
             from a directory.
         batch_size: sequences per forward pass of the census.
+        exclude_tokens: token ids never drawn into the stimuli besides BOS and the first
+            checkpoint's special tokens; recorded in the sweep's ``stimuli``.
         progress: show a progress bar over checkpoints.
 
     Returns:
@@ -255,6 +259,7 @@ def score_checkpoints(
         >>> sweep = score_checkpoints("/tmp/ckpts", n_seqs=16)  # doctest: +SKIP
         >>> sweep.largest_rise("induction")  # (step, head, rise in lift)
     """
+    check_seed(seed)
     specs = _expand(checkpoints)
     if labels is not None and len(labels) != len(specs):
         raise ValueError(f"{len(labels)} labels for {len(specs)} checkpoints")
@@ -286,9 +291,14 @@ def score_checkpoints(
         if shape is None:
             shape = this
             if stimuli is None:
+                given = check_token_ids(exclude_tokens, this[2])
                 stimuli = repeated_tokens(n_seqs, seq_len, vocab_size=this[2],
                                           bos_token_id=this[3], seed=seed,
-                                          exclude_ids=special_token_ids(model))
+                                          exclude_ids=sorted(set(special_token_ids(model))
+                                                             | set(given)))
+                if given:
+                    stimuli = replace(stimuli, description={**stimuli.description,
+                                                            "exclude_tokens": list(given)})
         elif this != shape:
             raise ValueError(
                 f"checkpoint {names[i]!r} has (layers, heads, vocabulary, BOS) {this}; the "

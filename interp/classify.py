@@ -38,7 +38,7 @@ alone small, together large).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -62,6 +62,7 @@ from .census import score_heads
 from .heads import BEHAVIORS, HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook, resid_post_hook
 from .models import bos_token_id, model_name, special_token_ids
+from .preflight import check_seed, check_token_ids
 from .probing import probe_layers
 from .scoring import HeadScores
 from .stimuli import (
@@ -95,7 +96,10 @@ class ClassifySettings:
         probes: fit the built-in linear probes after every layer (and, for previous-token
             heads, with the head ablated).
         batch_size: sequences per census forward pass (None: all at once); keeps the
-            census' memory flat as ``n_seqs`` grows.
+            census' memory flat as ``n_seqs`` grows. Text (``texts``) is always scored in
+            batches (of ``TEXT_BATCH_SIZE`` when None).
+        exclude_tokens: token ids never drawn into the stimuli, besides BOS and the
+            model's special tokens (e.g. a marker token the model was trained with).
     """
 
     seed: int = 0
@@ -109,8 +113,14 @@ class ClassifySettings:
     sweep: bool = True
     probes: bool = True
     batch_size: int | None = None
+    exclude_tokens: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
+        if isinstance(self.exclude_tokens, (str, bytes)):
+            raise ValueError("exclude_tokens must be a sequence of token ids, not a string")
+        object.__setattr__(self, "exclude_tokens", check_token_ids(
+            self.exclude_tokens, vocab_size=2**63, name="exclude_tokens"))
         if self.n_seqs < 2:
             raise ValueError(f"n_seqs must be at least 2, got {self.n_seqs}")
         if self.seq_len < 2:
@@ -123,7 +133,7 @@ class ClassifySettings:
             raise ValueError(f"min_effect must lie in (0, 1], got {self.min_effect}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "exclude_tokens": list(self.exclude_tokens)}
 
 
 @dataclass(frozen=True)
@@ -384,6 +394,9 @@ def classify_heads(
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
     vocab = int(model.cfg.d_vocab)
     bos = bos_token_id(model)
+    if texts and getattr(model, "tokenizer", None) is None:
+        raise ValueError("text (--text) needs a model with a tokenizer; this model has none")
+    excluded = _excluded_ids(model, settings)
     if stimuli is None:
         if 2 * settings.seq_len + 1 > int(model.cfg.n_ctx):
             raise ValueError(
@@ -392,7 +405,7 @@ def classify_heads(
             )
         stimuli = repeated_tokens(
             settings.n_seqs, settings.seq_len, vocab_size=vocab, bos_token_id=bos,
-            seed=settings.seed, exclude_ids=special_token_ids(model),
+            seed=settings.seed, exclude_ids=excluded,
         )
     elif stimuli.repeat_len is None:
         raise ValueError("classify_heads needs [BOS] r r stimuli (see interp.repeated_tokens)")
@@ -409,7 +422,7 @@ def classify_heads(
     }
     unrepeated = unrepeated_tokens(
         stimuli.n_seqs, stimuli.repeat_len, vocab_size=vocab, bos_token_id=bos,
-        seed=settings.seed, exclude_ids=special_token_ids(model),
+        seed=settings.seed, exclude_ids=excluded,
     )
     no_repeat = score_heads(model, unrepeated, batch_size=settings.batch_size, distance=False,
                             positional=True)
@@ -427,7 +440,7 @@ def classify_heads(
             layer_probes.append(
                 probe_layers(model, stimuli, "previous_token", seed=settings.seed).to_dict()
             )
-    text_scores = _text_scores(model, texts) if texts else {}
+    text_scores = _text_scores(model, texts, settings.batch_size) if texts else {}
     weights = _weight_evidence(model, candidates, settings.seed)
     heads = tuple(
         HeadClass(
@@ -453,7 +466,7 @@ def classify_heads(
         model={"name": model_name(model), "n_layers": n_layers, "n_heads": n_heads,
                "d_model": int(model.cfg.d_model), "d_vocab": vocab},
         settings={**settings.to_dict(), "stimuli": stimuli.to_dict(),
-                  "loss_sweep": sweep_note},
+                  "loss_sweep": sweep_note, "excluded_ids": list(excluded)},
         heads=heads,
         groups=tuple(groups),
         baseline=baseline,
@@ -574,10 +587,33 @@ def _group_ablations(
     return groups
 
 
-def _text_scores(model: Any, texts: Sequence[str]) -> dict:
-    """Every head's scores on natural text (same scorers, token-identity targets)."""
-    stimuli = text_stimuli(model, list(texts))
-    scores = score_heads(model, stimuli, distance=False)
+#: Texts per forward pass of the text census when ``batch_size`` is None.
+TEXT_BATCH_SIZE = 64
+
+
+def _text_scores(model: Any, texts: Sequence[str], batch_size: int | None = None) -> dict:
+    """Every head's scores on natural text (same scorers, token-identity targets).
+
+    Texts are tokenized and scored ``batch_size`` at a time (default
+    ``TEXT_BATCH_SIZE``), so memory does not grow with the number of texts."""
+    size = batch_size or TEXT_BATCH_SIZE
+    parts = []
+    n_pos = 0
+    for start in range(0, len(texts), size):
+        chunk = text_stimuli(model, list(texts[start:start + size]))
+        n_pos = max(n_pos, chunk.n_pos)
+        parts.append(score_heads(model, chunk, distance=False))
+        del chunk
+    scores = replace(
+        parts[0],
+        per_seq_score={b: torch.cat([p.per_seq_score[b] for p in parts])
+                       for b in parts[0].behaviors},
+        per_seq_null={b: torch.cat([p.per_seq_null[b] for p in parts])
+                      for b in parts[0].behaviors},
+        n_queries={b: sum(p.n_queries[b] for p in parts) for b in parts[0].behaviors},
+    )
+    description = {**parts[0].stimuli, "n_texts": len(texts), "n_seqs": len(texts),
+                   "n_pos": n_pos}
     heads = {}
     for h in all_heads(scores.n_layers, scores.n_heads):
         heads[str(h)] = {
@@ -585,7 +621,7 @@ def _text_scores(model: Any, texts: Sequence[str]) -> dict:
                 "lift": _finite(scores.lift(b)[h])}
             for b in scores.behaviors
         }
-    return {"stimuli": stimuli.to_dict(), "n_queries": dict(scores.n_queries), "heads": heads}
+    return {"stimuli": description, "n_queries": dict(scores.n_queries), "heads": heads}
 
 
 def _finite(value: torch.Tensor) -> float | None:
@@ -661,9 +697,16 @@ def _weight_evidence(
     return out
 
 
+def _excluded_ids(model: Any, settings: ClassifySettings) -> tuple[int, ...]:
+    """Ids never drawn into stimuli besides BOS: the model's special tokens and
+    ``settings.exclude_tokens`` (checked against the vocabulary)."""
+    given = check_token_ids(settings.exclude_tokens, int(model.cfg.d_vocab))
+    return tuple(sorted(set(special_token_ids(model)) | set(given)))
+
+
 def _probe_stimuli(model: Any, settings: ClassifySettings, bos: int) -> Stimuli:
     """Sequences for the 'occurred before' probes (see :func:`interp.occurrence_tokens`)."""
-    special = special_token_ids(model)
+    special = _excluded_ids(model, settings)
     drawable = int(model.cfg.d_vocab) - 1 - len(special)
     n_pos = min(int(model.cfg.n_ctx), 2 * settings.seq_len + 1, drawable)
     return occurrence_tokens(

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .heads import BEHAVIORS, CONTROLS
+from .output_files import write_output_set
 from .plots import (
     CONFIRMED_MARK,
     UNCONFIRMED_MARK,
@@ -518,10 +519,12 @@ def _text_scores_table(c: Classification) -> str:
 def write_report(classification: Classification, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``report.html``, ``report.json`` and ``report.md`` into ``out_dir``.
 
-    Everything is rendered before anything is written; each file is then written under a
-    temporary name in ``out_dir`` and renamed into place. On failure the temporary files
-    (and a directory this call created) are removed, and a failure before the renames
-    leaves any earlier report in ``out_dir`` as it was.
+    Everything is rendered before anything is written; the files are then written as one
+    set by :func:`interp.output_files.write_output_set`: safe temporaries (never following a
+    planted link), each renamed into place, ``report.json`` last with the run id and the
+    sha256 of the other two (``interp check DIR`` detects a set mixed by a crash). On
+    failure the temporary files (and a directory this call created) are removed, and a
+    failure before the renames leaves any earlier report in ``out_dir`` as it was.
 
     Args:
         classification: the census result.
@@ -551,29 +554,10 @@ def write_report(classification: Classification, out_dir: str | os.PathLike) -> 
         "json": render_json(classification),
         "markdown": render_markdown(classification),
     }
-    created = [p for p in (out, *out.parents) if not p.exists()]
-    out.mkdir(parents=True, exist_ok=True)
-    temps: dict[str, Path] = {}
-    try:
-        for key, text in documents.items():
-            temp = out / f".{REPORT_FILES[key]}.{os.getpid()}.tmp"
-            temps[key] = temp
-            with open(temp, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-        paths = {}
-        for key, temp in temps.items():
-            paths[key] = out / REPORT_FILES[key]
-            os.replace(temp, paths[key])
-    except BaseException:
-        for temp in temps.values():
-            temp.unlink(missing_ok=True)
-        for path in created:  # deepest first
-            try:
-                path.rmdir()
-            except OSError:
-                break
-        raise
-    return paths
+    return write_output_set(
+        out_dir, {key: (REPORT_FILES[key], text) for key, text in documents.items()},
+        manifest="json",
+    )
 
 
 # ----------------------------------------------------------------------------- pieces
