@@ -597,23 +597,33 @@ def _text_scores(model: Any, texts: Sequence[str], batch_size: int | None = None
     Texts are tokenized and scored ``batch_size`` at a time (default
     ``TEXT_BATCH_SIZE``), so memory does not grow with the number of texts."""
     size = batch_size or TEXT_BATCH_SIZE
-    parts = []
+    n = len(texts)
+    first: HeadScores | None = None
+    per_score: dict[str, torch.Tensor] = {}
+    per_null: dict[str, torch.Tensor] = {}
+    n_queries: dict[str, int] = {}
     n_pos = 0
-    for start in range(0, len(texts), size):
+    for start in range(0, n, size):
         chunk = text_stimuli(model, list(texts[start:start + size]))
         n_pos = max(n_pos, chunk.n_pos)
-        parts.append(score_heads(model, chunk, distance=False))
-        del chunk
-    scores = replace(
-        parts[0],
-        per_seq_score={b: torch.cat([p.per_seq_score[b] for p in parts])
-                       for b in parts[0].behaviors},
-        per_seq_null={b: torch.cat([p.per_seq_null[b] for p in parts])
-                      for b in parts[0].behaviors},
-        n_queries={b: sum(p.n_queries[b] for p in parts) for b in parts[0].behaviors},
-    )
-    description = {**parts[0].stimuli, "n_texts": len(texts), "n_seqs": len(texts),
-                   "n_pos": n_pos}
+        part = score_heads(model, chunk, distance=False)
+        if first is None:
+            first = part
+            # Preallocated once: chunk results are copied in, and nothing small from
+            # each chunk stays alive to fragment the heap.
+            per_score = {b: torch.empty((n, *v.shape[1:]), dtype=v.dtype)
+                         for b, v in part.per_seq_score.items()}
+            per_null = {b: torch.empty((n, *v.shape[1:]), dtype=v.dtype)
+                        for b, v in part.per_seq_null.items()}
+        for b in per_score:
+            per_score[b][start:start + chunk.n_seqs] = part.per_seq_score[b]
+            per_null[b][start:start + chunk.n_seqs] = part.per_seq_null[b]
+            n_queries[b] = n_queries.get(b, 0) + part.n_queries[b]
+        del chunk, part
+    assert first is not None
+    scores = replace(first, per_seq_score=per_score, per_seq_null=per_null,
+                     n_queries=n_queries)
+    description = {**first.stimuli, "n_texts": n, "n_seqs": n, "n_pos": n_pos}
     heads = {}
     for h in all_heads(scores.n_layers, scores.n_heads):
         heads[str(h)] = {

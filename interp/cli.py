@@ -89,8 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt:
-        print("interp: interrupted", file=sys.stderr)
+        # A progress bar may hold the line: start a fresh one.
+        print(("\n" if _PROGRESS[0] else "") + "interp: interrupted", file=sys.stderr)
         return 130
+
+
+#: Whether progress bars may be on screen (the interrupted message then starts a new line).
+_PROGRESS = [False]
 
 
 def _out_of_memory(err: BaseException) -> bool:
@@ -115,6 +120,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args.dir)
+    _PROGRESS[0] = not args.quiet
     import torch
 
     if args.threads < 1:
@@ -168,12 +174,12 @@ def _main(argv: Sequence[str] | None) -> int:
 def _check(directory: str) -> int:
     """``interp check DIR``: 0 when every set found is complete, 1 when one is mixed, 2
     when there is none."""
-    from .output_files import check_output_set
+    from .output_files import REPORT_SET, SWEEP_SET, check_output_set
 
     found = False
     mixed = False
-    for manifest in ("report.json", "sweep.json"):
-        check = check_output_set(directory, manifest)
+    for manifest, *others in (REPORT_SET, SWEEP_SET):
+        check = check_output_set(directory, manifest, others)
         if check.status == "missing":
             continue
         found = True

@@ -55,6 +55,9 @@ MANIFEST_KEY = "output_set"
 #: The marker appended to every text file of a set except the manifest.
 RUN_ID_MARK = "<!-- interp-run-id: {} -->\n"
 _RUN_ID_RE = re.compile(rb"<!-- interp-run-id: ([0-9a-f]+) -->\s*\Z")
+#: The file sets interp writes: manifest first, then the other files.
+REPORT_SET = ("report.json", "report.html", "report.md")
+SWEEP_SET = ("sweep.json", "sweep.html")
 #: Suffix of every temporary name (hidden names: ``.<output name>.<random>.tmp``).
 TEMP_SUFFIX = ".tmp"
 
@@ -310,12 +313,16 @@ def _file_run_id(data: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
-def check_output_set(out_dir: str | os.PathLike, manifest: str) -> OutputSetCheck:
+def check_output_set(
+    out_dir: str | os.PathLike, manifest: str, expected: tuple[str, ...] | list[str] = ()
+) -> OutputSetCheck:
     """Check that the files of a set in ``out_dir`` belong together.
 
     Args:
         out_dir: the directory that holds the set.
         manifest: the set's JSON file name (``report.json``, ``sweep.json``).
+        expected: the set's other file names; when the manifest is missing but one of
+            these exists (a first write killed before its last rename), the set is mixed.
 
     Returns:
         An :class:`OutputSetCheck`; ``status == "mixed"`` names every file that is
@@ -328,6 +335,14 @@ def check_output_set(out_dir: str | os.PathLike, manifest: str) -> OutputSetChec
     ))
     path = out / manifest
     if not path.is_file():
+        present = [name for name in expected if (out / name).is_file()]
+        if present:
+            problems = tuple(
+                f"{name}: present without {manifest} (it carries run id "
+                f"{_file_run_id((out / name).read_bytes()) or 'none'})" for name in present
+            )
+            return OutputSetCheck(str(out), manifest, "mixed", problems=problems,
+                                  stray_temporaries=strays)
         return OutputSetCheck(str(out), manifest, "missing", stray_temporaries=strays)
     try:
         document = json.loads(path.read_bytes().decode("utf-8"))
@@ -356,7 +371,9 @@ def check_output_set(out_dir: str | os.PathLike, manifest: str) -> OutputSetChec
                           run_id=run_id, problems=tuple(problems), stray_temporaries=strays)
 
 
-def read_output_set(out_dir: str | os.PathLike, manifest: str) -> dict[str, Any]:
+def read_output_set(
+    out_dir: str | os.PathLike, manifest: str, expected: tuple[str, ...] | list[str] = ()
+) -> dict[str, Any]:
     """The manifest's JSON document, after checking that its set is complete.
 
     The ``"output_set"`` record is removed from the returned document. A manifest written
@@ -366,7 +383,7 @@ def read_output_set(out_dir: str | os.PathLike, manifest: str) -> dict[str, Any]
         FileNotFoundError: no manifest in ``out_dir``.
         MixedOutputError: the set is mixed (the message names the files).
     """
-    check = check_output_set(out_dir, manifest)
+    check = check_output_set(out_dir, manifest, expected)
     if check.status == "missing":
         raise FileNotFoundError(f"{Path(out_dir) / manifest} does not exist")
     if check.status == "mixed":
@@ -386,7 +403,9 @@ def load_report(out_dir: str | os.PathLike) -> Any:
     """
     from .classify import Classification
 
-    return Classification.from_dict(read_output_set(out_dir, "report.json"))
+    return Classification.from_dict(
+        read_output_set(out_dir, "report.json", REPORT_SET[1:])
+    )
 
 
 def load_sweep(out_dir: str | os.PathLike) -> Any:
@@ -394,4 +413,4 @@ def load_sweep(out_dir: str | os.PathLike) -> Any:
     checking that ``sweep.html`` is the page ``sweep.json`` was written with."""
     from .checkpoints import CheckpointSweep
 
-    return CheckpointSweep.from_dict(read_output_set(out_dir, "sweep.json"))
+    return CheckpointSweep.from_dict(read_output_set(out_dir, "sweep.json", SWEEP_SET[1:]))
