@@ -35,7 +35,7 @@ from torch import Tensor
 from .ablation import copy_losses
 from .census import score_heads
 from .models import CONFIG_FILE, bos_token_id, load_model, model_name, special_token_ids
-from .preflight import check_seed, check_token_ids
+from .preflight import check_seed, check_token_ids, fit_seq_len
 from .scoring import lift
 from .stimuli import Stimuli, repeated_tokens
 
@@ -219,7 +219,7 @@ def score_checkpoints(
     *,
     labels: Sequence[str | int] | None = None,
     n_seqs: int = 32,
-    seq_len: int = 30,
+    seq_len: int | None = 30,
     seed: int = 0,
     stimuli: Stimuli | None = None,
     device: str | torch.device | None = None,
@@ -236,7 +236,9 @@ def score_checkpoints(
             checkpoint directories (see :func:`find_checkpoints`).
         labels: one label per checkpoint (default: directory names, or model names);
             steps are parsed from them.
-        n_seqs, seq_len, seed: the ``[BOS] r r`` stimuli (:func:`interp.repeated_tokens`),
+        n_seqs, seq_len, seed: the ``[BOS] r r`` stimuli (:func:`interp.repeated_tokens`);
+            ``seq_len=None``: 30, or the longest repeat the first checkpoint's context fits
+            (:func:`interp.preflight.fit_seq_len`),
             drawn once for the first checkpoint's vocabulary and BOS and shared by all.
         stimuli: use these ``[BOS] r r`` stimuli instead (``n_seqs``, ``seq_len`` and
             ``seed`` are then not used).
@@ -291,6 +293,7 @@ def score_checkpoints(
         if shape is None:
             shape = this
             if stimuli is None:
+                seq_len, _ = fit_seq_len(int(model.cfg.n_ctx), seq_len)
                 given = check_token_ids(exclude_tokens, this[2])
                 stimuli = repeated_tokens(n_seqs, seq_len, vocab_size=this[2],
                                           bos_token_id=this[3], seed=seed,

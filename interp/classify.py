@@ -38,7 +38,7 @@ alone small, together large).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -69,9 +69,9 @@ from .stimuli import (
     Stimuli,
     occurrence_tokens,
     repeated_tokens,
-    text_stimuli,
     unrepeated_tokens,
 )
+from .text_census import score_texts
 from .weights import composition_scores, key_feeders, ov_copying_scores
 
 __all__ = ["ClassifySettings", "HeadClass", "Classification", "classify_heads"]
@@ -97,7 +97,7 @@ class ClassifySettings:
             heads, with the head ablated).
         batch_size: sequences per census forward pass (None: all at once); keeps the
             census' memory flat as ``n_seqs`` grows. Text (``texts``) is always scored in
-            batches (of ``TEXT_BATCH_SIZE`` when None).
+            batches (of ``interp.text_census.TEXT_BATCH_SIZE`` when None).
         exclude_tokens: token ids never drawn into the stimuli, besides BOS and the
             model's special tokens (e.g. a marker token the model was trained with).
     """
@@ -587,43 +587,10 @@ def _group_ablations(
     return groups
 
 
-#: Texts per forward pass of the text census when ``batch_size`` is None.
-TEXT_BATCH_SIZE = 64
-
-
 def _text_scores(model: Any, texts: Sequence[str], batch_size: int | None = None) -> dict:
-    """Every head's scores on natural text (same scorers, token-identity targets).
-
-    Texts are tokenized and scored ``batch_size`` at a time (default
-    ``TEXT_BATCH_SIZE``), so memory does not grow with the number of texts."""
-    size = batch_size or TEXT_BATCH_SIZE
-    n = len(texts)
-    first: HeadScores | None = None
-    per_score: dict[str, torch.Tensor] = {}
-    per_null: dict[str, torch.Tensor] = {}
-    n_queries: dict[str, int] = {}
-    n_pos = 0
-    for start in range(0, n, size):
-        chunk = text_stimuli(model, list(texts[start:start + size]))
-        n_pos = max(n_pos, chunk.n_pos)
-        part = score_heads(model, chunk, distance=False)
-        if first is None:
-            first = part
-            # Preallocated once: chunk results are copied in, and nothing small from
-            # each chunk stays alive to fragment the heap.
-            per_score = {b: torch.empty((n, *v.shape[1:]), dtype=v.dtype)
-                         for b, v in part.per_seq_score.items()}
-            per_null = {b: torch.empty((n, *v.shape[1:]), dtype=v.dtype)
-                        for b, v in part.per_seq_null.items()}
-        for b in per_score:
-            per_score[b][start:start + chunk.n_seqs] = part.per_seq_score[b]
-            per_null[b][start:start + chunk.n_seqs] = part.per_seq_null[b]
-            n_queries[b] = n_queries.get(b, 0) + part.n_queries[b]
-        del chunk, part
-    assert first is not None
-    scores = replace(first, per_seq_score=per_score, per_seq_null=per_null,
-                     n_queries=n_queries)
-    description = {**first.stimuli, "n_texts": n, "n_seqs": n, "n_pos": n_pos}
+    """Every head's scores on natural text (same scorers, token-identity targets), in
+    batches (:func:`interp.text_census.score_texts`)."""
+    scores = score_texts(model, texts, batch_size=batch_size)
     heads = {}
     for h in all_heads(scores.n_layers, scores.n_heads):
         heads[str(h)] = {
@@ -631,7 +598,7 @@ def _text_scores(model: Any, texts: Sequence[str], batch_size: int | None = None
                 "lift": _finite(scores.lift(b)[h])}
             for b in scores.behaviors
         }
-    return {"stimuli": description, "n_queries": dict(scores.n_queries), "heads": heads}
+    return {"stimuli": dict(scores.stimuli), "n_queries": dict(scores.n_queries), "heads": heads}
 
 
 def _finite(value: torch.Tensor) -> float | None:

@@ -69,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", required=True, help="directory to write sweep.json/html into")
     sweep.add_argument("--seed", type=int, default=0, help="seed of the stimuli")
     sweep.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
-    sweep.add_argument("--seq-len", type=int, default=30, help="length of r")
+    sweep.add_argument("--seq-len", type=int, default=None,
+                       help="length of r (default 30, or the longest that fits the "
+                            "checkpoints' context, said so)")
     sweep.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
     sweep.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
     sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
@@ -201,7 +203,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from .checkpoint_report import best_head, write_sweep
     from .models import ModelLoadError, check_device
     from .output_files import check_output_dir
-    from .preflight import check_seed, parse_token_ids
+    from .preflight import DEFAULT_SEQ_LEN, check_seed, parse_token_ids
 
     started = time.perf_counter()
     checkpoints = args.model[0] if len(args.model) == 1 else args.model
@@ -215,6 +217,10 @@ def _sweep(args: argparse.Namespace) -> int:
             device=args.device, dtype=args.dtype, progress=not args.quiet,
             exclude_tokens=exclude,
         )
+        if args.seq_len is None and sweep.stimuli.get("seq_len") != DEFAULT_SEQ_LEN:
+            print(f"interp: note: the checkpoints' context is too short for the default "
+                  f"--seq-len {DEFAULT_SEQ_LEN}: using --seq-len {sweep.stimuli.get('seq_len')}, "
+                  "the longest repeat that fits", file=sys.stderr)
         paths = write_sweep(sweep, args.out)
     except (ModelLoadError, ValueError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)

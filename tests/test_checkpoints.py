@@ -210,3 +210,14 @@ def test_sweep_excludes_tokens_and_records_them(run_dir):
         score_checkpoints(run_dir, n_seqs=N_SEQS, seq_len=SEQ_LEN, exclude_tokens=[24])
     with pytest.raises(ValueError, match="seed must be"):
         score_checkpoints(run_dir, n_seqs=N_SEQS, seq_len=SEQ_LEN, seed=-1)
+
+
+def test_sweep_fits_the_default_seq_len_to_a_short_context(run_dir, tmp_path, capsys):
+    """The tiny run's context is 21: the default 30 needs 61 positions, so 10 is used."""
+    assert main(["sweep", "--model", str(run_dir), "--out", str(tmp_path / "s"),
+                 "--n-seqs", str(N_SEQS), "--quiet"]) == 0
+    assert "using --seq-len 10, the longest repeat that fits" in capsys.readouterr().err
+    assert json.loads((tmp_path / "s" / "sweep.json").read_text())["stimuli"]["seq_len"] == 10
+    assert main(["sweep", "--model", str(run_dir), "--out", str(tmp_path / "t"),
+                 "--n-seqs", str(N_SEQS), "--seq-len", "30", "--quiet"]) == 2
+    assert "--seq-len 30 needs 61 positions" in capsys.readouterr().err

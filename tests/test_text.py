@@ -105,3 +105,13 @@ def test_read_texts_caps_what_it_reads(tmp_path):
     small.write_bytes(b"\xff\xfe")
     with pytest.raises(ValueError, match="not UTF-8"):
         read_texts(small)
+
+
+def test_score_texts_bad_input(text_model):
+    from interp.text_census import score_texts
+
+    with pytest.raises(ValueError, match="non-empty list"):
+        score_texts(text_model, [])
+    with pytest.raises(ValueError, match="batch_size must be positive"):
+        score_texts(text_model, TEXTS, batch_size=-1)
+    assert score_texts(text_model, TEXTS, batch_size=1).stimuli["n_texts"] == 2
