@@ -5,6 +5,7 @@ context, and reading ``--text`` files with bounded memory.
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -35,19 +36,20 @@ def check_seed(seed: Any, name: str = "seed") -> int:
     Raises:
         ValueError: not an integer (bools are refused), negative, or too large.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        try:
-            import numpy as np
-
-            if isinstance(seed, np.integer):
-                seed = int(seed)
-        except ImportError:  # pragma: no cover
-            pass
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"{name} must be an integer, got {seed!r}")
+    seed = _integer(seed, name)
     if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"{name} must be an integer from 0 to {MAX_SEED}, got {seed}")
     return int(seed)
+
+
+def _integer(value: Any, name: str) -> int:
+    """``value`` as a Python int (numpy and torch integers too; bools refused)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
 
 
 def parse_token_ids(text: str) -> tuple[int, ...]:
@@ -79,8 +81,7 @@ def check_token_ids(ids: Iterable[int], vocab_size: int, name: str = "exclude_to
     """
     out = set()
     for i in ids:
-        if isinstance(i, bool) or not isinstance(i, int):
-            raise ValueError(f"{name}: token ids must be integers, got {i!r}")
+        i = _integer(i, f"{name}: a token id")
         if i < 0:
             raise ValueError(f"{name}: token id {i} is negative")
         if i >= vocab_size:
