@@ -11,6 +11,13 @@ The project's format is a directory with
 - optionally ``heads.json``: the head roles the model is known to have (written by the
   training script; read by tests and model cards, never by the scorers).
 
+A Hugging Face checkpoint directory may hold a ``special_tokens.json`` too (read the same
+way). Its tensors must match its config and be finite: ``from_pretrained`` would fill a
+missing or mis-shaped tensor with random weights and carry on, so that is an error naming
+the tensor. A spec that is not an existing path but is a TransformerLens model name
+(``EleutherAI/pythia-14m``: most names hold a ``/``) goes to the name loader. Devices are
+checked before anything loads (:func:`check_device`).
+
 Nothing here downloads anything unless the caller names a hub model.
 """
 
