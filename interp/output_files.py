@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,7 @@ _RUN_ID_RE = re.compile(rb"<!-- interp-run-id: ([0-9a-f]+) -->\s*\Z")
 #: The file sets interp writes: manifest first, then the other files.
 REPORT_SET = ("report.json", "report.html", "report.md")
 SWEEP_SET = ("sweep.json", "sweep.html")
-#: Suffix of every temporary name (hidden names: ``.<output name>.<random>.tmp``).
+#: Suffix of every temporary name (hidden names: ``.<output name>.<tag>.<random>.tmp``).
 TEMP_SUFFIX = ".tmp"
 
 
@@ -213,10 +214,15 @@ def write_files(
     renamed = False
     umask = os.umask(0o022)
     os.umask(umask)
+    doing = f"create {str(out)!r}"
+    # A fresh tag per call in every temporary's name: on failure, temporaries this call
+    # made are found by name even if an interrupt came between mkstemp and the bookkeeping.
+    tag = _new_tag()
     try:
         out.mkdir(parents=True, exist_ok=True)
         for key in order:
-            fd, temp = tempfile.mkstemp(prefix=f".{key}.", suffix=TEMP_SUFFIX, dir=out)
+            doing = f"write {key} into {str(out)!r}"
+            fd, temp = tempfile.mkstemp(prefix=f".{key}.{tag}.", suffix=TEMP_SUFFIX, dir=out)
             temps[key] = temp
             with os.fdopen(fd, "wb") as fh:
                 os.fchmod(fh.fileno(), 0o666 & ~umask)  # what open() would have given
@@ -225,6 +231,7 @@ def write_files(
                 os.fsync(fh.fileno())
         paths: dict[str, Path] = {}
         for key in order:
+            doing = f"rename {key} into place in {str(out)!r}"
             target = out / key
             os.replace(temps[key], target)
             renamed = True
@@ -235,8 +242,8 @@ def write_files(
             if name not in files and (stale.is_symlink() or stale.is_file()):
                 stale.unlink()
         _fsync_dir(out)
-    except BaseException:
-        for temp in temps.values():
+    except BaseException as err:
+        for temp in _tagged(out, order, tag) | set(temps.values()):
             try:
                 os.unlink(temp)
             except OSError:
@@ -247,8 +254,26 @@ def write_files(
                     path.rmdir()
                 except OSError:
                     break
+        if isinstance(err, OSError) and err.errno is not None:
+            # The same exception type, saying what could not be done and where.
+            raise type(err)(err.errno, f"cannot {doing}: {err.strerror}") from err
         raise
     return paths
+
+
+def _new_tag() -> str:
+    """8 random hex digits naming one write's temporaries."""
+    return secrets.token_hex(4)
+
+
+def _tagged(out: Path, names: list[str], tag: str) -> set[str]:
+    """Temporaries in ``out`` made by the write tagged ``tag``."""
+    prefixes = tuple(f".{name}.{tag}." for name in names)
+    try:
+        return {str(out / entry) for entry in os.listdir(out)
+                if entry.startswith(prefixes) and entry.endswith(TEMP_SUFFIX)}
+    except OSError:
+        return set()
 
 
 def _fsync_dir(path: Path) -> None:
