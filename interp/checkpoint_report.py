@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .jsonsafe import finite_or_none
+from .output_files import write_output_set
 from .pages import asset, figure_divs, render_page
 
 if TYPE_CHECKING:
@@ -164,7 +165,9 @@ def best_head(sweep: CheckpointSweep, behavior: str, checkpoint: int) -> tuple[s
 
 def write_sweep(sweep: CheckpointSweep, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``sweep.json`` (:meth:`CheckpointSweep.to_dict`) and ``sweep.html`` into
-    ``out_dir`` (created if missing; both rendered before either is written).
+    ``out_dir`` (created if missing; both rendered before either is written), as one set
+    (:func:`interp.output_files.write_output_set`: safe temporaries, atomic renames,
+    ``sweep.json`` last with the run id and the sha256 of ``sweep.html``).
 
     Returns:
         ``{"json": path, "html": path}``.
@@ -173,13 +176,7 @@ def write_sweep(sweep: CheckpointSweep, out_dir: str | os.PathLike) -> dict[str,
         "json": json.dumps(sweep.to_dict(), indent=2, sort_keys=True) + "\n",
         "html": render_sweep_html(sweep),
     }
-    out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for kind, text in texts.items():
-        path = out / SWEEP_FILES[kind]
-        temp = path.with_name(path.name + ".tmp")
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(path)
-        paths[kind] = path
-    return paths
+    return write_output_set(
+        out_dir, {kind: (SWEEP_FILES[kind], text) for kind, text in texts.items()},
+        manifest="json",
+    )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from .ablation import copy_losses
 from .census import score_heads
 from .jsonsafe import tensor_from_list, tensor_to_list
 from .models import CONFIG_FILE, bos_token_id, load_model, model_name, special_token_ids
+from .preflight import check_seed, check_token_ids, fit_seq_len
 from .scoring import lift
 from .stimuli import Stimuli, repeated_tokens
 
@@ -293,11 +294,12 @@ def score_checkpoint(
     *,
     stimuli: Stimuli | None = None,
     n_seqs: int = 32,
-    seq_len: int = 30,
+    seq_len: int | None = 30,
     seed: int = 0,
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     batch_size: int | None = None,
+    exclude_tokens: Sequence[int] = (),
     shape: Sequence[int] | None = None,
     label: str | None = None,
 ) -> CheckpointScores:
@@ -311,8 +313,9 @@ def score_checkpoint(
     Args:
         spec: anything :func:`interp.load_model` takes.
         stimuli: ``[BOS] r r`` stimuli to use instead of drawing them.
-        n_seqs, seq_len, seed: the stimuli to draw when none are given.
-        device, dtype, batch_size: as in :func:`score_checkpoints`.
+        n_seqs, seq_len, seed: the stimuli to draw when none are given (``seq_len=None``:
+            30, or the longest repeat this checkpoint's context fits).
+        device, dtype, batch_size, exclude_tokens: as in :func:`score_checkpoints`.
         shape: the ``(n_layers, n_heads, d_vocab, bos)`` the model must have (a sweep's
             first checkpoint); checked before scoring.
         label: the checkpoint's name in error messages (default: from ``spec``).
@@ -333,8 +336,14 @@ def score_checkpoint(
             f"{this}; the first checkpoint has {tuple(shape)}: a sweep needs one architecture"
         )
     if stimuli is None:
+        seq_len, _ = fit_seq_len(int(model.cfg.n_ctx), seq_len)
+        given = check_token_ids(exclude_tokens, this[2])
         stimuli = repeated_tokens(n_seqs, seq_len, vocab_size=this[2], bos_token_id=this[3],
-                                  seed=seed, exclude_ids=special_token_ids(model))
+                                  seed=seed,
+                                  exclude_ids=sorted(set(special_token_ids(model)) | set(given)))
+        if given:
+            stimuli = replace(stimuli, description={**stimuli.description,
+                                                    "exclude_tokens": list(given)})
     result = score_heads(model, stimuli, batch_size=batch_size)
     first, second = copy_losses(model, stimuli)
     return CheckpointScores(
@@ -354,12 +363,13 @@ def score_checkpoints(
     *,
     labels: Sequence[str | int] | None = None,
     n_seqs: int = 32,
-    seq_len: int = 30,
+    seq_len: int | None = 30,
     seed: int = 0,
     stimuli: Stimuli | None = None,
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     batch_size: int | None = None,
+    exclude_tokens: Sequence[int] = (),
     progress: bool = False,
 ) -> CheckpointSweep:
     """Score every head of every checkpoint on the same stimuli.
@@ -370,13 +380,16 @@ def score_checkpoints(
             checkpoint directories (see :func:`find_checkpoints`).
         labels: one label per checkpoint (default: directory names, or model names);
             steps are parsed from them.
-        n_seqs, seq_len, seed: the ``[BOS] r r`` stimuli (:func:`interp.repeated_tokens`),
-            drawn once for the first checkpoint's vocabulary and BOS and shared by all.
+        n_seqs, seq_len, seed: the ``[BOS] r r`` stimuli (:func:`interp.repeated_tokens`);
+            ``seq_len=None``: 30, or the longest repeat the checkpoint's context fits
+            (:func:`interp.preflight.fit_seq_len`); every checkpoint draws the same.
         stimuli: use these ``[BOS] r r`` stimuli instead (``n_seqs``, ``seq_len`` and
             ``seed`` are then not used).
         device, dtype: passed to :func:`interp.load_model` for each checkpoint loaded
             from a directory.
         batch_size: sequences per forward pass of the census.
+        exclude_tokens: token ids never drawn into the stimuli besides BOS and the first
+            checkpoint's special tokens; recorded in the sweep's ``stimuli``.
         progress: show a progress bar over checkpoints.
 
     Returns:
@@ -391,6 +404,7 @@ def score_checkpoints(
         >>> sweep = score_checkpoints("/tmp/ckpts", n_seqs=16)  # doctest: +SKIP
         >>> sweep.largest_rise("induction")  # (step, head, rise in lift)
     """
+    check_seed(seed)
     specs, names, order, steps = plan_checkpoints(checkpoints, labels)
     if stimuli is not None and stimuli.repeat_len is None:
         raise ValueError("checkpoint sweeps need [BOS] r r stimuli (see interp.repeated_tokens)")
@@ -406,7 +420,7 @@ def score_checkpoints(
         # vocabulary; assemble_sweep checks that all drew the same.
         results.append(score_checkpoint(
             specs[i], stimuli=stimuli, n_seqs=n_seqs, seq_len=seq_len, seed=seed,
-            device=device, dtype=dtype, batch_size=batch_size,
+            device=device, dtype=dtype, batch_size=batch_size, exclude_tokens=exclude_tokens,
             shape=first.shape if first else None, label=names[i],
         ))
     sources = [checkpoint_source(specs[i], r) for i, r in zip(order, results)]

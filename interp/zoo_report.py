@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .jsonsafe import finite_or_none
+from .output_files import write_output_set
 from .pages import asset, render_page
 
 __all__ = ["ZOO_FILES", "render_zoo_html", "write_zoo", "zoo_document"]
@@ -102,13 +103,13 @@ def write_zoo(
 ) -> dict[str, Path]:
     """Write ``zoo.json`` and ``zoo.html`` into ``out_dir`` (both rendered first, each
     written atomically). Returns ``{"json": path, "html": path}``."""
-    from .distributed import write_atomic
-
     document = zoo_document(models, failed=failed, sources=sources)
     texts = {"json": json.dumps(document, indent=2, sort_keys=True) + "\n",
              "html": render_zoo_html(document)}
-    out = Path(out_dir)
-    return {kind: write_atomic(out / ZOO_FILES[kind], text) for kind, text in texts.items()}
+    return write_output_set(
+        out_dir, {kind: (ZOO_FILES[kind], text) for kind, text in texts.items()},
+        manifest="json",
+    )
 
 
 def _grid(model: dict) -> list[list[list[str]]]:
