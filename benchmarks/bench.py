@@ -5,6 +5,7 @@
     PYTHONPATH=. python benchmarks/bench.py --small-only  # ~20 s, the bundled model only
     PYTHONPATH=. python benchmarks/bench.py --device cuda [--dtype bfloat16]  # on a GPU
     PYTHONPATH=. python benchmarks/bench.py --ray-sweep   # sweep of 16 checkpoints, serial vs Ray
+    PYTHONPATH=. python benchmarks/bench.py --text-only   # ~2 min, text census memory only
 
 Results and how to read them: benchmarks/RESULTS.md.
 
@@ -28,6 +29,13 @@ Measured in one run, on the same tokens (``[BOS] r r`` batches), torch on 1 thre
   head's layer);
 - ``sweep``: :func:`interp.ablation_sweep.ablation_sweep`, exact, checked equal to the naive loop;
 - ``attribution``: :func:`interp.ablation_sweep.attribution_scores`, one forward + one backward.
+
+Text census memory (``--text-only``, or after the other sections): the bundled model with
+a word-level tokenizer reads a ``--text`` file (``interp.preflight.read_texts``) and scores
+every head on it (the text census of :func:`interp.classify_heads`), for 5000 lines of 100
+tokens with ``batch_size`` 100 and all at once, one 20 MB line, and one short line. Targets:
+5000 lines with batch size 100 under 0.5 GB above the loaded model; the 20 MB line no
+dearer than the short one.
 
 Peak memory: each measurement runs again in a fresh subprocess that resets its peak RSS
 (``/proc/self/clear_refs``) after loading the model and a warm-up call, then reports
@@ -387,6 +395,53 @@ def worker_memory(args: argparse.Namespace) -> dict:
     return {"task": task, "n_seqs": n, "peak_extra_mb": (peak - before) / 1024, "how": how}
 
 
+TEXT_CASES = {
+    # name: (lines, tokens per line, batch size)
+    "5000 lines, batch 100": (5000, 100, 100),
+    "5000 lines, one batch": (5000, 100, 5000),
+    "one 20 MB line": (1, None, None),
+    "one short line": (1, 100, None),
+}
+
+
+def worker_text(args: argparse.Namespace) -> dict:
+    """Peak extra RSS and time of reading a text file and scoring every head on it."""
+    import random
+    import tempfile
+
+    from interp.classify import _text_scores
+    from interp.models import bos_token_id
+    from interp.preflight import read_texts
+
+    model = build_model("default")
+    bos = bos_token_id(model)
+    attach_word_tokenizer(model, bos)
+    n_lines, n_tokens, batch = TEXT_CASES[args.task]
+    rng = random.Random(0)
+    words = [f"t{i}" for i in range(int(model.cfg.d_vocab)) if i != bos]
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        if n_tokens is None:  # 20 MB in one line
+            unit = " ".join(rng.choice(words) for _ in range(1000)) + " "
+            fh.write(unit * (20_000_000 // len(unit)) + "\n")
+        else:
+            for _ in range(n_lines):
+                fh.write(" ".join(rng.choice(words) for _ in range(n_tokens)) + "\n")
+        path = fh.name
+    size = os.path.getsize(path)
+    _text_scores(model, read_texts(path)[:2], batch)  # warm-up
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        before = _status()["VmRSS"]
+        start = time.perf_counter()
+        result = _text_scores(model, read_texts(path), batch)
+        wall = time.perf_counter() - start
+        peak = _status()["VmHWM"]
+    finally:
+        os.unlink(path)
+    return {"task": args.task, "bytes": size, "n_texts": result["stimuli"]["n_texts"],
+            "peak_extra_mb": (peak - before) / 1024, "wall_s": wall}
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -457,6 +512,8 @@ def main() -> None:
                              "(comma-separated; default 1, the bundled model's MARK token)")
     parser.add_argument("--small-only", action="store_true",
                         help="skip the GPT-2-shaped model (only the small models' section)")
+    parser.add_argument("--text-only", action="store_true",
+                        help="only the text census memory section")
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
     parser.add_argument("--dtype", default=None, choices=("float32", "bfloat16", "float16"),
@@ -481,7 +538,7 @@ def main() -> None:
 
     if args.worker:
         fn = {"time": worker_time, "memory": worker_memory, "corr": worker_correlation,
-              "classes": worker_classes}[args.worker]
+              "classes": worker_classes, "text": worker_text}[args.worker]
         print("RESULT " + json.dumps(fn(args)), flush=True)
         return
 
@@ -502,6 +559,8 @@ def main() -> None:
                                "small_exclude": args.small_exclude}
 
     t0 = time.perf_counter()
+    if args.text_only:
+        args.small_only = True
     if not args.small_only:
         timing_args = ["--worker", "time", "--model", "gpt2", "--repeats", str(repeats), *base]
         if not args.quick:
@@ -516,7 +575,7 @@ def main() -> None:
         results["gpt2_memory"] = mem
 
     smalls: dict[str, Any] = {}
-    for spec in args.small_model or ["default"]:
+    for spec in [] if args.text_only else args.small_model or ["default"]:
         if not small_model_available(spec):
             smalls[spec] = None
             continue
@@ -536,6 +595,9 @@ def main() -> None:
                 args.dtype: run_worker(["--worker", "classes", "--model", spec, *small_base]),
             }
     results["small"] = smalls
+    if small_model_available("default"):
+        results["text"] = {task: run_worker(["--worker", "text", "--task", task])
+                           for task in TEXT_CASES}
     results["wall_s"] = time.perf_counter() - t0
     print(render(results))
     if args.json:
@@ -555,8 +617,22 @@ def render(results: dict) -> str:
     if "gpt2_time" in results:
         render_gpt2(results, put)
     render_small(results, put)
+    if results.get("text"):
+        render_text(results["text"], put)
     put(f"\nBenchmark wall time: {results['wall_s']:.0f} s.")
     return "\n".join(lines)
+
+
+def render_text(text: dict, put: Callable[[str], None]) -> None:
+    put("\n## Text census (bundled model + word tokenizer, context 65)\n")
+    put("Reading the file and scoring every head on it; peak resident memory above the "
+        "loaded model, wall time.\n")
+    put("| case | file | peak extra MB | wall s | target |")
+    put("|---|---|---|---|---|")
+    targets = {"5000 lines, batch 100": "< 512 MB", "one 20 MB line": "~ one short line"}
+    for task, r in text.items():
+        put(f"| {task} | {r['bytes'] / 1e6:.1f} MB | {r['peak_extra_mb']:.0f} | "
+            f"{r['wall_s']:.2f} | {targets.get(task, '')} |")
 
 
 def render_gpt2(results: dict, put: Callable[[str], None]) -> None:

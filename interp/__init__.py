@@ -37,6 +37,7 @@ from .distributed import run_sweep, run_zoo
 from .hooks import attached_hooks, leftover_hooks
 from .measures import Measure, register_measure, registered_measures, unregister_measure
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
+from .output_files import MixedOutputError, check_output_set, load_report, load_sweep
 from .planted import PlantedModel, build_planted_model
 from .probing import LayerProbes, probe_layers
 from .report import render_html, render_json, render_markdown, write_report
@@ -62,6 +63,7 @@ __all__ = [
     "LayerProbes",
     "Measure",
     "MeasureInfo",
+    "MixedOutputError",
     "ModelLoadError",
     "PlantedModel",
     "Stimuli",
@@ -70,11 +72,14 @@ __all__ = [
     "ablation_sweep",
     "attached_hooks",
     "build_planted_model",
+    "check_output_set",
     "classify_heads",
     "copy_losses",
     "get_behavior",
     "leftover_hooks",
     "load_model",
+    "load_report",
+    "load_sweep",
     "measure_ablation",
     "occurrence_tokens",
     "probe_layers",

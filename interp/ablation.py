@@ -356,19 +356,20 @@ def measure_ablation(
     """
     parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
     if not parsed:
-        raise ValueError("measure_ablation needs at least one head to ablate")
+        raise ValueError("measure_ablation needs at least one head to ablate; got none")
     check_stimuli(model, stimuli, repeated=metric == "second_copy_loss")
     readers: list[HeadId] = []
     if metric.startswith(DOWNSTREAM):
         readers = check_heads(list(receivers), int(model.cfg.n_layers), int(model.cfg.n_heads))
         if not readers:
-            raise ValueError(f"metric {metric!r} needs receiver heads (receivers=...)")
-        last = max(h.layer for h in parsed)
-        early = [str(r) for r in readers if r.layer <= last]
+            raise ValueError(f"metric {metric!r} needs at least one receiver head")
+        first = min(h.layer for h in parsed)
+        early = [str(r) for r in readers if r.layer <= first]
         if early:
             raise ValueError(
-                f"receivers {', '.join(early)} are not in a later layer than the ablated "
-                f"heads (latest layer {last}): ablating a head cannot change their pattern"
+                f"receivers {', '.join(early)} are not in a layer after the ablated heads "
+                f"(earliest ablated layer {first}): ablating a head cannot change a head in "
+                "its own or an earlier layer"
             )
         resolve_behaviors([metric[len(DOWNSTREAM):]])  # the behavior must be known
     elif metric not in ("second_copy_loss", "loss"):

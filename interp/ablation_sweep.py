@@ -50,6 +50,7 @@ from .ablation import (
 )
 from .heads import HeadId, all_heads, check_heads
 from .hooks import attached_hooks, resid_post_hook, resid_pre_hook, z_hook
+from .jsonsafe import tensor_to_list
 from .models import model_device, model_name
 from .stimuli import Stimuli, check_stimuli
 
@@ -139,9 +140,6 @@ class AblationSweep:
     def to_dict(self) -> dict:
         """JSON-safe form (NaN as None); :meth:`from_dict` restores an equal object."""
 
-        def nan_list(t: Tensor) -> list:
-            return [[None if v != v else float(v) for v in row] for row in t.tolist()]
-
         return {
             "model_name": self.model_name,
             "estimator": self.estimator,
@@ -150,8 +148,8 @@ class AblationSweep:
             "seed": self.seed,
             "clean_loss": self.clean_loss,
             "first_copy_loss": self.first_copy_loss,
-            "effects": nan_list(self.effects),
-            "stderr": nan_list(self.stderr),
+            "effects": tensor_to_list(self.effects),
+            "stderr": tensor_to_list(self.stderr),
             "stimuli": dict(self.stimuli),
         }
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .jsonsafe import finite_or_none
+from .output_files import write_output_set
 from .pages import asset, figure_divs, render_page
 
 if TYPE_CHECKING:
@@ -78,8 +80,8 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
             fig.add_trace(
                 go.Scatter(
                     x=steps,
-                    y=[_num(v) for v in values[:, layer, head].tolist()],
-                    customdata=[[html.escape(c), _num(n)] for c, n in
+                    y=[finite_or_none(v) for v in values[:, layer, head].tolist()],
+                    customdata=[[html.escape(c), finite_or_none(n)] for c, n in
                                 zip(sweep.labels, nulls[:, layer, head].tolist())],
                     name=label,
                     legendgroup=f"layer {layer}",
@@ -100,7 +102,7 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
     ):
         fig.add_trace(
             go.Scatter(
-                x=steps, y=[_num(v) for v in losses.tolist()], name=text,
+                x=steps, y=[finite_or_none(v) for v in losses.tolist()], name=text,
                 legendgroup="loss", legendgrouptitle={"text": "loss"}, mode="lines+markers",
                 marker={"size": 4}, line={"color": color, "width": 2},
                 hovertemplate=f"{text}<br>step %{{x}}<br>%{{y:.3f}} nats<extra></extra>",
@@ -163,7 +165,9 @@ def best_head(sweep: CheckpointSweep, behavior: str, checkpoint: int) -> tuple[s
 
 def write_sweep(sweep: CheckpointSweep, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``sweep.json`` (:meth:`CheckpointSweep.to_dict`) and ``sweep.html`` into
-    ``out_dir`` (created if missing; both rendered before either is written).
+    ``out_dir`` (created if missing; both rendered before either is written), as one set
+    (:func:`interp.output_files.write_output_set`: safe temporaries, atomic renames,
+    ``sweep.json`` last with the run id and the sha256 of ``sweep.html``).
 
     Returns:
         ``{"json": path, "html": path}``.
@@ -172,17 +176,7 @@ def write_sweep(sweep: CheckpointSweep, out_dir: str | os.PathLike) -> dict[str,
         "json": json.dumps(sweep.to_dict(), indent=2, sort_keys=True) + "\n",
         "html": render_sweep_html(sweep),
     }
-    out = Path(out_dir).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for kind, text in texts.items():
-        path = out / SWEEP_FILES[kind]
-        temp = path.with_name(path.name + ".tmp")
-        temp.write_text(text, encoding="utf-8")
-        temp.replace(path)
-        paths[kind] = path
-    return paths
-
-
-def _num(value: float) -> float | None:
-    return None if value != value else float(value)
+    return write_output_set(
+        out_dir, {kind: (SWEEP_FILES[kind], text) for kind, text in texts.items()},
+        manifest="json",
+    )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,9 @@ from torch import Tensor
 
 from .ablation import copy_losses
 from .census import score_heads
+from .jsonsafe import tensor_from_list, tensor_to_list
 from .models import CONFIG_FILE, bos_token_id, load_model, model_name, special_token_ids
+from .preflight import check_seed, check_token_ids, fit_seq_len
 from .scoring import lift
 from .stimuli import Stimuli, repeated_tokens
 
@@ -160,11 +162,11 @@ class CheckpointSweep:
             "sources": list(self.sources),
             "n_layers": self.n_layers,
             "n_heads": self.n_heads,
-            "scores": {b: _to_list(t) for b, t in self.scores.items()},
-            "nulls": {b: _to_list(t) for b, t in self.nulls.items()},
-            "stderrs": {b: _to_list(t) for b, t in self.stderrs.items()},
-            "first_copy_loss": _to_list(self.first_copy_loss),
-            "second_copy_loss": _to_list(self.second_copy_loss),
+            "scores": {b: tensor_to_list(t) for b, t in self.scores.items()},
+            "nulls": {b: tensor_to_list(t) for b, t in self.nulls.items()},
+            "stderrs": {b: tensor_to_list(t) for b, t in self.stderrs.items()},
+            "first_copy_loss": tensor_to_list(self.first_copy_loss),
+            "second_copy_loss": tensor_to_list(self.second_copy_loss),
             "stimuli": dict(self.stimuli),
             "failed": [dict(f) for f in self.failed],
         }
@@ -175,7 +177,7 @@ class CheckpointSweep:
         n_layers, n_heads = int(data["n_layers"]), int(data["n_heads"])
 
         def grid(values: list) -> Tensor:
-            return _from_list(values).reshape(n, n_layers, n_heads)  # (C, L, H)
+            return tensor_from_list(values).reshape(n, n_layers, n_heads)  # (C, L, H)
 
         return cls(
             labels=tuple(str(v) for v in data["labels"]),
@@ -186,8 +188,8 @@ class CheckpointSweep:
             scores={b: grid(v) for b, v in data["scores"].items()},
             nulls={b: grid(v) for b, v in data["nulls"].items()},
             stderrs={b: grid(v) for b, v in data["stderrs"].items()},
-            first_copy_loss=_from_list(data["first_copy_loss"]).reshape(n),
-            second_copy_loss=_from_list(data["second_copy_loss"]).reshape(n),
+            first_copy_loss=tensor_from_list(data["first_copy_loss"]).reshape(n),
+            second_copy_loss=tensor_from_list(data["second_copy_loss"]).reshape(n),
             stimuli=dict(data["stimuli"]),
             failed=tuple(dict(f) for f in data.get("failed", ())),
         )
@@ -258,11 +260,11 @@ class CheckpointScores:
             "name": self.name,
             "shape": list(self.shape),
             "stimuli": dict(self.stimuli),
-            "scores": {b: _to_list(t) for b, t in self.scores.items()},
-            "nulls": {b: _to_list(t) for b, t in self.nulls.items()},
-            "stderrs": {b: _to_list(t) for b, t in self.stderrs.items()},
-            "first_copy_loss": _to_list(torch.tensor([self.first_copy_loss]))[0],
-            "second_copy_loss": _to_list(torch.tensor([self.second_copy_loss]))[0],
+            "scores": {b: tensor_to_list(t) for b, t in self.scores.items()},
+            "nulls": {b: tensor_to_list(t) for b, t in self.nulls.items()},
+            "stderrs": {b: tensor_to_list(t) for b, t in self.stderrs.items()},
+            "first_copy_loss": tensor_to_list(torch.tensor([self.first_copy_loss]))[0],
+            "second_copy_loss": tensor_to_list(torch.tensor([self.second_copy_loss]))[0],
         }
 
     @classmethod
@@ -270,7 +272,7 @@ class CheckpointScores:
         n_layers, n_heads = int(data["shape"][0]), int(data["shape"][1])
 
         def grid(values: list) -> Tensor:
-            return _from_list(values).reshape(n_layers, n_heads)  # (L, H)
+            return tensor_from_list(values).reshape(n_layers, n_heads)  # (L, H)
 
         def number(value: Any) -> float:
             return float("nan") if value is None else float(value)
@@ -292,11 +294,12 @@ def score_checkpoint(
     *,
     stimuli: Stimuli | None = None,
     n_seqs: int = 32,
-    seq_len: int = 30,
+    seq_len: int | None = 30,
     seed: int = 0,
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     batch_size: int | None = None,
+    exclude_tokens: Sequence[int] = (),
     shape: Sequence[int] | None = None,
     label: str | None = None,
 ) -> CheckpointScores:
@@ -310,8 +313,9 @@ def score_checkpoint(
     Args:
         spec: anything :func:`interp.load_model` takes.
         stimuli: ``[BOS] r r`` stimuli to use instead of drawing them.
-        n_seqs, seq_len, seed: the stimuli to draw when none are given.
-        device, dtype, batch_size: as in :func:`score_checkpoints`.
+        n_seqs, seq_len, seed: the stimuli to draw when none are given (``seq_len=None``:
+            30, or the longest repeat this checkpoint's context fits).
+        device, dtype, batch_size, exclude_tokens: as in :func:`score_checkpoints`.
         shape: the ``(n_layers, n_heads, d_vocab, bos)`` the model must have (a sweep's
             first checkpoint); checked before scoring.
         label: the checkpoint's name in error messages (default: from ``spec``).
@@ -332,8 +336,14 @@ def score_checkpoint(
             f"{this}; the first checkpoint has {tuple(shape)}: a sweep needs one architecture"
         )
     if stimuli is None:
+        seq_len, _ = fit_seq_len(int(model.cfg.n_ctx), seq_len)
+        given = check_token_ids(exclude_tokens, this[2])
         stimuli = repeated_tokens(n_seqs, seq_len, vocab_size=this[2], bos_token_id=this[3],
-                                  seed=seed, exclude_ids=special_token_ids(model))
+                                  seed=seed,
+                                  exclude_ids=sorted(set(special_token_ids(model)) | set(given)))
+        if given:
+            stimuli = replace(stimuli, description={**stimuli.description,
+                                                    "exclude_tokens": list(given)})
     result = score_heads(model, stimuli, batch_size=batch_size)
     first, second = copy_losses(model, stimuli)
     return CheckpointScores(
@@ -353,12 +363,13 @@ def score_checkpoints(
     *,
     labels: Sequence[str | int] | None = None,
     n_seqs: int = 32,
-    seq_len: int = 30,
+    seq_len: int | None = 30,
     seed: int = 0,
     stimuli: Stimuli | None = None,
     device: str | torch.device | None = None,
     dtype: str | torch.dtype | None = None,
     batch_size: int | None = None,
+    exclude_tokens: Sequence[int] = (),
     progress: bool = False,
 ) -> CheckpointSweep:
     """Score every head of every checkpoint on the same stimuli.
@@ -369,13 +380,16 @@ def score_checkpoints(
             checkpoint directories (see :func:`find_checkpoints`).
         labels: one label per checkpoint (default: directory names, or model names);
             steps are parsed from them.
-        n_seqs, seq_len, seed: the ``[BOS] r r`` stimuli (:func:`interp.repeated_tokens`),
-            drawn once for the first checkpoint's vocabulary and BOS and shared by all.
+        n_seqs, seq_len, seed: the ``[BOS] r r`` stimuli (:func:`interp.repeated_tokens`);
+            ``seq_len=None``: 30, or the longest repeat the checkpoint's context fits
+            (:func:`interp.preflight.fit_seq_len`); every checkpoint draws the same.
         stimuli: use these ``[BOS] r r`` stimuli instead (``n_seqs``, ``seq_len`` and
             ``seed`` are then not used).
         device, dtype: passed to :func:`interp.load_model` for each checkpoint loaded
             from a directory.
         batch_size: sequences per forward pass of the census.
+        exclude_tokens: token ids never drawn into the stimuli besides BOS and the first
+            checkpoint's special tokens; recorded in the sweep's ``stimuli``.
         progress: show a progress bar over checkpoints.
 
     Returns:
@@ -390,6 +404,7 @@ def score_checkpoints(
         >>> sweep = score_checkpoints("/tmp/ckpts", n_seqs=16)  # doctest: +SKIP
         >>> sweep.largest_rise("induction")  # (step, head, rise in lift)
     """
+    check_seed(seed)
     specs, names, order, steps = plan_checkpoints(checkpoints, labels)
     if stimuli is not None and stimuli.repeat_len is None:
         raise ValueError("checkpoint sweeps need [BOS] r r stimuli (see interp.repeated_tokens)")
@@ -405,7 +420,7 @@ def score_checkpoints(
         # vocabulary; assemble_sweep checks that all drew the same.
         results.append(score_checkpoint(
             specs[i], stimuli=stimuli, n_seqs=n_seqs, seq_len=seq_len, seed=seed,
-            device=device, dtype=dtype, batch_size=batch_size,
+            device=device, dtype=dtype, batch_size=batch_size, exclude_tokens=exclude_tokens,
             shape=first.shape if first else None, label=names[i],
         ))
     sources = [checkpoint_source(specs[i], r) for i, r in zip(order, results)]
@@ -512,18 +527,3 @@ def checkpoint_source(spec: Any, result: CheckpointScores) -> str:
     if isinstance(spec, (str, os.PathLike)):
         return os.fspath(spec)
     return result.name
-
-
-def _to_list(t: Tensor) -> list:
-    """Nested lists of floats, NaN as None (JSON has no NaN)."""
-    out: list = [None if v != v else float(v) for v in t.flatten().tolist()]
-    for size in reversed(t.shape[1:]):
-        out = [out[i : i + size] for i in range(0, len(out), size)]
-    return out
-
-
-def _from_list(values: list) -> Tensor:
-    def fix(x: Any) -> Any:
-        return [fix(v) for v in x] if isinstance(x, list) else (float("nan") if x is None else x)
-
-    return torch.tensor(fix(values), dtype=torch.float32)

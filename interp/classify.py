@@ -37,12 +37,14 @@ from .ablation_sweep import ablation_sweep, attribution_scores
 from .behaviors import Behavior, resolve_behaviors
 from .census import score_heads
 from .confirm import ConfirmationContext, confirm_group, confirm_heads, link, probe_available
-from .evidence import Evidence, Feeder, GroupEvidence, WeightEvidence, finite_or_none
+from .evidence import Evidence, Feeder, GroupEvidence, WeightEvidence
+from .jsonsafe import finite_or_none
 from .heads import HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook
 from .measures import Measure, compute_measures, resolve_measures
 from .measures import long_stimuli as _long_stimuli
 from .models import bos_token_id, model_device, model_name, special_token_ids
+from .preflight import check_seed, check_token_ids
 from .probing import ProbeTask, probe_layers, probe_task
 from .results import BehaviorInfo, Classification, HeadClass
 from .scoring import HeadScores
@@ -51,9 +53,9 @@ from .stimuli import (
     check_stimuli,
     occurrence_tokens,
     repeated_tokens,
-    text_stimuli,
     unrepeated_tokens,
 )
+from .text_census import score_texts
 from .weights import composition_scores, key_feeders, ov_copying_scores
 
 __all__ = ["ClassifySettings", "HeadClass", "Classification", "classify_heads"]
@@ -79,8 +81,12 @@ class ClassifySettings:
             heads, with the head ablated).
         batch_size: sequences per census forward pass (None: all at once); keeps the
             census' memory flat as ``n_seqs`` grows.
+            Text (``texts``) is always scored in batches (of
+            ``interp.text_census.TEXT_BATCH_SIZE`` when None).
         behaviors: the behaviors to score and classify: names or :class:`interp.Behavior`
             values (None: every registered behavior, :func:`interp.registered_behaviors`).
+        exclude_tokens: token ids never drawn into the stimuli, besides BOS and the
+            model's special tokens (e.g. a marker token the model was trained with).
         measures: the per-head measures to compute (:mod:`interp.measures`): names or
             :class:`interp.Measure` values (None: every registered measure; ``()``: none).
     """
@@ -97,9 +103,15 @@ class ClassifySettings:
     probes: bool = True
     batch_size: int | None = None
     behaviors: tuple[Behavior | str, ...] | None = None
+    exclude_tokens: tuple[int, ...] = ()
     measures: tuple[Measure | str, ...] | None = None
 
     def __post_init__(self) -> None:
+        check_seed(self.seed)
+        if isinstance(self.exclude_tokens, (str, bytes)):
+            raise ValueError("exclude_tokens must be a sequence of token ids, not a string")
+        object.__setattr__(self, "exclude_tokens", check_token_ids(
+            self.exclude_tokens, vocab_size=2**63, name="exclude_tokens"))
         if self.measures is not None:
             if isinstance(self.measures, (str, Measure)):
                 object.__setattr__(self, "measures", (self.measures,))
@@ -122,6 +134,7 @@ class ClassifySettings:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["behaviors"] = [b.name for b in resolve_behaviors(self.behaviors)]
+        data["exclude_tokens"] = list(self.exclude_tokens)
         data["measures"] = [m.name for m in resolve_measures(self.measures)]
         return data
 
@@ -155,6 +168,9 @@ def classify_heads(
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
     vocab = int(model.cfg.d_vocab)
     bos = bos_token_id(model)
+    if texts and getattr(model, "tokenizer", None) is None:
+        raise ValueError("text (--text) needs a model with a tokenizer; this model has none")
+    excluded = _excluded_ids(model, settings)
     if stimuli is None:
         if 2 * settings.seq_len + 1 > int(model.cfg.n_ctx):
             raise ValueError(
@@ -163,11 +179,9 @@ def classify_heads(
             )
         stimuli = repeated_tokens(
             settings.n_seqs, settings.seq_len, vocab_size=vocab, bos_token_id=bos,
-            seed=settings.seed, exclude_ids=special_token_ids(model),
+            seed=settings.seed, exclude_ids=excluded,
         )
     check_stimuli(model, stimuli, repeated=True)
-    if texts:
-        text = text_stimuli(model, list(texts))  # fails before the census if it cannot run
     scores = score_heads(model, stimuli, batch_size=settings.batch_size, progress=progress,
                          behaviors=behaviors)
     first, second = copy_losses(model, stimuli)
@@ -185,7 +199,7 @@ def classify_heads(
     if controlled:
         unrepeated = unrepeated_tokens(
             stimuli.n_seqs, stimuli.repeat_len, vocab_size=vocab, bos_token_id=bos,
-            seed=settings.seed, exclude_ids=special_token_ids(model),
+            seed=settings.seed, exclude_ids=excluded,
         )
         no_repeat = score_heads(model, unrepeated, batch_size=settings.batch_size,
                                 distance=False, positional=True, behaviors=controlled)
@@ -199,7 +213,7 @@ def classify_heads(
     loss_effects, sweep_note = _loss_sweep(model, stimuli, candidates, settings, progress)
     groups = _group_ablations(context, behaviors, evidence)
     layer_probes = _layer_probes(context, behaviors) if settings.probes else []
-    text_scores = _text_scores(model, text, behaviors) if texts else {}
+    text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
     weights = _weight_evidence(model, candidates, behaviors, settings.seed)
     measured, measure_infos = _measures(model, settings, stimuli, bos)
     heads = tuple(
@@ -229,7 +243,7 @@ def classify_heads(
         model={"name": model_name(model), "n_layers": n_layers, "n_heads": n_heads,
                "d_model": int(model.cfg.d_model), "d_vocab": vocab},
         settings={**settings.to_dict(), "stimuli": stimuli.to_dict(),
-                  "loss_sweep": sweep_note},
+                  "loss_sweep": sweep_note, "excluded_ids": list(excluded)},
         heads=heads,
         groups=tuple(groups),
         baseline=baseline,
@@ -342,9 +356,13 @@ def _loss_sweep(
     return {h: float(exact.effects[h]) for h in swept}, note
 
 
-def _text_scores(model: Any, stimuli: Stimuli, behaviors: tuple[Behavior, ...]) -> dict:
-    """Every head's scores on natural text (same scorers, token-identity targets)."""
-    scores = score_heads(model, stimuli, distance=False, behaviors=behaviors)
+def _text_scores(
+    model: Any, texts: Sequence[str], batch_size: int | None = None,
+    behaviors: tuple[Behavior, ...] | None = None,
+) -> dict:
+    """Every head's scores on natural text (same scorers, token-identity targets), in
+    batches (:func:`interp.text_census.score_texts`)."""
+    scores = score_texts(model, texts, batch_size=batch_size, behaviors=behaviors)
     heads = {}
     for h in all_heads(scores.n_layers, scores.n_heads):
         heads[str(h)] = {
@@ -353,7 +371,7 @@ def _text_scores(model: Any, stimuli: Stimuli, behaviors: tuple[Behavior, ...]) 
                 "lift": finite_or_none(scores.lift(b)[h])}
             for b in scores.behaviors
         }
-    return {"stimuli": stimuli.to_dict(), "n_queries": dict(scores.n_queries), "heads": heads}
+    return {"stimuli": dict(scores.stimuli), "n_queries": dict(scores.n_queries), "heads": heads}
 
 
 def _measures(model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int) -> tuple:
@@ -364,7 +382,7 @@ def _measures(model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int
         try:
             where["long"] = _long_stimuli(model, max(8, settings.n_seqs // 2),
                                           seed=settings.seed + 2, bos_token_id=bos,
-                                          exclude_ids=special_token_ids(model))
+                                          exclude_ids=_excluded_ids(model, settings))
         except ValueError:  # a context too short for the copies: those measures say so
             pass
     return compute_measures(model, measures, where)
@@ -444,9 +462,16 @@ def _weight_evidence(
     return out
 
 
+def _excluded_ids(model: Any, settings: ClassifySettings) -> tuple[int, ...]:
+    """Ids never drawn into stimuli besides BOS: the model's special tokens and
+    ``settings.exclude_tokens`` (checked against the vocabulary)."""
+    given = check_token_ids(settings.exclude_tokens, int(model.cfg.d_vocab))
+    return tuple(sorted(set(special_token_ids(model)) | set(given)))
+
+
 def _probe_stimuli(model: Any, settings: ClassifySettings, bos: int) -> Stimuli:
     """Sequences for the 'occurred before' probes (see :func:`interp.occurrence_tokens`)."""
-    special = special_token_ids(model)
+    special = _excluded_ids(model, settings)
     drawable = int(model.cfg.d_vocab) - 1 - len(special)
     n_pos = min(int(model.cfg.n_ctx), 2 * settings.seq_len + 1, drawable)
     return occurrence_tokens(

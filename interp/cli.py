@@ -6,6 +6,13 @@
   and ``sweep.html``; resumable, and ``--ray`` runs one Ray task per checkpoint;
 - ``interp zoo --models SPEC ... --out DIR``: classify several models, write each one's
   report and a comparison page (``zoo.html``, ``zoo.json``).
+- ``interp check DIR``: checks that the report or sweep files in ``DIR`` belong together
+  (one run id; see :mod:`interp.output_files`); exit 1 when a set is mixed.
+
+Whatever can be checked before the census is (the output directory, the seed, the device,
+``--exclude-tokens``, the ``--text`` file, whether the model has a tokenizer for it), so
+bad input fails at once with one line. Ctrl-C prints ``interp: interrupted`` and exits 130;
+running out of memory is an error that suggests ``--batch-size``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 __all__ = ["main"]
 
@@ -33,7 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="directory to write the report into")
     report.add_argument("--seed", type=int, default=0, help="seed of stimuli and ablations")
     report.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
-    report.add_argument("--seq-len", type=int, default=30, help="length of r")
+    report.add_argument("--seq-len", type=int, default=None,
+                        help="length of r (default 30, or the longest that fits the "
+                             "model's context, said so)")
     report.add_argument("--method", default="mean", choices=["mean", "zero", "resample"],
                         help="ablation method")
     report.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
@@ -47,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--text", default=None, metavar="FILE",
                         help="also score the heads on this text file, one text per line "
                              "(needs a model with a tokenizer)")
+    report.add_argument("--exclude-tokens", default="", metavar="IDS",
+                        help="token ids never drawn into the stimuli, comma-separated "
+                             "(e.g. a marker token; special_tokens.json is read too)")
     report.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_device_map(report)
 
@@ -60,10 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", required=True, help="directory to write sweep.json/html into")
     sweep.add_argument("--seed", type=int, default=0, help="seed of the stimuli")
     sweep.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
-    sweep.add_argument("--seq-len", type=int, default=30, help="length of r")
+    sweep.add_argument("--seq-len", type=int, default=None,
+                       help="length of r (default 30, or the longest that fits the "
+                            "checkpoints' context, said so)")
     sweep.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
     sweep.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
     sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    sweep.add_argument("--exclude-tokens", default="", metavar="IDS",
+                       help="token ids never drawn into the stimuli, comma-separated")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_device_map(sweep)
     _add_ray(sweep)
@@ -87,9 +104,16 @@ def _parser() -> argparse.ArgumentParser:
     zoo.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
     zoo.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
     zoo.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    zoo.add_argument("--exclude-tokens", default="", metavar="IDS",
+                     help="token ids never drawn into the stimuli, comma-separated")
     zoo.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_device_map(zoo)
     _add_ray(zoo)
+
+    check = commands.add_parser(
+        "check", help="check that the report/sweep files in a directory belong together",
+    )
+    check.add_argument("dir", help="a directory written by interp report or interp sweep")
     return parser
 
 
@@ -122,8 +146,42 @@ def _device_map(value: str | None) -> str | dict | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (130 after Ctrl-C)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # A progress bar may hold the line: start a fresh one.
+        print(("\n" if _PROGRESS[0] else "") + "interp: interrupted", file=sys.stderr)
+        return 130
+
+
+#: Whether progress bars may be on screen (the interrupted message then starts a new line).
+_PROGRESS = [False]
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is running out of memory (Python's, torch's CPU or CUDA allocator)."""
+    if isinstance(err, MemoryError):
+        return True
+    text = str(err)
+    return isinstance(err, RuntimeError) and (
+        "can't allocate memory" in text or "out of memory" in text.lower()
+    )
+
+
+def _memory_message(args: argparse.Namespace) -> str:
+    hint = "pass a smaller --batch-size (e.g. 16)" if hasattr(args, "batch_size") else \
+        "pass fewer --n-seqs"
+    if getattr(args, "text", None):
+        hint += " or a shorter --text file"
+    return f"interp: error: out of memory; {hint}"
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.dir)
+    _PROGRESS[0] = not args.quiet
     import torch
 
     if args.threads < 1:
@@ -138,24 +196,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "zoo":
         return _zoo(args)
     from .classify import ClassifySettings, classify_heads
-    from .models import ModelLoadError, load_model
+    from .models import ModelLoadError, check_device, load_model
+    from .output_files import check_output_dir
+    from .preflight import DEFAULT_SEQ_LEN, fit_seq_len, parse_token_ids, read_texts
     from .report import write_report
 
     started = time.perf_counter()
     try:
+        # Everything that can be checked before the census is checked here.
+        check_output_dir(args.out)
         settings = ClassifySettings(
-            seed=args.seed, n_seqs=args.n_seqs, seq_len=args.seq_len, method=args.method,
-            sweep=not args.no_sweep, batch_size=args.batch_size,
+            seed=args.seed, n_seqs=args.n_seqs,
+            seq_len=args.seq_len if args.seq_len is not None else DEFAULT_SEQ_LEN,
+            method=args.method, sweep=not args.no_sweep, batch_size=args.batch_size,
+            exclude_tokens=parse_token_ids(args.exclude_tokens),
         )
+        check_device(args.device)
+        texts = read_texts(args.text) if args.text else ()
         if not args.quiet:
             print(f"loading model {args.model!r} ...", file=sys.stderr)
-        texts = _read_texts(args.text) if args.text else ()
         model = load_model(args.model, device=args.device, dtype=args.dtype,
                            device_map=_device_map(args.device_map))
+        seq_len, note = fit_seq_len(int(model.cfg.n_ctx), args.seq_len)
+        if note:
+            print(f"interp: note: {note}", file=sys.stderr)
+        settings = replace(settings, seq_len=seq_len)
         result = classify_heads(model, settings, texts=texts, progress=not args.quiet)
         paths = write_report(result, args.out)
     except (ModelLoadError, ValueError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as err:
+        if not _out_of_memory(err):
+            raise
+        print(_memory_message(args), file=sys.stderr)
         return 2
     print(result.summary())
     print(f"report written to {paths['html'].parent} "
@@ -164,37 +238,63 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _read_texts(path: str) -> list[str]:
-    """Non-empty lines of a UTF-8 text file."""
-    try:
-        lines = open(path, encoding="utf-8").read().splitlines()
-    except UnicodeDecodeError as err:
-        raise ValueError(f"--text {path} is not UTF-8 text: {err}") from err
-    texts = [line.strip() for line in lines if line.strip()]
-    if not texts:
-        raise ValueError(f"--text {path} holds no text")
-    return texts
+def _check(directory: str) -> int:
+    """``interp check DIR``: 0 when every set found is complete, 1 when one is mixed, 2
+    when there is none."""
+    from .output_files import REPORT_SET, SWEEP_SET, check_output_set
+
+    found = False
+    mixed = False
+    for manifest, *others in (REPORT_SET, SWEEP_SET):
+        check = check_output_set(directory, manifest, others)
+        if check.status == "missing":
+            continue
+        found = True
+        mixed = mixed or check.status == "mixed"
+        print(check.message(), file=sys.stderr if check.status == "mixed" else sys.stdout)
+        if check.stray_temporaries:
+            print(f"  {len(check.stray_temporaries)} temporary file(s) left by an interrupted "
+                  f"write (safe to delete): {', '.join(check.stray_temporaries)}")
+    if not found:
+        print(f"interp: error: {directory} holds no report.json or sweep.json",
+              file=sys.stderr)
+        return 2
+    return 1 if mixed else 0
 
 
 def _sweep(args: argparse.Namespace) -> int:
     from .behaviors import registered_behaviors
     from .checkpoint_report import best_head
     from .distributed import RayMissingError, run_sweep
-    from .models import ModelLoadError
+    from .models import ModelLoadError, check_device
+    from .output_files import check_output_dir
+    from .preflight import DEFAULT_SEQ_LEN, check_seed, parse_token_ids
 
     started = time.perf_counter()
     try:
+        check_output_dir(args.out)
+        check_seed(args.seed)
+        exclude = parse_token_ids(args.exclude_tokens)
+        check_device(args.device)
         run = run_sweep(
             args.model, args.out, n_seqs=args.n_seqs, seq_len=args.seq_len, seed=args.seed,
             device=args.device, dtype=args.dtype, device_map=_device_map(args.device_map),
-            ray=args.ray, workers=args.workers, threads=args.threads,
+            exclude_tokens=exclude, ray=args.ray, workers=args.workers, threads=args.threads,
             progress=not args.quiet,
         )
-    except (ModelLoadError, ValueError, RayMissingError, FileExistsError,
-            NotADirectoryError) as err:
+        sweep, paths = run.sweep, run.paths
+        if args.seq_len is None and sweep.stimuli.get("seq_len") != DEFAULT_SEQ_LEN:
+            print(f"interp: note: the checkpoints' context is too short for the default "
+                  f"--seq-len {DEFAULT_SEQ_LEN}: using --seq-len {sweep.stimuli.get('seq_len')}, "
+                  "the longest repeat that fits", file=sys.stderr)
+    except (ModelLoadError, ValueError, RayMissingError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
         return 2
-    sweep, paths = run.sweep, run.paths
+    except (MemoryError, RuntimeError) as err:
+        if not _out_of_memory(err):
+            raise
+        print(_memory_message(args), file=sys.stderr)
+        return 2
     behaviors = [b.name for b in registered_behaviors("behavior") if b.name in sweep.behaviors]
     print(f"{sweep.n_checkpoints} checkpoints, {sweep.n_layers} layers x {sweep.n_heads} "
           "heads; per behavior the best head's score (head), copy losses in nats")
@@ -224,12 +324,17 @@ def _sweep(args: argparse.Namespace) -> int:
 def _zoo(args: argparse.Namespace) -> int:
     from .classify import ClassifySettings
     from .distributed import RayMissingError, run_zoo
-    from .models import ModelLoadError
+    from .models import ModelLoadError, check_device
+    from .output_files import check_output_dir
+    from .preflight import parse_token_ids
 
     started = time.perf_counter()
     try:
+        check_output_dir(args.out)
+        check_device(args.device)
         settings = ClassifySettings(seed=args.seed, n_seqs=args.n_seqs, seq_len=args.seq_len,
-                                    method=args.method, sweep=not args.no_sweep)
+                                    method=args.method, sweep=not args.no_sweep,
+                                    exclude_tokens=parse_token_ids(args.exclude_tokens))
         run = run_zoo(
             args.models, args.out, settings=settings, device=args.device, dtype=args.dtype,
             device_map=_device_map(args.device_map), ray=args.ray, workers=args.workers,

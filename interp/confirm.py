@@ -30,6 +30,7 @@ from .ablation import AblationEffect, ablation_hooks, measure_ablation, residual
 from .behaviors import Behavior, Confirmation
 from .evidence import Evidence, GroupEvidence, GroupLink, decide
 from .heads import HeadId
+from .jsonsafe import finite_or_none
 from .hooks import resid_post_hook
 from .probing import probe_task
 from .stimuli import Stimuli
@@ -97,13 +98,27 @@ def confirm_group(
         single: each member's own evidence (reused when its metric is the group's).
     """
     together = confirm_heads(ctx, behavior, members)
+    last = max(h.layer for h in members)
 
     def on_group_metric(heads: list[HeadId]) -> Evidence:
+        """``heads`` measured exactly as the group was: the same metric, the same
+        receivers, the probe read after the same layer."""
         if len(heads) == 1 and single.get(heads[0]) is not None:
             own = single[heads[0]]
             if own.metric == together.metric and own.receivers == together.receivers:
-                return own
-        return _bare(confirm_heads(ctx, behavior, heads))
+                return _bare(own)
+        conf = behavior.confirmation
+        assert isinstance(conf, Confirmation)
+        if conf.kind == "probe":
+            return _probe_evidence(ctx, heads, conf.probe_task, layer=last)
+        if conf.kind == "custom":
+            effect, receivers = _measure(ctx, conf, heads)
+        else:
+            effect = measure_ablation(ctx.model, ctx.stimuli, heads, metric=together.metric,
+                                      receivers=list(together.receivers), method=ctx.method,
+                                      seed=ctx.seed)
+            receivers = together.receivers
+        return _from_effect(ctx, effect, receivers)
 
     alone = {h: on_group_metric([h]) for h in members}
     without = {h: (alone[members[1 - i]] if len(members) == 2
@@ -174,14 +189,17 @@ def _from_effect(
     )
 
 
-def _probe_evidence(ctx: ConfirmationContext, heads: list[HeadId], task: Any) -> Evidence:
-    """Accuracy of ``task``'s probe after the last head's layer, clean vs ablated."""
+def _probe_evidence(
+    ctx: ConfirmationContext, heads: list[HeadId], task: Any, layer: int | None = None
+) -> Evidence:
+    """Accuracy of ``task``'s probe after ``layer`` (default: the last head's layer), clean
+    vs ablated."""
     spec = probe_task(task)
     task = spec.name
     stimuli = ctx.occurrence if spec.stimuli == "occurrence" else ctx.stimuli
     labels, keep = spec.labels(stimuli.tokens, stimuli.valid)
     y = labels[keep]
-    layer = max(h.layer for h in heads)
+    layer = max(h.layer for h in heads) if layer is None else layer
     site = resid_post_hook(layer)
     if (task, layer) not in ctx.clean_probes:
         clean = residual_after_layer(ctx.model, stimuli, layer)[keep]
@@ -220,4 +238,5 @@ def _gain(ctx: ConfirmationContext, more: Evidence, less: Evidence):
 
 
 def _or(value: float, default: float) -> float:
-    return default if value is None or value != value else value
+    number = finite_or_none(value)
+    return default if number is None else number

@@ -33,11 +33,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .output_files import write_files
 
 __all__ = [
     "PLANTED_SPECS",
@@ -510,24 +511,8 @@ def _write_item(root: Path, item: _Item, result: dict, settings: dict) -> str:
     record = {"key": item.key, "label": item.label, "source": spec_source(item.spec),
               "settings": settings, "result": result}
     text = json.dumps(record) + "\n"
-    write_atomic(root / ITEMS_DIR / f"{item.key}.json", text)
+    write_files(root / ITEMS_DIR, {f"{item.key}.json": text.encode("utf-8")})
     return text
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory and
-    ``os.replace``: a reader sees the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -543,16 +528,17 @@ class SweepRun:
     reused: tuple[str, ...] = ()
 
 
-def score_item(spec: dict, *, n_seqs: int, seq_len: int, seed: int, device: Any = None,
-               dtype: Any = None, batch_size: int | None = None,
-               device_map: Any = None) -> Any:
+def score_item(spec: dict, *, n_seqs: int, seq_len: int | None, seed: int,
+               device: Any = None, dtype: Any = None, batch_size: int | None = None,
+               device_map: Any = None, exclude_tokens: Sequence[int] = ()) -> Any:
     """One checkpoint of a sweep (the Ray task's body): load, then
     :func:`interp.checkpoints.score_checkpoint` with stimuli drawn from the seed."""
     from .checkpoints import score_checkpoint
 
     model = load_spec(spec, device=device, dtype=dtype, device_map=device_map)
     return score_checkpoint(model, n_seqs=n_seqs, seq_len=seq_len, seed=seed,
-                            batch_size=batch_size, label=spec_label(spec))
+                            batch_size=batch_size, exclude_tokens=exclude_tokens,
+                            label=spec_label(spec))
 
 
 def run_sweep(
@@ -560,12 +546,13 @@ def run_sweep(
     out_dir: str | os.PathLike,
     *,
     n_seqs: int = 32,
-    seq_len: int = 30,
+    seq_len: int | None = 30,
     seed: int = 0,
     device: str | None = None,
     dtype: str | None = None,
     batch_size: int | None = None,
     device_map: Any = None,
+    exclude_tokens: Sequence[int] = (),
     ray: str | None = None,
     workers: int | None = None,
     threads: int | None = None,
@@ -583,7 +570,7 @@ def run_sweep(
         checkpoints: arguments of :func:`expand_specs` (directories, a run directory, a
             ``.json`` spec file, ``planted:NAME``, hub names, spec dicts).
         out_dir: where ``sweep.json``, ``sweep.html`` and ``items/`` go.
-        n_seqs, seq_len, seed, device, dtype, batch_size: as in
+        n_seqs, seq_len, seed, device, dtype, batch_size, exclude_tokens: as in
             :func:`interp.score_checkpoints`.
         device_map: for Hugging Face checkpoints (:func:`interp.load_model`).
         ray, workers, threads, progress: as in :func:`run_items`.
@@ -597,12 +584,15 @@ def run_sweep(
     """
     from .checkpoint_report import write_sweep
     from .checkpoints import CheckpointScores, assemble_sweep, plan_checkpoints
+    from .preflight import check_seed
 
     specs = expand_specs(checkpoints)
     labels = [spec_label(s) for s in specs]
     _, names, order, steps = plan_checkpoints(specs, labels)
+    check_seed(seed)
     settings = {"n_seqs": n_seqs, "seq_len": seq_len, "seed": seed, "device": device,
-                "dtype": dtype, "batch_size": batch_size, "device_map": device_map}
+                "dtype": dtype, "batch_size": batch_size, "device_map": device_map,
+                "exclude_tokens": [int(t) for t in exclude_tokens]}
     run = run_items(score_item, "checkpoint_scores", specs, settings, out_dir, ray=ray,
                     workers=workers, threads=threads, progress=progress)
     done = [i for i in order if names[i] in run.results]

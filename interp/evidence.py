@@ -32,6 +32,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .jsonsafe import finite_or_none
+
 __all__ = [
     "Evidence",
     "Feeder",
@@ -41,7 +43,6 @@ __all__ = [
     "Verdict",
     "WeightEvidence",
     "decide",
-    "finite_or_none",
     "relative_note",
 ]
 
@@ -60,18 +61,6 @@ _NOTHING_TO_MEASURE = {
     "probe": "the probe is at chance before the ablation",
     "downstream": "the receivers do not show the behavior",
 }
-
-
-def finite_or_none(value: Any) -> float | None:
-    """``float(value)`` when it is a finite number, else None (NaN, inf, missing, text)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if hasattr(value, "item") and callable(value.item):  # numpy or torch scalar
-        value = value.item()
-    if not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)

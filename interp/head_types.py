@@ -68,6 +68,7 @@ from torch import Tensor
 from .ablation import MIN_SCALE, AblationEffect, ablation_hooks
 from .heads import check_heads
 from .hooks import attached_hooks
+from .models import model_device
 from .scoring import LayerScores, score_layer
 from .stimuli import Stimuli
 from .weights import _params
@@ -522,7 +523,7 @@ def predicted_logit_effect(
     parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
     hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
     length = stimuli.repeat_len
-    device = next(model.parameters()).device
+    device = model_device(model)
     tokens = stimuli.tokens.to(device)
     with torch.inference_mode():
         clean_logits = model(tokens)[:, length + 1 : 2 * length].float()  # (B, L-1, V)

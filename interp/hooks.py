@@ -82,6 +82,8 @@ def capture(
     """
     import torch
 
+    from .models import model_device
+
     captured: dict[str, Any] = {}
 
     def make(name: str) -> HookFn:
@@ -90,7 +92,7 @@ def capture(
 
         return keep
 
-    device = next(model.parameters()).device
+    device = model_device(model)
     kwargs = {} if stop_at_layer is None else {"stop_at_layer": stop_at_layer}
     with torch.inference_mode(), attached_hooks(
         model, list(hooks) + [(name, make(name)) for name in names]

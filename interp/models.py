@@ -11,6 +11,13 @@ The project's format is a directory with
 - optionally ``heads.json``: the head roles the model is known to have (written by the
   training script; read by tests and model cards, never by the scorers).
 
+A Hugging Face checkpoint directory may hold a ``special_tokens.json`` too (read the same
+way). Its tensors must match its config and be finite: ``from_pretrained`` would fill a
+missing or mis-shaped tensor with random weights and carry on, so that is an error naming
+the tensor. A spec that is not an existing path but is a TransformerLens model name
+(``EleutherAI/pythia-14m``: most names hold a ``/``) goes to the name loader. Devices are
+checked before anything loads (:func:`check_device`).
+
 Nothing here downloads anything unless the caller names a hub model.
 """
 
@@ -34,6 +41,7 @@ __all__ = [
     "bos_token_id",
     "special_token_ids",
     "set_special_token_ids",
+    "check_device",
 ]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "bundled" / "default"
@@ -82,6 +90,45 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def check_device(device: str | torch.device | None) -> torch.device:
+    """The ``torch.device`` for ``device`` (default CPU), checked before anything loads.
+
+    Raises:
+        ModelLoadError: a name torch does not know (``"bogus"``), ``"meta"`` (holds no
+            weights), or a device this machine does not have (``"cuda"`` without CUDA, a
+            GPU index beyond the last one, ``"mps"`` without Metal).
+    """
+    try:
+        target = torch.device(device if device is not None else "cpu")
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise ModelLoadError(
+            f"unknown device {device!r}; expected cpu, cuda, cuda:N or mps"
+        ) from err
+    if target.type == "meta":
+        raise ModelLoadError(
+            "device 'meta' holds no weights and cannot run a model; use cpu or cuda"
+        )
+    if target.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ModelLoadError(
+                f"device {device!r} needs CUDA, and CUDA is not available on this machine "
+                "(no GPU, or torch built without CUDA); use --device cpu"
+            )
+        if target.index is not None and target.index >= torch.cuda.device_count():
+            raise ModelLoadError(
+                f"device {device!r} does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif target.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ModelLoadError(f"device {device!r} (Apple Metal) is not available here")
+    elif target.type != "cpu":
+        raise ModelLoadError(
+            f"device {device!r} is not supported; expected cpu, cuda, cuda:N or mps"
+        )
+    return target
+
+
 def model_name(model: Any) -> str:
     """A short human name for a model (its config's ``model_name``)."""
     return str(getattr(model.cfg, "model_name", None) or "model")
@@ -125,7 +172,10 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
 
     Args:
         model: a bridge booted with ``boot_native`` or loaded by :func:`load_model`.
-        path: the directory to write; created if missing, existing files overwritten.
+        path: the directory to write; created if missing. ``config.json``,
+            ``model.safetensors`` and, where the model has them, ``tokenizer.json`` and
+            ``special_tokens.json`` are replaced; a ``tokenizer.json`` or
+            ``special_tokens.json`` left from another model is deleted.
 
     Returns:
         The directory written.
@@ -134,38 +184,33 @@ def save_model(model: Any, path: str | os.PathLike) -> Path:
         >>> model = load_model("default")
         >>> _ = save_model(model, tmp_dir)  # doctest: +SKIP
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from .output_files import write_files
 
     if getattr(model.cfg, "architecture", None) not in (None, "TransformerLensNative"):
         raise ModelLoadError(
             "save_model writes TL-native models only; "
             f"this one is a {model.cfg.architecture!r} model: save it with save_pretrained"
         )
-    out = Path(path)
-    out.mkdir(parents=True, exist_ok=True)
     config = _json_safe(model.cfg.to_dict())
     config.pop("device", None)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    # Write to temporary names, then rename, so a failure leaves no half-written model.
-    tmp_weights = out / (WEIGHTS_FILE + ".tmp")
-    tmp_config = out / (CONFIG_FILE + ".tmp")
-    try:
-        save_file(state, str(tmp_weights))
-        tmp_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        tokenizer = getattr(model, "tokenizer", None)
-        if tokenizer is not None and hasattr(tokenizer, "backend_tokenizer"):
-            tokenizer.backend_tokenizer.save(str(out / TOKENIZER_FILE))
-        special = getattr(model, _SPECIAL_ATTR, ())
-        if special:
-            (out / SPECIAL_TOKENS_FILE).write_text(
-                json.dumps({"special_token_ids": list(special)}) + "\n"
-            )
-        tmp_weights.replace(out / WEIGHTS_FILE)
-        tmp_config.replace(out / CONFIG_FILE)
-    finally:
-        tmp_weights.unlink(missing_ok=True)
-        tmp_config.unlink(missing_ok=True)
-    return out
+    files = {WEIGHTS_FILE: save(state)}
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is not None and hasattr(tokenizer, "backend_tokenizer"):
+        files[TOKENIZER_FILE] = tokenizer.backend_tokenizer.to_str(pretty=True).encode("utf-8")
+    special = getattr(model, _SPECIAL_ATTR, ())
+    if special:
+        files[SPECIAL_TOKENS_FILE] = (
+            json.dumps({"special_token_ids": list(special)}) + "\n"
+        ).encode("utf-8")
+    files[CONFIG_FILE] = (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    # Safe temporaries renamed into place (config last), so a failure leaves no
+    # half-written model; a tokenizer or special-token file the model does not have is
+    # removed, so the reloaded model gains nothing it never had.
+    write_files(path, files, remove=(TOKENIZER_FILE, SPECIAL_TOKENS_FILE))
+    return Path(path).expanduser()
 
 
 def load_model(
@@ -215,6 +260,7 @@ def load_model(
     if isinstance(spec, TransformerBridge):
         return spec
     torch_dtype = _dtype_from(dtype)
+    check_device(device)
     if not isinstance(spec, (str, os.PathLike)):
         raise ModelLoadError(
             f"model spec must be 'default', a directory, a model name or a TransformerBridge; "
@@ -244,8 +290,9 @@ def load_model(
         return _load_native_dir(path, device, torch_dtype, name=path.name, config=config)
     if path.exists():
         raise ModelLoadError(f"{path} is a file; a model spec names a directory")
-    looks_like_path = os.sep in text or text.startswith(".") or text.startswith("~")
-    if looks_like_path and text not in _known_names():  # "EleutherAI/pythia-70m" is a name
+    if text in _known_names():  # "EleutherAI/pythia-14m": a name, not a missing directory
+        return _load_by_name(text, device, torch_dtype, device_map=device_map, **hub)
+    if os.sep in text or text.startswith(".") or text.startswith("~"):
         raise ModelLoadError(f"model directory {path} does not exist")
     return _load_by_name(text, device, torch_dtype, device_map=device_map, **hub)
 
@@ -334,7 +381,7 @@ def _load_native_dir(
     if special:
         set_special_token_ids(model, special)
     _load_state(model, state, path)
-    target_device = torch.device(device or "cpu")
+    target_device = check_device(device)
     current = next(model.parameters())
     if current.device != target_device or current.dtype != cfg.dtype:
         model.to(device=target_device, dtype=cfg.dtype)
@@ -422,15 +469,16 @@ def _load_hf_dir(
     hf_logging.disable_progress_bar()  # one "Loading weights" bar per checkpoint is noise
     try:
         placement = {} if device_map is None else {"device_map": device_map}
-        hf_model = AutoModelForCausalLM.from_pretrained(
+        hf_model, info = AutoModelForCausalLM.from_pretrained(
             str(path), dtype=torch_dtype, attn_implementation="eager", local_files_only=True,
-            **placement,
+            output_loading_info=True, ignore_mismatched_sizes=True, **placement,
         )
     except Exception as err:
         raise ModelLoadError(f"cannot load the Hugging Face checkpoint in {path}: {err}") from err
     finally:
         if bars_were_on:
             hf_logging.enable_progress_bar()
+    _check_hf_weights(hf_model, info, path)
     try:
         if device_map is None:
             hf_model.to(device or "cpu")
@@ -453,8 +501,54 @@ def _load_hf_dir(
     bos = getattr(model.cfg, "bos_token_id", None)
     if bos is not None and not 0 <= int(bos) < int(model.cfg.d_vocab):
         model.cfg.bos_token_id = None  # e.g. GPT-2's 50256 in a small-vocabulary config
+    special = _read_special_tokens(path)
+    if special:
+        set_special_token_ids(model, special)
     model.eval()
     return model
+
+
+def _names(keys: Any, limit: int = 5) -> str:
+    """Up to ``limit`` tensor names (sorted), with the count of the rest."""
+    items = sorted(str(k if not isinstance(k, tuple) else k[0]) for k in keys)
+    text = ", ".join(items[:limit])
+    return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _check_hf_weights(hf_model: Any, info: dict, path: Path) -> None:
+    """Refuse a Hugging Face checkpoint whose tensors do not match its config, or hold
+    NaN or inf: ``from_pretrained`` would fill missing or mismatched tensors with random
+    weights and carry on."""
+    missing = info.get("missing_keys") or ()
+    unexpected = info.get("unexpected_keys") or ()
+    mismatched = info.get("mismatched_keys") or ()
+    problems = []
+    if missing:
+        problems.append(f"missing {_names(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {_names(unexpected)}")
+    if mismatched:
+        shapes = []
+        for entry in sorted(mismatched, key=str):
+            if isinstance(entry, tuple) and len(entry) == 3:
+                key, stored, wanted = entry
+                shapes.append(f"{key} has shape {tuple(stored)}, the config implies "
+                              f"{tuple(wanted)}")
+            else:
+                shapes.append(str(entry))
+        problems.append("mismatched " + "; ".join(shapes[:5]))
+    if info.get("error_msgs"):
+        problems.append("; ".join(str(m) for m in info["error_msgs"][:3]))
+    if problems:
+        raise ModelLoadError(
+            f"weights in {path} do not match its config ({CONFIG_FILE}): "
+            + "; ".join(problems)
+            + " (a model with these tensors left at random values would give "
+            "meaningless results)"
+        )
+    for name, tensor in hf_model.named_parameters():
+        if not torch.isfinite(tensor.detach().float()).all():
+            raise ModelLoadError(f"weights in {path} are corrupt: {name} holds NaN or inf")
 
 
 def _hub_reachable() -> bool:
@@ -466,7 +560,7 @@ def _hub_reachable() -> bool:
 
 
 def _known_names() -> set[str]:
-    """TransformerLens' official model names and their aliases (empty if unknown)."""
+    """Every model name and alias TransformerLens knows (240 of 249 names hold a '/')."""
     try:
         from transformer_lens.supported_models import MODEL_ALIASES, OFFICIAL_MODEL_NAMES
     except ImportError:  # pragma: no cover - layout differs between TL releases

@@ -31,6 +31,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .heads import HeadId
+from .jsonsafe import finite_or_none
 
 if TYPE_CHECKING:
     from .results import Classification, HeadClass
@@ -182,13 +183,13 @@ def ablation_effects(classification: Classification) -> go.Figure:
         fig.add_trace(go.Bar(
             name=name,
             x=[[_text(b) for b, _, _ in part], [h.label for _, h, _ in part]],
-            y=[_num(ev.relative) for _, _, ev in part],
+            y=[finite_or_none(ev.relative) for _, _, ev in part],
             marker={"color": color},
             error_y={"type": "data", "visible": True,
-                     "array": [_num(ev.relative_stderr) for _, _, ev in part]},
+                     "array": [finite_or_none(ev.relative_stderr) for _, _, ev in part]},
             customdata=[
-                [_text(h.label), _text(b), _text(ev.metric), _num(ev.clean),
-                 _num(ev.ablated), _num(ev.effect), _num(ev.stderr),
+                [_text(h.label), _text(b), _text(ev.metric), finite_or_none(ev.clean),
+                 finite_or_none(ev.ablated), finite_or_none(ev.effect), finite_or_none(ev.stderr),
                  _text(ev.method), _stderr_text(ev.relative_stderr),
                  _text(h.status(b))]
                 for b, h, ev in part
@@ -241,7 +242,7 @@ def loss_effect_heatmap(classification: Classification) -> go.Figure:
     if all(h.loss_effect is None for h in classification.heads):
         return _empty(fig, "not measured (the census ran without the ablation sweep)")
     fig.add_trace(go.Heatmap(
-        z=_grid(classification, lambda h: _num(h.loss_effect)),
+        z=_grid(classification, lambda h: finite_or_none(h.loss_effect)),
         x=list(range(n_heads)),
         y=list(range(n_layers)),
         zmid=0.0,
@@ -354,7 +355,7 @@ def pattern_title(classification: Classification, label: str) -> str:
 def pattern_grid(rows: list[list[float]], n_pos: int) -> list[list[float | None]]:
     """``[n_pos][n_pos]`` attention grid from recorded rows (row ``q`` holds keys
     ``0..q``): missing cells, the keys after each query, are None."""
-    grid = [[_num(v) for v in row[:n_pos]] + [None] * (n_pos - len(row)) for row in rows]
+    grid = [[finite_or_none(v) for v in row[:n_pos]] + [None] * (n_pos - len(row)) for row in rows]
     return grid[:n_pos] + [[None] * n_pos for _ in range(n_pos - len(grid))]
 
 
@@ -373,7 +374,7 @@ def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
     n_layers, n_heads = _shape(classification)
 
     def cell_text(h: HeadClass) -> str:
-        score = _num(h.scores.get(behavior))
+        score = finite_or_none(h.scores.get(behavior))
         text = "" if score is None else f"{score:.2f}"
         if behavior in h.classes:
             confirmed = behavior in h.confirmed_classes
@@ -381,15 +382,15 @@ def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
         return text
 
     return go.Heatmap(
-        z=_grid(classification, lambda h: _num(h.scores.get(behavior))),
+        z=_grid(classification, lambda h: finite_or_none(h.scores.get(behavior))),
         x=list(range(n_heads)),
         y=list(range(n_layers)),
         text=_grid(classification, cell_text, ""),
         texttemplate="%{text}",
         customdata=_grid(
             classification,
-            lambda h: [_text(h.label), _num(h.nulls.get(behavior)), _num(h.lifts.get(behavior)),
-                       _num(h.stderr.get(behavior)), _classes_text(h)],
+            lambda h: [_text(h.label), finite_or_none(h.nulls.get(behavior)), finite_or_none(h.lifts.get(behavior)),
+                       finite_or_none(h.stderr.get(behavior)), _classes_text(h)],
         ),
         hovertemplate=(
             "head %{customdata[0]}<br>" + _text(behavior)
@@ -471,14 +472,6 @@ def _stderr_text(value: float | None) -> str:
     return "" if value is None else f" ± {value:.4f}"
 
 
-def _num(value: Any) -> float | None:
-    """A finite float, or None (missing, NaN or infinite)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _text(value: Any) -> str:
     """Text for plotly labels, which read a subset of HTML: escape it."""
     return html.escape(str(value))
@@ -517,7 +510,7 @@ def distance_profiles(classification: Classification) -> go.Figure:
     if not heads:
         return _empty(fig, "no distance profiles were recorded")
     for h in heads:
-        values = [_num(v) for v in h.distance]
+        values = [finite_or_none(v) for v in h.distance]
         fig.add_trace(go.Scatter(
             x=list(range(len(values))), y=values, mode="lines", name=_text(h.label),
             visible=True if h.classes else "legendonly",
@@ -537,7 +530,7 @@ def measure_heatmaps(classification: Classification) -> go.Figure:
         A figure with one ``Heatmap`` subplot per measure with values (report order).
     """
     infos = [m for m in classification.measures
-             if not m.is_profile and any(_num(h.measures.get(m.name)) is not None
+             if not m.is_profile and any(finite_or_none(h.measures.get(m.name)) is not None
                                          for h in classification.heads)]
     fig = make_subplots(rows=1, cols=max(len(infos), 1), shared_yaxes=True,
                         subplot_titles=[_text(m.name) for m in infos] or None,
@@ -546,17 +539,17 @@ def measure_heatmaps(classification: Classification) -> go.Figure:
         return _empty(fig, "no per-head measure has values")
     n_layers, n_heads = _shape(classification)
     for col, info in enumerate(infos, start=1):
-        z = _grid(classification, lambda h: _num(h.measures.get(info.name)))
+        z = _grid(classification, lambda h: finite_or_none(h.measures.get(info.name)))
 
         def cell(h: HeadClass) -> str:
-            value = _num(h.measures.get(info.name))
+            value = finite_or_none(h.measures.get(info.name))
             if value is None:
                 return ""
             return f"{value:.2f}" + ("*" if info.passes(value) else "")
 
         hover = _grid(classification, lambda h: (
             f"head {_text(h.label)}<br>{_text(info.name)} "
-            f"{_text(_num(h.measures.get(info.name)))}"
+            f"{_text(finite_or_none(h.measures.get(info.name)))}"
             + (f"<br>{_text(info.label)}" if info.passes(h.measures.get(info.name)) else "")),
             "")
         fig.add_trace(go.Heatmap(
@@ -589,7 +582,7 @@ def measure_profiles(classification: Classification, name: str) -> go.Figure:
     for h in heads:
         marked = any(m.passes(h.measures.get(m.name)) for m in classification.measures)
         fig.add_trace(go.Scatter(
-            x=bins, y=[_num(v) for v in h.measures[name]], mode="lines+markers",
+            x=bins, y=[finite_or_none(v) for v in h.measures[name]], mode="lines+markers",
             name=_text(h.label), visible=True if (h.classes or marked) else "legendonly",
             hovertemplate=f"head {_text(h.label)}, bin %{{x}}: %{{y:.3f}}<extra></extra>",
         ))

@@ -34,8 +34,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .evidence import Evidence, GroupEvidence, finite_or_none
+from .evidence import Evidence, GroupEvidence
+from .jsonsafe import finite_or_none, strict_json
 from .pages import PLOT_CONFIG, asset, figure_divs, render_page, script_json
+from .output_files import write_output_set
 from .plots import (
     CONFIRMED_MARK,
     UNCONFIRMED_MARK,
@@ -82,7 +84,7 @@ def render_json(classification: Classification) -> str:
     Example:
         >>> document = json.loads(render_json(result))  # doctest: +SKIP
     """
-    return json.dumps(_strict(classification.to_dict()), indent=2, allow_nan=False) + "\n"
+    return json.dumps(strict_json(classification.to_dict()), indent=2, allow_nan=False) + "\n"
 
 
 def render_markdown(classification: Classification) -> str:
@@ -213,17 +215,19 @@ def render_html(classification: Classification) -> str:
         settings_rows=[(str(k), _value_text(v)) for k, v in c.settings.items()],
         baseline=_baseline_rows(c),
         guide=_guide(c),
-        page_data=script_json(_strict(_page_data(c, first))),
+        page_data=script_json(strict_json(_page_data(c, first))),
     )
 
 
 def write_report(classification: Classification, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``report.html``, ``report.json`` and ``report.md`` into ``out_dir``.
 
-    Everything is rendered before anything is written; each file is then written under a
-    temporary name in ``out_dir`` and renamed into place. On failure the temporary files
-    (and a directory this call created) are removed, and a failure before the renames
-    leaves any earlier report in ``out_dir`` as it was.
+    Everything is rendered before anything is written; the files are then written as one
+    set by :func:`interp.output_files.write_output_set`: safe temporaries (never following a
+    planted link), each renamed into place, ``report.json`` last with the run id and the
+    sha256 of the other two (``interp check DIR`` detects a set mixed by a crash). On
+    failure the temporary files (and a directory this call created) are removed, and a
+    failure before the renames leaves any earlier report in ``out_dir`` as it was.
 
     Args:
         classification: the census result.
@@ -253,29 +257,10 @@ def write_report(classification: Classification, out_dir: str | os.PathLike) -> 
         "json": render_json(classification),
         "markdown": render_markdown(classification),
     }
-    created = [p for p in (out, *out.parents) if not p.exists()]
-    out.mkdir(parents=True, exist_ok=True)
-    temps: dict[str, Path] = {}
-    try:
-        for key, text in documents.items():
-            temp = out / f".{REPORT_FILES[key]}.{os.getpid()}.tmp"
-            temps[key] = temp
-            with open(temp, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-        paths = {}
-        for key, temp in temps.items():
-            paths[key] = out / REPORT_FILES[key]
-            os.replace(temp, paths[key])
-    except BaseException:
-        for temp in temps.values():
-            temp.unlink(missing_ok=True)
-        for path in created:  # deepest first
-            try:
-                path.rmdir()
-            except OSError:
-                break
-        raise
-    return paths
+    return write_output_set(
+        out_dir, {key: (REPORT_FILES[key], text) for key, text in documents.items()},
+        manifest="json",
+    )
 
 
 # ----------------------------------------------------------------------------- pieces
@@ -643,7 +628,7 @@ def _text_scores(c: Classification) -> dict | None:
         values = []
         for b in behaviors:
             values += [_fmt(entry.get(b, {}).get("lift"), ".2f"), _fmt(h.lifts.get(b), ".2f")]
-        rows.append({"label": h.label, "values": values})
+        rows.append({"label": h.label, "cells": values})
     stimuli = text.get("stimuli", {})
     return {"behaviors": behaviors, "rows": rows, "n_seqs": stimuli.get("n_seqs", "?"),
             "n_pos": stimuli.get("n_pos", "?")}
@@ -802,16 +787,3 @@ def _md(value: Any) -> str:
         else:
             out.append(ch)
     return "".join(out)
-
-
-def _strict(value: Any) -> Any:
-    """A copy of ``value`` that strict JSON accepts: NaN and infinities become None."""
-    if isinstance(value, float):
-        return finite_or_none(value)
-    if isinstance(value, dict):
-        return {str(k): _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy or torch scalar
-        return _strict(value.item())
-    return value

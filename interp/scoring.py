@@ -47,6 +47,7 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from .behaviors import Behavior, Predictions, resolve_behaviors
+from .jsonsafe import tensor_from_list, tensor_to_list
 
 __all__ = [
     "HeadScores",
@@ -378,11 +379,11 @@ class HeadScores:
             "model_name": self.model_name,
             "n_layers": self.n_layers,
             "n_heads": self.n_heads,
-            "per_seq_score": {b: _nan_list(t) for b, t in self.per_seq_score.items()},
-            "per_seq_null": {b: _nan_list(t) for b, t in self.per_seq_null.items()},
+            "per_seq_score": {b: tensor_to_list(t) for b, t in self.per_seq_score.items()},
+            "per_seq_null": {b: tensor_to_list(t) for b, t in self.per_seq_null.items()},
             "n_queries": dict(self.n_queries),
             "stimuli": dict(self.stimuli),
-            "distance": None if self.distance is None else _nan_list(self.distance),
+            "distance": None if self.distance is None else tensor_to_list(self.distance),
         }
 
     @classmethod
@@ -391,25 +392,9 @@ class HeadScores:
             model_name=data["model_name"],
             n_layers=int(data["n_layers"]),
             n_heads=int(data["n_heads"]),
-            per_seq_score={b: _from_nan_list(v) for b, v in data["per_seq_score"].items()},
-            per_seq_null={b: _from_nan_list(v) for b, v in data["per_seq_null"].items()},
+            per_seq_score={b: tensor_from_list(v) for b, v in data["per_seq_score"].items()},
+            per_seq_null={b: tensor_from_list(v) for b, v in data["per_seq_null"].items()},
             n_queries={b: int(v) for b, v in data["n_queries"].items()},
             stimuli=dict(data["stimuli"]),
-            distance=None if data.get("distance") is None else _from_nan_list(data["distance"]),
+            distance=None if data.get("distance") is None else tensor_from_list(data["distance"]),
         )
-
-
-def _nan_list(t: Tensor) -> list:
-    """Nested lists with NaN as None (JSON has no NaN)."""
-    flat = [None if v != v else float(v) for v in t.flatten().tolist()]
-    out: list = flat
-    for size in reversed(t.shape[1:]):
-        out = [out[i : i + size] for i in range(0, len(out), size)]
-    return out
-
-
-def _from_nan_list(data: list) -> Tensor:
-    def fix(x):
-        return [fix(v) for v in x] if isinstance(x, list) else (float("nan") if x is None else x)
-
-    return torch.tensor(fix(data), dtype=torch.float32)

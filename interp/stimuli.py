@@ -199,8 +199,16 @@ def unrepeated_tokens(
     )
 
 
+#: Each text is cut to ``MAX_CHARS_PER_TOKEN`` characters per context position *before*
+#: it is tokenized, so a huge line costs no more than a short one. Tokens longer than this
+#: on average (rare) would leave a row shorter than the context.
+MAX_CHARS_PER_TOKEN = 32
+
+
 def text_stimuli(model: Any, texts: Sequence[str], *, max_tokens: int | None = None) -> Stimuli:
-    """Tokenize ``texts`` with the model's tokenizer, BOS first, right-padded.
+    """Tokenize ``texts`` with the model's tokenizer, BOS first, right-padded, each cut to
+    the context (``max_tokens``, default ``n_ctx``; the text is first cut to
+    ``MAX_CHARS_PER_TOKEN`` characters per position, so huge lines stay cheap).
 
     Raises:
         ValueError: the model has no tokenizer, or no text is given.
@@ -214,7 +222,10 @@ def text_stimuli(model: Any, texts: Sequence[str], *, max_tokens: int | None = N
     if bos is None:
         raise ValueError("the model's tokenizer defines no BOS token")
     limit = max_tokens or int(model.cfg.n_ctx)
-    rows = [[bos, *tokenizer.encode(t, add_special_tokens=False)][:limit] for t in texts]
+    max_chars = limit * MAX_CHARS_PER_TOKEN
+    rows = [
+        [bos, *tokenizer.encode(t[:max_chars], add_special_tokens=False)][:limit] for t in texts
+    ]
     width = max(len(r) for r in rows)
     if width < 2:
         raise ValueError("every text tokenized to nothing")

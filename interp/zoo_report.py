@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .jsonsafe import finite_or_none
+from .output_files import write_output_set
 from .pages import asset, render_page
 
 __all__ = ["ZOO_FILES", "render_zoo_html", "write_zoo", "zoo_document"]
@@ -63,8 +65,8 @@ def zoo_document(
             "n_layers": int(c.model.get("n_layers", 0)),
             "n_heads": int(c.model.get("n_heads", 0)),
             "report": f"{label}/report.html",
-            "first_copy_loss": _number(baseline.get("first_copy_loss")),
-            "second_copy_loss": _number(baseline.get("second_copy_loss")),
+            "first_copy_loss": finite_or_none(baseline.get("first_copy_loss")),
+            "second_copy_loss": finite_or_none(baseline.get("second_copy_loss")),
             "classes": {b: {"confirmed": c.heads_with(b, confirmed=True),
                             "unconfirmed": c.heads_with(b, confirmed=False)}
                         for b in behaviors},
@@ -101,24 +103,16 @@ def write_zoo(
 ) -> dict[str, Path]:
     """Write ``zoo.json`` and ``zoo.html`` into ``out_dir`` (both rendered first, each
     written atomically). Returns ``{"json": path, "html": path}``."""
-    from .distributed import write_atomic
-
     document = zoo_document(models, failed=failed, sources=sources)
     texts = {"json": json.dumps(document, indent=2, sort_keys=True) + "\n",
              "html": render_zoo_html(document)}
-    out = Path(out_dir)
-    return {kind: write_atomic(out / ZOO_FILES[kind], text) for kind, text in texts.items()}
+    return write_output_set(
+        out_dir, {kind: (ZOO_FILES[kind], text) for kind, text in texts.items()},
+        manifest="json",
+    )
 
 
 def _grid(model: dict) -> list[list[list[str]]]:
     """``[layer][head]`` -> the head's classes."""
     return [[model["heads"].get(f"{layer}.{head}", []) for head in range(model["n_heads"])]
             for layer in range(model["n_layers"])]
-
-
-def _number(value: Any) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if value == value else None

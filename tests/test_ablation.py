@@ -84,3 +84,16 @@ def test_hooks_removed_when_the_forward_raises(planted, stimuli):
 def test_bad_input(planted, stimuli, kwargs, match):
     with pytest.raises(ValueError, match=match):
         measure_ablation(planted.model, stimuli, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(heads=[]), "at least one head"),
+    (dict(heads=["1.0"], metric="downstream_induction", receivers=["0.1"]),
+     "not in a layer after"),
+    (dict(heads=["1.0"], metric="downstream_induction", receivers=["1.1"]),
+     "not in a layer after"),
+])
+def test_ablations_that_measure_nothing_are_refused_up_front(planted, stimuli, kwargs, match):
+    """No heads, or receivers no ablated head can reach: an error, not an effect of 0."""
+    with pytest.raises(ValueError, match=match):
+        measure_ablation(planted.model, stimuli, **kwargs)

@@ -19,7 +19,8 @@ import interp
 
 PACKAGE = Path(interp.__file__).parent
 MODULES = sorted(PACKAGE.glob("*.py"))
-REPORTING = {"report", "plots", "checkpoint_report", "pages", "results", "evidence"}
+REPORTING = {"report", "plots", "checkpoint_report", "pages", "results", "evidence",
+             "zoo_report", "jsonsafe"}
 RUNS_MODELS = {"models", "hooks", "census", "ablation", "ablation_sweep", "classify",
                "confirm", "probing", "checkpoints", "training", "planted", "head_types", "measures",
                "weights", "cli"}

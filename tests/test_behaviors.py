@@ -225,3 +225,19 @@ def test_a_group_does_not_confirm_a_look_alike(watch_model):
     assert group.adds == {"1.0": True, "1.1": False}
     assert result.heads_with("induction", confirmed=True) == ["1.0"]
     assert "adds nothing: 1.1" in result.summary()
+
+
+def test_group_members_are_measured_like_the_group(watch_model):
+    """Previous-token heads in layers 0 and 1: alone, the layer-0 head is tested on the
+    induction head it feeds (downstream), but the group has no later receiver, so the group
+    and each member alone are compared on the second-copy loss."""
+    planted = build_planted_model(roles_layer1=("induction", "previous_token"))
+    watch_model(planted.model)
+    result = classify_heads(planted.model, ClassifySettings(seed=0, sweep=False, probes=False))
+    early, late = planted.heads_with_role("previous_token")
+    assert result.head(early).ablation["previous_token"].metric == "downstream_induction"
+    (group,) = [g for g in result.groups if g.behavior == "previous_token"]
+    assert group.together.metric == "second_copy_loss"
+    stimuli = interp.repeated_tokens(32, 30, vocab_size=24, seed=0)  # the census' stimuli
+    alone = interp.measure_ablation(planted.model, stimuli, [early], metric="second_copy_loss")
+    assert group.alone[early] == pytest.approx(alone.relative, rel=1e-5)

@@ -188,3 +188,39 @@ def test_sweep_over_hugging_face_checkpoints(tmp_path):
         transformers.GPTNeoXForCausalLM(config).save_pretrained(tmp_path / f"step{step}")
     result = score_checkpoints(tmp_path, n_seqs=N_SEQS, seq_len=SEQ_LEN)
     assert result.steps == (0, 1000) and result.scores["induction"].shape == (2, 1, 2)
+
+
+def test_sweep_excludes_tokens_and_records_them(run_dir):
+    """``exclude_tokens`` (``interp sweep --exclude-tokens``) shapes the shared stimuli."""
+    from interp import load_model, repeated_tokens
+    from interp.models import bos_token_id, special_token_ids
+
+    first = load_model(find_checkpoints(run_dir)[0])
+    excluded = list(range(2, 20))
+    result = score_checkpoints(run_dir, n_seqs=N_SEQS, seq_len=SEQ_LEN, seed=3,
+                               exclude_tokens=excluded)
+    assert result.stimuli["exclude_tokens"] == excluded
+    stimuli = repeated_tokens(N_SEQS, SEQ_LEN, vocab_size=24, seed=3,
+                              bos_token_id=bos_token_id(first),
+                              exclude_ids=sorted(set(excluded) | set(special_token_ids(first))))
+    same = score_checkpoints(run_dir, stimuli=stimuli)
+    for b in result.behaviors:  # NaN where no query had a target (nothing predicted)
+        torch.testing.assert_close(result.scores[b], same.scores[b], rtol=0, atol=0,
+                                   equal_nan=True)
+    plain = score_checkpoints(run_dir, n_seqs=N_SEQS, seq_len=SEQ_LEN, seed=3)
+    assert not torch.equal(plain.scores["induction"], result.scores["induction"])
+    with pytest.raises(ValueError, match="outside the model's vocabulary"):
+        score_checkpoints(run_dir, n_seqs=N_SEQS, seq_len=SEQ_LEN, exclude_tokens=[24])
+    with pytest.raises(ValueError, match="seed must be"):
+        score_checkpoints(run_dir, n_seqs=N_SEQS, seq_len=SEQ_LEN, seed=-1)
+
+
+def test_sweep_fits_the_default_seq_len_to_a_short_context(run_dir, tmp_path, capsys):
+    """The tiny run's context is 21: the default 30 needs 61 positions, so 10 is used."""
+    assert main(["sweep", "--model", str(run_dir), "--out", str(tmp_path / "s"),
+                 "--n-seqs", str(N_SEQS), "--quiet"]) == 0
+    assert "using --seq-len 10, the longest repeat that fits" in capsys.readouterr().err
+    assert json.loads((tmp_path / "s" / "sweep.json").read_text())["stimuli"]["seq_len"] == 10
+    assert main(["sweep", "--model", str(run_dir), "--out", str(tmp_path / "t"),
+                 "--n-seqs", str(N_SEQS), "--seq-len", "30", "--quiet"]) == 2
+    assert "--seq-len 30 needs 61 positions" in capsys.readouterr().err

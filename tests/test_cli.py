@@ -74,3 +74,205 @@ def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "interp", "--help"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and "report" in done.stdout and "sweep" in done.stdout
+
+
+# ------------------------------------------------- errors found early, one line (issue 9)
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def _early_error(argv, capsys):
+    """Run without --quiet: a census would print its progress bar ("census") first."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "census" not in err and "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("interp: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_empty_out_is_refused_before_anything(planted_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    line = _early_error(["report", "--model", str(planted_dir), "--out", ""], capsys)
+    assert "empty" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_out_is_refused_before_the_census(planted_dir, capsys):
+    line = _early_error(["report", "--model", str(planted_dir), "--out",
+                         "/proc/interp-cannot-write-here"], capsys)
+    assert "not writable" in line and "/proc" in line
+
+
+@pytest.mark.parametrize("seed", ["-1", "12345678901234567890123", "4294967296"])
+def test_bad_seed_is_refused_before_the_census(planted_dir, tmp_path, capsys, seed):
+    line = _early_error(["report", "--model", str(planted_dir), "--out", str(tmp_path / "r"),
+                         "--seed", seed], capsys)
+    assert "seed must be an integer from 0 to 2147483647" in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_text_without_a_tokenizer_is_refused_before_the_census(planted_dir, tmp_path,
+                                                              capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("some text\n")
+    line = _early_error(["report", "--model", str(planted_dir), "--out", str(tmp_path / "r"),
+                         "--text", str(text)], capsys)
+    assert "needs a model with a tokenizer" in line
+
+
+@pytest.mark.parametrize("device, match", [("bogus", "unknown device"),
+                                           ("meta", "holds no weights")])
+def test_bad_device_is_one_line_in_report_and_sweep(planted_dir, tmp_path, capsys, device,
+                                                   match):
+    for command in ("report", "sweep"):
+        line = _early_error([command, "--model", str(planted_dir), "--out",
+                             str(tmp_path / command), "--device", device], capsys)
+        assert match in line
+
+
+def test_exclude_tokens_are_never_drawn_and_are_recorded(planted_dir, tmp_path, capsys):
+    excluded = list(range(1, 19))  # the planted vocabulary is 24: leaves 19..23
+    out = tmp_path / "r"
+    assert main(["report", "--model", str(planted_dir), "--out", str(out), *ARGS,
+                 "--exclude-tokens", ",".join(map(str, excluded))]) == 0
+    data = json.loads((out / "report.json").read_text())
+    assert data["settings"]["exclude_tokens"] == excluded
+    assert set(excluded) <= set(data["settings"]["excluded_ids"])
+    assert set(data["example"]["tokens"][1:]) <= {19, 20, 21, 22, 23}
+    line = _early_error(["report", "--model", str(planted_dir), "--out", str(out),
+                         "--exclude-tokens", "5,x"], capsys)
+    assert "'x' is not an integer" in line
+    assert main(["report", "--model", str(planted_dir), "--out", str(out), *ARGS,
+                 "--exclude-tokens", "99"]) == 2
+    assert "outside the model's vocabulary" in capsys.readouterr().err
+
+
+def test_default_seq_len_is_fitted_to_a_short_context(tmp_path, capsys):
+    """A 41-position model: the default 30 needs 61, so 20 is used and said; an explicit
+    --seq-len that does not fit stays an error."""
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
+
+    cfg = TransformerBridgeConfig(d_model=32, d_head=8, n_heads=2, n_layers=1, n_ctx=41,
+                                  d_vocab=48, attn_only=True, seed=0, model_name="short")
+    save_model(TransformerBridge.boot_native(cfg), tmp_path / "m")
+    args = ["report", "--model", str(tmp_path / "m"), "--n-seqs", "4", "--no-sweep",
+            "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert "using --seq-len 20, the longest repeat that fits" in err
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["settings"]["seq_len"] == 20
+    assert main([*args, "--out", str(tmp_path / "r2"), "--seq-len", "30"]) == 2
+    assert "--seq-len 30 needs 61 positions" in capsys.readouterr().err
+
+
+def _env():
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+
+
+@pytest.mark.slow
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    import os
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "interp", "report", "--model", "default", "--out",
+         str(tmp_path / "r"), "--n-seqs", "3000", "--batch-size", "8", "--no-sweep"],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=_env())
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"census" not in seen and time.monotonic() < deadline:
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        seen += chunk
+    assert b"census" in seen, seen
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=60)
+    err = (seen + rest).decode()
+    assert proc.returncode == 130
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert err.replace("\r", "\n").rstrip().splitlines()[-1] == "interp: interrupted"
+    assert not (tmp_path / "r").exists()
+
+
+_LIMITED = """
+import resource, sys, torch
+torch.set_num_threads(1)
+from interp.cli import main
+from interp.models import load_model
+load_model(sys.argv[2])  # imports and the model itself, before the limit
+vm = int([l for l in open("/proc/self/status") if l.startswith("VmSize")][0].split()[1])
+limit = vm * 1024 + int(sys.argv[1]) * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def _limited(extra_mib, model, argv):
+    return subprocess.run([sys.executable, "-c", _LIMITED, str(extra_mib), str(model), *argv],
+                          capture_output=True, text=True, timeout=600, env=_env())
+
+
+@pytest.fixture(scope="module")
+def text_model_dir(tmp_path_factory, planted):
+    import os
+
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = ["<bos>", "<unk>"] + [f"w{i}" for i in range(22)]
+    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)},
+                                           unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    path = tmp_path_factory.mktemp("text_model")
+    save_model(planted.model, path)
+    tokenizer.save(os.path.join(path, "tokenizer.json"))
+    return path
+
+
+@pytest.mark.slow
+def test_many_text_lines_stay_within_a_memory_limit(text_model_dir, tmp_path):
+    """1000 lines of 100 words: the text census used to run them in one forward pass
+    (about 1 GB here, 5.6 GB for 5000 lines); batched, it fits in 600 MiB more than the
+    loaded model."""
+    import random
+
+    rng = random.Random(0)
+    text = tmp_path / "lines.txt"
+    text.write_text("\n".join(" ".join(f"w{rng.randrange(22)}" for _ in range(100))
+                              for _ in range(1000)) + "\n")
+    done = _limited(600, text_model_dir, [
+        "report", "--model", str(text_model_dir), "--out", str(tmp_path / "r"),
+        "--n-seqs", "4", "--seq-len", "8", "--no-sweep", "--quiet", "--text", str(text),
+        "--batch-size", "100"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert data["text_scores"]["stimuli"]["n_texts"] == 1000
+
+
+@pytest.mark.slow
+def test_running_out_of_memory_is_an_error_that_names_batch_size(tmp_path):
+    from interp.models import DEFAULT_MODEL_DIR
+
+    done = _limited(300, DEFAULT_MODEL_DIR, [
+        "report", "--model", "default", "--out", str(tmp_path / "r"), "--n-seqs", "20000",
+        "--no-sweep", "--quiet"])
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("interp: error: out of memory")
+    assert "--batch-size" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_text_files_are_read_with_a_cap(planted_dir, tmp_path, capsys):
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as fh:
+        fh.truncate(65 * 2**20)  # 65 MiB of zeros, sparse
+    for source in (big, "/dev/zero"):
+        line = _early_error(["report", "--model", str(planted_dir), "--out",
+                             str(tmp_path / "r"), "--text", str(source)], capsys)
+        assert "more than 64 MiB" in line

@@ -209,3 +209,65 @@ def test_bad_device_names_the_problem(checkpoint):
     path, _ = checkpoint
     with pytest.raises(ModelLoadError, match="device 'no-such-device'"):
         load_model(path, device="no-such-device")
+
+
+def _saved_gpt2(path):
+    torch.manual_seed(0)
+    model = _gpt2()
+    model.save_pretrained(path)
+    return path
+
+
+def _edit_weights(path, edit):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(path / "model.safetensors"))
+    edit(state)
+    save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda s: s.pop("transformer.h.0.attn.c_attn.weight"),
+     r"missing transformer\.h\.0\.attn\.c_attn\.weight"),
+    (lambda s: s.__setitem__("transformer.h.9.extra", torch.zeros(3)),
+     r"unexpected transformer\.h\.9\.extra"),
+    (lambda s: s.__setitem__("transformer.h.1.mlp.c_fc.bias", torch.zeros(7)),
+     r"mismatched transformer\.h\.1\.mlp\.c_fc\.bias has shape \(7,\)"),
+    (lambda s: s["transformer.h.1.ln_2.weight"].__setitem__(3, float("nan")),
+     r"transformer\.h\.1\.ln_2\.weight holds NaN or inf"),
+    (lambda s: s["transformer.wte.weight"].__setitem__((0, 0), float("inf")),
+     r"transformer\.wte\.weight holds NaN or inf"),
+])
+def test_checkpoint_with_bad_tensors_is_refused_naming_the_tensor(tmp_path, edit, match):
+    """from_pretrained fills such tensors with random weights and carries on; not here."""
+    path = _saved_gpt2(tmp_path / "gpt2")
+    _edit_weights(path, edit)
+    with pytest.raises(ModelLoadError, match=match):
+        load_model(path)
+
+
+def test_cli_on_a_checkpoint_with_a_missing_tensor_exits_2(tmp_path, capsys):
+    from interp.cli import main
+
+    path = _saved_gpt2(tmp_path / "gpt2")
+    _edit_weights(path, lambda s: s.pop("transformer.h.0.attn.c_attn.weight"))
+    assert main(["report", "--model", str(path), "--out", str(tmp_path / "r"), "--quiet",
+                 "--n-seqs", "4", "--seq-len", "8"]) == 2
+    assert "transformer.h.0.attn.c_attn.weight" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_special_tokens_json_is_honored_in_hugging_face_directories(tmp_path):
+    from interp import ClassifySettings, classify_heads
+    from interp.models import special_token_ids
+
+    path = _saved_gpt2(tmp_path / "gpt2")
+    keep = [5, 6, 7, 8, 9, 10]
+    marked = [t for t in range(1, VOCAB) if t not in keep]  # all but a few ids
+    (path / "special_tokens.json").write_text(json.dumps({"special_token_ids": marked}))
+    model = load_model(path)
+    assert special_token_ids(model) == tuple(marked)
+    result = classify_heads(model, ClassifySettings(n_seqs=4, seq_len=8, sweep=False,
+                                                    probes=False))
+    assert set(result.example["tokens"][1:]) <= set(keep)
+    assert result.settings["excluded_ids"] == marked

@@ -130,3 +130,72 @@ def test_bundled_model_marks_its_mark_token(bundled_model):
     from interp.models import special_token_ids
 
     assert special_token_ids(bundled_model) == (1,)
+
+
+def test_names_with_a_slash_go_to_the_name_loader(monkeypatch):
+    """240 of TransformerLens' 249 names hold a '/': they are names, not directories."""
+    from interp.models import _known_names
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert "EleutherAI/pythia-14m" in _known_names()
+    with pytest.raises(ModelLoadError, match="hub is not reachable"):
+        load_model("EleutherAI/pythia-14m")
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_model("EleutherAI/not-a-model")  # not a known name: a missing directory
+
+
+@pytest.mark.parametrize("device, match", [
+    ("bogus", "unknown device 'bogus'"),
+    ("meta", "holds no weights"),
+    ("cuda:99", "CUDA|does not exist"),
+    ("xla", "not supported"),
+])
+def test_bad_device_is_a_clear_error(random_model, tmp_path, device, match):
+    save_model(random_model, tmp_path / "m")
+    with pytest.raises(ModelLoadError, match=match):
+        load_model(tmp_path / "m", device=device)
+    with pytest.raises(ModelLoadError, match=match):
+        load_model("default", device=device)
+
+
+def test_cuda_without_cuda_is_a_clear_error(random_model, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the message for cuda:99 is tested above")
+    save_model(random_model, tmp_path / "m")
+    with pytest.raises(ModelLoadError, match="CUDA is not available"):
+        load_model(tmp_path / "m", device="cuda")
+
+
+def test_save_clears_what_the_model_does_not_have(random_model, tmp_path):
+    """A tokenizer.json (or special_tokens.json) left by another model is removed."""
+    from tokenizers import Tokenizer, models
+
+    from interp.models import set_special_token_ids, special_token_ids
+
+    out = tmp_path / "m"
+    out.mkdir()
+    Tokenizer(models.WordLevel({"<bos>": 0, "<unk>": 1}, unk_token="<unk>")).save(
+        str(out / "tokenizer.json"))
+    (out / "special_tokens.json").write_text('{"special_token_ids": [3]}')
+    save_model(random_model, out)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    again = load_model(out)
+    assert again.tokenizer is None and special_token_ids(again) == ()
+    set_special_token_ids(again, [5])
+    save_model(again, out)
+    assert special_token_ids(load_model(out)) == (5,)
+
+
+def test_save_model_leaves_no_temporary_on_failure(random_model, tmp_path, monkeypatch):
+    import interp.output_files as output_files
+
+    save_model(random_model, tmp_path / "m")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()}
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(output_files.os, "fsync", fail)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(random_model, tmp_path / "m")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()} == before

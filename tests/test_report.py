@@ -134,6 +134,8 @@ def test_write_report_writes_the_three_files(result, tmp_path):
 def test_json_is_strict_and_round_trips(result, tmp_path):
     paths = write_report(result, tmp_path)
     document = _strict_loads(paths["json"].read_text(encoding="utf-8"))
+    record = document.pop("output_set")  # run id and the other files' sha256
+    assert set(record["sha256"]) == {"report.html", "report.md"}
     assert document == result.to_dict()
     assert [h["head"] for h in document["heads"]] == ["0.0", "0.1", "1.0", "1.1"]
     assert all(re.fullmatch(r"\d+\.\d+", h["head"]) for h in document["heads"])
@@ -233,12 +235,12 @@ def test_writing_into_a_file_raises_and_leaves_nothing(result, tmp_path):
 
 
 def test_failed_rename_leaves_no_files_and_no_new_directory(result, tmp_path, monkeypatch):
-    import interp.report as report
+    import interp.output_files as output_files
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(report.os, "replace", fail)
+    monkeypatch.setattr(output_files.os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_report(result, tmp_path / "new" / "out")
     assert list(tmp_path.iterdir()) == []
