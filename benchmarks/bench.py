@@ -736,7 +736,7 @@ def worker_classes(args: argparse.Namespace) -> dict:
     model = build_model(args.model)
     result = interp.classify_heads(model, interp.ClassifySettings(seed=0))
     return {"dtype": DTYPE or "float32",
-            "classes": {b: result.heads_with(b, confirmed=True) for b in result.behaviors}}
+            "classes": {b: result.heads_with(b, confirmed=True) for b in result.behavior_names}}
 
 
 # ----------------------------------------------------------------------------- Ray sweep
