@@ -21,7 +21,8 @@ from plotly.subplots import make_subplots
 
 from .checkpoints import CheckpointSweep
 
-__all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "render_sweep_html", "write_sweep"]
+__all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "model_curves", "render_sweep_html",
+           "write_sweep"]
 
 #: File name of each rendering in the output directory.
 SWEEP_FILES: dict[str, str] = {"json": "sweep.json", "html": "sweep.html"}
@@ -118,6 +119,104 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
     return fig
 
 
+ICL_COLOR = "#d62728"
+PREFIX_COLOR = "#1f77b4"
+TEXT_INDUCTION_COLOR = "#2ca02c"
+TEXT_PREVIOUS_COLOR = "#9467bd"
+
+
+def has_model_curves(sweep: CheckpointSweep) -> bool:
+    """Whether the sweep measured any model-level curve (prefix matching, in-context score)."""
+    return sweep.prefix_matching is not None or sweep.icl_score is not None
+
+
+def model_curves(sweep: CheckpointSweep) -> go.Figure:
+    """The induction phase change at a glance (Olsson et al. 2022): against the step, row 1
+    the largest prefix-matching score over heads and, on repeated held-out text, the largest
+    induction and previous-token scores (0..1); row 2 the in-context-learning score (nats);
+    row 3 the held-out loss and the first- and second-copy losses on repeated held-out text.
+    Curves the sweep did not measure are left out.
+
+    Raises:
+        ValueError: the sweep has no model-level curves.
+    """
+    if not has_model_curves(sweep):
+        raise ValueError("this sweep measured no model-level curves (prefix matching or "
+                         "in-context score)")
+    steps = list(sweep.steps)
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        row_heights=[0.4, 0.3, 0.3])
+
+    def line(y, name, color, row, dash="solid", hover=""):
+        fig.add_trace(go.Scatter(x=steps, y=[_num(v) for v in y], name=name,
+                                 mode="lines+markers", marker={"size": 4},
+                                 line={"color": color, "dash": dash, "width": 2},
+                                 hovertemplate=f"{name}<br>step %{{x}}<br>%{{y:.3f}}{hover}"
+                                               "<extra></extra>"),
+                      row=row, col=1)
+
+    if sweep.prefix_matching is not None:
+        values = sweep.prefix_matching.flatten(1).nan_to_num(nan=0.0).amax(dim=1)  # (C,)
+        line(values.tolist(), "prefix matching (max over heads)", PREFIX_COLOR, 1)
+    for behavior, color in (("induction", TEXT_INDUCTION_COLOR),
+                            ("previous_token", TEXT_PREVIOUS_COLOR)):
+        if behavior in sweep.text_scores:
+            values = sweep.text_scores[behavior].flatten(1).nan_to_num(nan=0.0).amax(dim=1)
+            line(values.tolist(), f"{behavior.replace('_', '-')} on repeated text (max)",
+                 color, 1, dash="dash")
+    if sweep.icl_score is not None:
+        icl = sweep.curves.get("icl", {})
+        name = (f"in-context score (token {icl.get('late_token', '?')} - "
+                f"{icl.get('early_token', '?')})")
+        line(sweep.icl_score.tolist(), name, ICL_COLOR, 2, hover=" nats")
+    for values, name, color, dash in (
+        (sweep.heldout_loss, "held-out loss", "#8c564b", "solid"),
+        (sweep.text_first_copy_loss, "repeated text: first copy", FIRST_COPY_COLOR, "solid"),
+        (sweep.text_second_copy_loss, "repeated text: second copy", SECOND_COPY_COLOR, "dot"),
+    ):
+        if values is not None:
+            line(values.tolist(), name, color, 3, dash=dash, hover=" nats")
+    fig.update_yaxes(title_text="score", range=[0, 1], row=1, col=1)
+    fig.update_yaxes(title_text="ICL score (nats)", row=2, col=1)
+    fig.update_yaxes(title_text="loss (nats)", row=3, col=1)
+    fig.update_xaxes(title_text="step", row=3, col=1)
+    fig.update_layout(template=TEMPLATE, height=720, margin={"t": 60, "b": 50},
+                      title={"text": "Model-level curves: the induction phase change"},
+                      hovermode="x unified")
+    return fig
+
+
+def _model_curves_html(sweep: CheckpointSweep) -> list[str]:
+    """The model-level section of the sweep page (empty when nothing was measured)."""
+    if not has_model_curves(sweep):
+        return []
+    e = html.escape
+    rows = sweep.model_curve_table()
+    keys = [k for k in rows[0] if k not in ("checkpoint",) and not k.endswith("_head")
+            or k == "prefix_matching_head"]
+    table = ["<table><tr>" + "".join(f"<th>{e(k.replace('_', ' '))}</th>" for k in keys)
+             + "</tr>"]
+    for row in rows:
+        cells = [row[k] if isinstance(row[k], str) or k == "step" else f"{row[k]:.3f}"
+                 for k in keys]
+        table.append("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in cells) + "</tr>")
+    table.append("</table>")
+    figure = model_curves(sweep).to_html(full_html=False, include_plotlyjs=True,
+                                         div_id="interp-sweep-model-curves",
+                                         config=_PLOT_CONFIG)
+    return [
+        "<h2>Model-level curves (induction phase change)</h2>",
+        "<p>Prefix matching: [BOS] + 25 distinct random tokens repeated 4 times; a head's "
+        "attention from each token of repeats 2-4 to the token after its earlier copies "
+        "(offset +1), the largest over heads. In-context score: mean loss at a late token "
+        "minus an early one on held-out text windows (negative when context helps). "
+        "Repeated text: [BOS] s s with s a span of held-out text.</p>",
+        f"<p>Measured on: {e(json.dumps(sweep.curves, sort_keys=True))}</p>",
+        *table,
+        figure,
+    ]
+
+
 def render_sweep_html(sweep: CheckpointSweep) -> str:
     """The sweep as one self-contained, offline HTML page: a summary table and, per
     behavior, :func:`checkpoint_curves`. The same sweep gives the same bytes.
@@ -127,7 +226,8 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
     """
     e = html.escape
     figures = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"interp-sweep-{b}",
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0 and not has_model_curves(sweep)),
+                    div_id=f"interp-sweep-{b}",
                     config=_PLOT_CONFIG)
         for i, (b, fig) in enumerate((b, checkpoint_curves(sweep, b)) for b in sweep.behaviors)
     ]
@@ -142,6 +242,7 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
             head, score = best_head(sweep, b, c)
             cells.append(f"{score:.2f} ({head})")
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    model_part = _model_curves_html(sweep)
     rises = "".join(
         "<li>{}: step {} (head {}, lift {:+.2f})</li>".format(e(b), *sweep.largest_rise(b))
         for b in sweep.behaviors
@@ -160,6 +261,7 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
         "<h1>Attention heads across checkpoints</h1>",
         f"<p>{sweep.n_checkpoints} checkpoints, {sweep.n_layers} layers x {sweep.n_heads} "
         f"heads; stimuli: {e(json.dumps(sweep.stimuli, sort_keys=True))}.</p>",
+        *model_part,
         "<h2>Largest rise in lift between consecutive checkpoints</h2>",
         f"<ul>{rises}</ul>",
         "<h2>Checkpoints</h2>",

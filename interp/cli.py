@@ -43,7 +43,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="skip ablating every head alone (faster on big models)")
     report.add_argument("--text", default=None, metavar="FILE",
                         help="also score the heads on this text file, one text per line "
-                             "(needs a model with a tokenizer)")
+                             "(needs a model with a tokenizer); default for a model that "
+                             "ships held-out text (--model text): that text")
+    report.add_argument("--stimuli", default="auto", choices=["auto", "random", "text"],
+                        help="[BOS] r r stimuli: random tokens, or spans of the model's "
+                             "held-out text (auto: text where the model ships held-out text)")
     report.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sweep = commands.add_parser(
@@ -61,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
     sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--heldout-text", default=None, metavar="FILE_OR_MODEL",
+                       help="held-out text for the in-context score and repeated-text scores: "
+                            "a heldout.txt file, any text file (one document), or a model "
+                            "that ships one (e.g. 'text')")
     return parser
 
 
@@ -89,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"loading model {args.model!r} ...", file=sys.stderr)
         texts = _read_texts(args.text) if args.text else ()
         model = load_model(args.model, device=args.device, dtype=args.dtype)
-        result = classify_heads(model, settings, texts=texts, progress=not args.quiet)
+        result = _classify(model, args, settings, texts)
         paths = write_report(result, args.out)
     except (ModelLoadError, ValueError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
@@ -99,6 +107,25 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({', '.join(p.name for p in paths.values())}) "
           f"in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _classify(model, args: argparse.Namespace, settings, texts):
+    """The census; a model that ships held-out text is also scored on it (when no --text
+    is given) and, with --stimuli auto or text, classified on repeated spans of it."""
+    from .classify import classify_heads
+    from .text_model import classify_text_model, heldout_documents
+
+    documents = heldout_documents(args.model)
+    kind = args.stimuli
+    if kind == "auto":
+        kind = "text" if documents else "random"
+    if kind == "text" and not documents:
+        raise ValueError(f"--stimuli text: model {args.model!r} ships no held-out text "
+                         "(heldout.txt)")
+    if documents:
+        return classify_text_model(model, documents, settings, stimuli=kind,
+                                   texts=list(texts) or None, progress=not args.quiet)
+    return classify_heads(model, settings, texts=texts, progress=not args.quiet)
 
 
 def _read_texts(path: str) -> list[str]:
@@ -122,9 +149,11 @@ def _sweep(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     checkpoints = args.model[0] if len(args.model) == 1 else args.model
     try:
+        heldout = _heldout_text(args.heldout_text) if args.heldout_text else None
         sweep = score_checkpoints(
             checkpoints, n_seqs=args.n_seqs, seq_len=args.seq_len, seed=args.seed,
             device=args.device, dtype=args.dtype, progress=not args.quiet,
+            heldout_texts=heldout,
         )
         paths = write_sweep(sweep, args.out)
     except (ModelLoadError, ValueError, FileExistsError, NotADirectoryError) as err:
@@ -143,6 +172,18 @@ def _sweep(args: argparse.Namespace) -> int:
             cells += " {:>15}".format(f"{score:.2f} ({head})")
         print(f"{row['step']:>8} {row['first_copy_loss']:>8.3f} "
               f"{row['second_copy_loss']:>8.3f}{cells}")
+    for row in sweep.model_curve_table():
+        cells = [f"step {row['step']}"]
+        if "prefix_matching_max" in row:
+            cells.append(f"prefix matching {row['prefix_matching_max']:.2f} "
+                         f"({row['prefix_matching_head']})")
+        if "icl_score" in row:
+            cells.append(f"in-context {row['icl_score']:+.3f}")
+            cells.append(f"held-out loss {row['heldout_loss']:.3f}")
+            cells.append(f"repeated text: induction {row['text_induction_max']:.2f} "
+                         f"({row['text_induction_head']}), copies "
+                         f"{row['text_first_copy_loss']:.2f} -> {row['text_second_copy_loss']:.2f}")
+        print("  ".join(cells))
     for b in behaviors:
         step, head, rise = sweep.largest_rise(b)
         print(f"largest rise of {b}: step {step} (head {head}, lift {rise:+.2f})")
@@ -150,3 +191,28 @@ def _sweep(args: argparse.Namespace) -> int:
           f"({', '.join(p.name for p in paths.values())}) "
           f"in {time.perf_counter() - started:.1f} s")
     return 0
+
+
+def _heldout_text(source: str) -> list[str]:
+    """Held-out documents from a heldout.txt file, a plain text file, or a model spec."""
+    from pathlib import Path
+
+    from .text_model import heldout_documents
+    from .text_training import HELDOUT_MARKER, read_heldout_documents
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"--heldout-text {path} is not UTF-8 text: {err}") from err
+        if text.startswith(HELDOUT_MARKER):
+            return read_heldout_documents(path)
+        if not text.strip():
+            raise ValueError(f"--heldout-text {path} holds no text")
+        return [text]
+    documents = heldout_documents(source)
+    if not documents:
+        raise ValueError(f"--heldout-text {source!r} is neither a text file nor a model that "
+                         "ships held-out text (heldout.txt)")
+    return documents

@@ -27,6 +27,7 @@ import torch
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
+    "TEXT_MODEL_DIR",
     "ModelLoadError",
     "load_model",
     "save_model",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "bundled" / "default"
+#: The bundled model of Python standard-library text (``scripts/train_text_model.py``).
+TEXT_MODEL_DIR = Path(__file__).parent / "bundled" / "text"
+#: Names that load a bundled model.
+BUNDLED_MODELS = {"default": DEFAULT_MODEL_DIR, "text": TEXT_MODEL_DIR}
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
@@ -173,7 +178,8 @@ def load_model(
     (feed such a model token ids).
 
     Args:
-        spec: ``"default"`` (the bundled model); a directory in the project's format or
+        spec: ``"default"`` (the bundled model), ``"text"`` (the bundled model of Python
+            standard-library text, with its tokenizer); a directory in the project's format or
             holding a Hugging Face checkpoint; a ``TransformerBridge`` (returned as it is);
             or a TransformerLens model name (needs network; fails fast offline).
         device: where to put the weights (``"cpu"``, ``"cuda"``, ...); default CPU.
@@ -200,8 +206,8 @@ def load_model(
             f"got {type(spec).__name__}"
         )
     text = os.fspath(spec)
-    if text == "default":
-        return _load_native_dir(DEFAULT_MODEL_DIR, device, torch_dtype, name="default")
+    if text in BUNDLED_MODELS:
+        return _load_native_dir(BUNDLED_MODELS[text], device, torch_dtype, name=text)
     path = Path(text).expanduser()
     if path.is_dir():
         config = _read_config(path)
