@@ -21,8 +21,8 @@ from plotly.subplots import make_subplots
 
 from .checkpoints import CheckpointSweep
 
-__all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "model_curves", "render_sweep_html",
-           "write_sweep"]
+__all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "has_model_curves", "model_curves",
+           "render_sweep_html", "write_sweep"]
 
 #: File name of each rendering in the output directory.
 SWEEP_FILES: dict[str, str] = {"json": "sweep.json", "html": "sweep.html"}

@@ -486,6 +486,8 @@ class _CurveCollector:
         if self.texts is not None:
             docs = pc.text_token_stream(model, self.texts)
             allowed = pc.mid_frequency_ids(docs)
+            if len(allowed) < pc.PREFIX_LEN:  # too little text: draw from every id
+                allowed = None
             windows = pc.text_windows(docs, int(model.cfg.n_ctx), bos_token_id=bos)
             late, early = pc.icl_positions(int(model.cfg.n_ctx))
             repeated = pc.repeated_text_tokens(model, self.texts, self.n_seqs, self.seq_len,

@@ -447,13 +447,17 @@ def write_heldout_text(
 
 
 def read_heldout_documents(path: str | Path) -> list[str]:
-    """The documents of a held-out text file written by :func:`write_heldout_text`."""
+    """The documents of a held-out text file written by :func:`write_heldout_text` (each
+    ends with a newline, as written)."""
     text = Path(path).read_text()
     if not text.startswith(HELDOUT_MARKER):
         raise ValueError(f"{path} does not start with a {HELDOUT_MARKER.strip()!r} line")
     docs = []
-    for chunk in text.split("\n" + HELDOUT_MARKER)[0:]:
+    chunks = text.split("\n" + HELDOUT_MARKER)
+    for i, chunk in enumerate(chunks):
         body = chunk.split("\n", 1)[1] if "\n" in chunk else ""
+        if i < len(chunks) - 1:
+            body += "\n"  # the newline the split took
         if body.strip():
             docs.append(body)
     return docs

@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heads-only", action="store_true",
                         help="only (re)measure heads.json of the model already in --out")
     parser.add_argument("--quiet", action="store_true", help="print no training progress")
+    parser.add_argument("--from-checkpoint", type=Path, default=None,
+                        help="write --out from this checkpoint (step_N of a run with the same "
+                             "seed and layers) instead of training: it equals a run with "
+                             "--steps N, since the schedule does not depend on the step count")
+    parser.add_argument("--history-log", type=Path, default=None,
+                        help="with --from-checkpoint: the run's printed log, for the history")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -91,22 +97,28 @@ def main(argv: list[str] | None = None) -> int:
                   f"{entry['seconds']:.0f}s", flush=True)
 
     start = time.perf_counter()
-    model, history = train_text_model(
-        cfg,
-        train_stream,
-        tokenizer,
-        eval_tokens=eval_tokens,
-        progress=show,
-        checkpoint_dir=args.checkpoint_dir,
-        checkpoint_every=args.checkpoint_every,
-    )
-    train_seconds = time.perf_counter() - start
+    if args.from_checkpoint is not None:
+        model, history = _from_checkpoint(args.from_checkpoint, args.history_log, cfg)
+        train_seconds = float(history[-1]["seconds"]) if history else float("nan")
+    else:
+        model, history = train_text_model(
+            cfg,
+            train_stream,
+            tokenizer,
+            eval_tokens=eval_tokens,
+            progress=show,
+            checkpoint_dir=args.checkpoint_dir,
+            checkpoint_every=args.checkpoint_every,
+        )
+        train_seconds = time.perf_counter() - start
     if args.out is None:
         return 0
 
     out = save_model(model, args.out)
     shipped = write_heldout_text(corpus.heldout, out / "heldout.txt")
-    last_eval = [h for h in history if "heldout_loss" in h][-1]
+    from interp.text_training import _heldout_eval
+
+    last_eval = _heldout_eval(model, eval_tokens)  # the final weights on the eval windows
     training = {
         "config": cfg.to_dict(),
         "train_seconds": round(train_seconds, 1),
@@ -135,6 +147,34 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_heads:
         write_heads(out)
     return 0
+
+
+def _from_checkpoint(path: Path, log: Path | None, cfg) -> tuple:
+    """The checkpoint's model and the history printed by its run up to its step."""
+    import re
+
+    from interp.checkpoints import parse_step
+    from interp.models import load_model
+
+    step = parse_step(path.name)
+    if step != cfg.steps:
+        raise SystemExit(f"checkpoint {path} is step {step}; pass --steps {step}")
+    model = load_model(path)
+    if int(model.cfg.n_layers) != cfg.n_layers or int(model.cfg.d_vocab) != cfg.d_vocab:
+        raise SystemExit(f"checkpoint {path} does not match the recipe (layers, vocabulary)")
+    history: list[dict] = []
+    if log is not None:
+        pattern = re.compile(r"step\s+(\d+)\s+loss ([\d.]+)(?:\s+heldout ([\d.]+)\s+icl "
+                             r"([-+\d.]+))?\s+(\d+)s")
+        for line in log.read_text().splitlines():
+            m = pattern.match(line.strip())
+            if m and int(m.group(1)) <= step:
+                entry = {"step": int(m.group(1)), "loss": float(m.group(2)),
+                         "seconds": float(m.group(5))}
+                if m.group(3):
+                    entry.update(heldout_loss=float(m.group(3)), icl_200_20=float(m.group(4)))
+                history.append(entry)
+    return model, history
 
 
 def write_heads(out: Path) -> None:
