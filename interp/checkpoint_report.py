@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 import plotly.graph_objects as go
+import torch
 from plotly.subplots import make_subplots
 
 from .checkpoints import CheckpointSweep
@@ -177,7 +178,11 @@ def model_curves(sweep: CheckpointSweep) -> go.Figure:
         if values is not None:
             line(values.tolist(), name, color, 3, dash=dash, hover=" nats")
     fig.update_yaxes(title_text="score", range=[0, 1], row=1, col=1)
-    fig.update_yaxes(title_text="ICL score (nats)", row=2, col=1)
+    icl_range = [-0.5, 0.1]  # Olsson's models span about -0.15 .. -0.4: same scale for every run
+    if sweep.icl_score is not None and torch.isfinite(sweep.icl_score).all():
+        icl_range = [min(icl_range[0], float(sweep.icl_score.min()) - 0.05),
+                     max(icl_range[1], float(sweep.icl_score.max()) + 0.05)]
+    fig.update_yaxes(title_text="ICL score (nats)", range=icl_range, row=2, col=1)
     fig.update_yaxes(title_text="loss (nats)", row=3, col=1)
     fig.update_xaxes(title_text="step", row=3, col=1)
     fig.update_layout(template=TEMPLATE, height=720, margin={"t": 60, "b": 50},

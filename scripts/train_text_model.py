@@ -179,7 +179,7 @@ def _from_checkpoint(path: Path, log: Path | None, cfg) -> tuple:
 
 def write_heads(out: Path) -> None:
     """Measure the model in ``out`` as ``interp report --model <out>`` does; write heads.json."""
-    from interp.text_heads import measure_text_heads
+    from interp.text_model import measure_text_heads
 
     heads = measure_text_heads(out)
     (Path(out) / "heads.json").write_text(json.dumps(heads, indent=2) + "\n")
