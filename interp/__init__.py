@@ -27,6 +27,12 @@ from .classify import Classification, ClassifySettings, HeadClass, classify_head
 from .heads import BEHAVIORS, CONTROLS, HeadId, all_heads
 from .hooks import attached_hooks, leftover_hooks
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
+from .phase_change import (
+    in_context_score,
+    prefix_matching_scores,
+    prefix_matching_tokens,
+    repeated_text_tokens,
+)
 from .planted import PlantedModel, build_planted_model
 from .probing import PROBE_TASKS, LayerProbes, probe_layers
 from .report import render_html, render_json, render_markdown, write_report
@@ -78,6 +84,7 @@ __all__ = [
     "distance_profile",
     "downstream_induction",
     "find_checkpoints",
+    "in_context_score",
     "key_feeders",
     "leftover_hooks",
     "lift",
@@ -86,11 +93,14 @@ __all__ = [
     "occurrence_tokens",
     "ov_copying_scores",
     "positional_masks",
+    "prefix_matching_scores",
+    "prefix_matching_tokens",
     "probe_layers",
     "render_html",
     "render_json",
     "render_markdown",
     "repeated_tokens",
+    "repeated_text_tokens",
     "residual_after_layer",
     "save_model",
     "score_checkpoints",

@@ -228,10 +228,12 @@ class Classification:
     def summary(self) -> str:
         """A few lines for a terminal."""
         model, settings = self.model, self.settings
+        kind = settings.get("stimuli", {}).get("kind")
+        pair = "[BOS] s s, s held-out text" if kind == "repeated_text" else "[BOS] r r"
         lines = [
             f"{model.get('name', 'model')}: {model.get('n_layers', '?')} layers x "
             f"{model.get('n_heads', '?')} heads, {settings.get('n_seqs', '?')} sequences of "
-            f"[BOS] r r (L={settings.get('seq_len', '?')}), "
+            f"{pair} (L={settings.get('seq_len', '?')}), "
             f"{settings.get('method', '?')} ablation, seed {settings.get('seed', '?')}"
         ]
         if self.baseline:
