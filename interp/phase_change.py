@@ -104,14 +104,20 @@ def in_context_score(
     return band(late) - band(early)
 
 
-def per_position_loss(model: Any, tokens: Int[Tensor, "batch pos"]) -> Float[Tensor, "batch pos_1"]:
-    """``-log p(tokens[:, t])`` for ``t = 1 .. pos - 1`` (column ``t - 1``), no grad."""
+def per_position_loss(
+    model: Any, tokens: Int[Tensor, "batch pos"], *, batch_size: int = 32
+) -> Float[Tensor, "batch pos_1"]:
+    """``-log p(tokens[:, t])`` for ``t = 1 .. pos - 1`` (column ``t - 1``), no grad, in
+    chunks of ``batch_size`` sequences (the logits of a 2048-token vocabulary are large)."""
     device = next(model.parameters()).device
+    out = []
     with torch.inference_mode():
-        logits = model(tokens.to(device))  # (batch, pos, vocab)
-        logp = logits[:, :-1].float().log_softmax(-1)  # (batch, pos - 1, vocab)
-        nll = -logp.gather(-1, tokens[:, 1:, None].to(device))[..., 0]  # (batch, pos - 1)
-    return nll.cpu()
+        for chunk in tokens.split(batch_size):
+            chunk = chunk.to(device)
+            logits = model(chunk)  # (batch, pos, vocab)
+            logp = logits[:, :-1].float().log_softmax(-1)  # (batch, pos - 1, vocab)
+            out.append(-logp.gather(-1, chunk[:, 1:, None])[..., 0].cpu())  # (batch, pos - 1)
+    return torch.cat(out)
 
 
 def prefix_matching_tokens(

@@ -121,3 +121,18 @@ def test_repeated_text_tokens_repeat_a_span(planted, tmp_path):
         repeated_text_tokens(model, ["w1 w2"], 2, 8)
     with pytest.raises(ValueError, match="tokenizer"):
         repeated_text_tokens(planted.model, docs, 2, 8)
+
+
+def test_per_position_loss_matches_the_copy_losses(planted):
+    """Column t - 1 is the loss of token t; chunking does not change it."""
+    from interp import copy_losses
+    from interp.phase_change import per_position_loss
+
+    stimuli = repeated_tokens(6, 10, vocab_size=24, seed=2)
+    loss = per_position_loss(planted.model, stimuli.tokens, batch_size=4)
+    torch.testing.assert_close(loss, per_position_loss(planted.model, stimuli.tokens))
+    first, second = copy_losses(planted.model, stimuli)
+    L = 10  # copy_losses: second copy = tokens L + 2 .. 2L, first = tokens 2 .. L
+    torch.testing.assert_close(loss[:, L + 1 : 2 * L].mean(-1), second)
+    torch.testing.assert_close(loss[:, 1:L].mean(-1), first)
+    assert float(second.mean()) < float(first.mean()) - 1.0  # the planted induction head
