@@ -38,6 +38,12 @@ from .hooks import attached_hooks, leftover_hooks
 from .measures import Measure, register_measure, registered_measures, unregister_measure
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
 from .output_files import MixedOutputError, check_output_set, load_report, load_sweep
+from .phase_change import (
+    in_context_score,
+    prefix_matching_scores,
+    prefix_matching_tokens,
+    repeated_text_tokens,
+)
 from .planted import PlantedModel, build_planted_model
 from .probing import LayerProbes, probe_layers
 from .report import render_html, render_json, render_markdown, write_report
@@ -76,12 +82,15 @@ __all__ = [
     "classify_heads",
     "copy_losses",
     "get_behavior",
+    "in_context_score",
     "leftover_hooks",
     "load_model",
     "load_report",
     "load_sweep",
     "measure_ablation",
     "occurrence_tokens",
+    "prefix_matching_scores",
+    "prefix_matching_tokens",
     "probe_layers",
     "register_behavior",
     "register_measure",
@@ -91,6 +100,7 @@ __all__ = [
     "render_json",
     "render_markdown",
     "repeated_tokens",
+    "repeated_text_tokens",
     "run_sweep",
     "run_zoo",
     "save_model",

@@ -15,11 +15,13 @@ import html
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
+import torch
 from plotly.subplots import make_subplots
 
+from .behaviors import registered_behaviors
 from .jsonsafe import finite_or_none
 from .output_files import write_output_set
 from .pages import asset, figure_divs, render_page
@@ -27,7 +29,8 @@ from .pages import asset, figure_divs, render_page
 if TYPE_CHECKING:
     from .checkpoints import CheckpointSweep
 
-__all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "render_sweep_html", "write_sweep"]
+__all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "has_model_curves", "model_curves",
+           "render_sweep_html", "write_sweep"]
 
 #: File name of each rendering in the output directory.
 SWEEP_FILES: dict[str, str] = {"json": "sweep.json", "html": "sweep.html"}
@@ -123,6 +126,95 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
     return fig
 
 
+ICL_COLOR = "#d62728"
+PREFIX_COLOR = "#1f77b4"
+#: Colours of the behaviors' curves on repeated held-out text (cycled, registry order).
+TEXT_COLORS = ("#9467bd", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#17becf")
+
+
+def _is_class(behavior: str) -> bool:
+    """Whether a behavior can be a class (a control's curve is left out of the figure)."""
+    known = {b.name: b for b in registered_behaviors()}
+    return behavior not in known or known[behavior].is_class
+
+
+def has_model_curves(sweep: CheckpointSweep) -> bool:
+    """Whether the sweep measured any model-level curve (prefix matching, in-context score)."""
+    return sweep.prefix_matching is not None or sweep.icl_score is not None
+
+
+def model_curves(sweep: CheckpointSweep) -> go.Figure:
+    """The induction phase change at a glance (Olsson et al. 2022): against the step, row 1
+    the largest prefix-matching score over heads and, on repeated held-out text, the largest
+    induction and previous-token scores (0..1); row 2 the in-context-learning score (nats);
+    row 3 the held-out loss and the first- and second-copy losses on repeated held-out text.
+    Curves the sweep did not measure are left out.
+
+    Raises:
+        ValueError: the sweep has no model-level curves.
+    """
+    if not has_model_curves(sweep):
+        raise ValueError("this sweep measured no model-level curves (prefix matching or "
+                         "in-context score)")
+    steps = list(sweep.steps)
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        row_heights=[0.4, 0.3, 0.3])
+
+    def line(y, name, color, row, dash="solid", hover=""):
+        fig.add_trace(go.Scatter(x=steps, y=[finite_or_none(v) for v in y], name=name,
+                                 mode="lines+markers", marker={"size": 4},
+                                 line={"color": color, "dash": dash, "width": 2},
+                                 hovertemplate=f"{name}<br>step %{{x}}<br>%{{y:.3f}}{hover}"
+                                               "<extra></extra>"),
+                      row=row, col=1)
+
+    if sweep.prefix_matching is not None:
+        values = sweep.prefix_matching.flatten(1).nan_to_num(nan=0.0).amax(dim=1)  # (C,)
+        line(values.tolist(), "prefix matching (max over heads)", PREFIX_COLOR, 1)
+    classes = [b for b in sweep.text_scores if _is_class(b)]
+    for i, behavior in enumerate(classes):
+        values = sweep.text_scores[behavior].flatten(1).nan_to_num(nan=0.0).amax(dim=1)
+        line(values.tolist(), f"{behavior.replace('_', '-')} on repeated text (max)",
+             TEXT_COLORS[i % len(TEXT_COLORS)], 1, dash="dash")
+    if sweep.icl_score is not None:
+        icl = sweep.curves.get("icl", {})
+        name = (f"in-context score (token {icl.get('late_token', '?')} - "
+                f"{icl.get('early_token', '?')})")
+        line(sweep.icl_score.tolist(), name, ICL_COLOR, 2, hover=" nats")
+    for values, name, color, dash in (
+        (sweep.heldout_loss, "held-out loss", "#8c564b", "solid"),
+        (sweep.text_first_copy_loss, "repeated text: first copy", FIRST_COPY_COLOR, "solid"),
+        (sweep.text_second_copy_loss, "repeated text: second copy", SECOND_COPY_COLOR, "dot"),
+    ):
+        if values is not None:
+            line(values.tolist(), name, color, 3, dash=dash, hover=" nats")
+    fig.update_yaxes(title_text="score", range=[0, 1], row=1, col=1)
+    icl_range = [-0.5, 0.1]  # Olsson's models span about -0.15 .. -0.4: same scale for every run
+    if sweep.icl_score is not None and torch.isfinite(sweep.icl_score).all():
+        icl_range = [min(icl_range[0], float(sweep.icl_score.min()) - 0.05),
+                     max(icl_range[1], float(sweep.icl_score.max()) + 0.05)]
+    fig.update_yaxes(title_text="ICL score (nats)", range=icl_range, row=2, col=1)
+    fig.update_yaxes(title_text="loss (nats)", row=3, col=1)
+    fig.update_xaxes(title_text="step", row=3, col=1)
+    fig.update_layout(template=TEMPLATE, height=720, margin={"t": 60, "b": 50},
+                      title={"text": "Model-level curves: the induction phase change"},
+                      hovermode="x unified")
+    return fig
+
+
+def _model_curves_context(sweep: CheckpointSweep, figure: Any) -> dict | None:
+    """The model-level section of the sweep page (None when nothing was measured)."""
+    if not has_model_curves(sweep):
+        return None
+    rows = sweep.model_curve_table()
+    keys = [k for k in rows[0] if k not in ("checkpoint",) and not k.endswith("_head")
+            or k == "prefix_matching_head"]
+    cells = [[str(row[k]) if isinstance(row[k], str) or k == "step" else f"{row[k]:.3f}"
+              for k in keys] for row in rows]
+    return {"header": [k.replace("_", " ") for k in keys], "rows": cells, "figure": figure,
+            "measured_on": json.dumps(sweep.curves, sort_keys=True)}
+
+
 def render_sweep_html(sweep: CheckpointSweep) -> str:
     """The sweep as one self-contained, offline HTML page (template ``sweep.html.j2``): a
     summary table and, per behavior, :func:`checkpoint_curves`. The same sweep gives the
@@ -131,8 +223,11 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
     Example:
         >>> page = render_sweep_html(sweep)  # doctest: +SKIP
     """
-    divs = figure_divs([(f"interp-sweep-{b}", checkpoint_curves(sweep, b))
-                        for b in sweep.behaviors])
+    specs = [(f"interp-sweep-{b}", checkpoint_curves(sweep, b)) for b in sweep.behaviors]
+    if has_model_curves(sweep):  # first: the page's plotly.js comes with the first figure
+        specs.insert(0, ("interp-sweep-model-curves", model_curves(sweep)))
+    divs = figure_divs(specs)
+    model_figure = divs.pop("interp-sweep-model-curves", None)
     header = ["step", "checkpoint", "first-copy loss", "second-copy loss"] + [
         f"best {b.replace('_', '-')} score (head)" for b in sweep.behaviors
     ]
@@ -150,7 +245,7 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
         "sweep.html.j2", css=asset("report.css"), n_checkpoints=sweep.n_checkpoints,
         n_layers=sweep.n_layers, n_heads=sweep.n_heads,
         stimuli=json.dumps(sweep.stimuli, sort_keys=True), rises=rises, header=header,
-        rows=rows, figures=list(divs.values()),
+        rows=rows, figures=list(divs.values()), model=_model_curves_context(sweep, model_figure),
         failed=[f"{f['checkpoint']} ({f['source']}): {f['error']}" for f in sweep.failed],
     )
 

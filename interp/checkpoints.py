@@ -17,6 +17,14 @@ targets (0..1), the null (the same head's attention on chance keys) and the lift
 ``(score - null) / (1 - null)``. A head "forms" where its lift rises; the first- and
 second-copy losses show the same transition from the output side (induction makes the
 second copy predictable, so its loss drops below the first copy's).
+
+**Model-level curves** (:mod:`interp.phase_change`, the induction phase change of Olsson et
+al. 2022): every checkpoint also gets each head's prefix-matching score (``[BOS]`` + 25
+distinct random tokens repeated 4 times; attention to the token after earlier copies) and,
+when held-out text is given (``heldout_texts``), the in-context-learning score (loss at token
+200 minus token 20 of held-out windows), the held-out loss, and the head scores and copy
+losses on repeated held-out text (``[BOS] s s``, ``s`` a span of held-out text), which a text
+model finds far less out of distribution than random tokens.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +80,15 @@ class CheckpointSweep:
             name), each ``{"checkpoint": label, "source": ..., "error": message}``; they
             are not in ``labels``. Empty unless the sweep was asked to go on past failures
             (:func:`interp.distributed.run_sweep`).
+        prefix_matching: ``[checkpoint, layer, head]`` prefix-matching score (0..1), or None.
+        icl_score: ``[checkpoint]`` in-context-learning score (nats, negative when context
+            helps) on held-out text, or None without held-out text.
+        heldout_loss: ``[checkpoint]`` mean next-token loss on held-out text, or None.
+        text_scores, text_nulls: behavior -> ``[checkpoint, layer, head]`` score and null on
+            repeated held-out text (empty without held-out text).
+        text_first_copy_loss, text_second_copy_loss: ``[checkpoint]`` copy losses on
+            repeated held-out text, or None.
+        curves: what the model-level curves were measured on (JSON-safe).
     """
 
     labels: tuple[str, ...]
@@ -86,6 +103,14 @@ class CheckpointSweep:
     second_copy_loss: Float[Tensor, " checkpoint"]
     stimuli: dict
     failed: tuple[dict, ...] = ()
+    prefix_matching: Float[Tensor, "checkpoint layer head"] | None = None
+    icl_score: Float[Tensor, " checkpoint"] | None = None
+    heldout_loss: Float[Tensor, " checkpoint"] | None = None
+    text_scores: dict[str, Tensor] = field(default_factory=dict)
+    text_nulls: dict[str, Tensor] = field(default_factory=dict)
+    text_first_copy_loss: Float[Tensor, " checkpoint"] | None = None
+    text_second_copy_loss: Float[Tensor, " checkpoint"] | None = None
+    curves: dict = field(default_factory=dict)
 
     @property
     def behaviors(self) -> tuple[str, ...]:
@@ -169,6 +194,7 @@ class CheckpointSweep:
             "second_copy_loss": tensor_to_list(self.second_copy_loss),
             "stimuli": dict(self.stimuli),
             "failed": [dict(f) for f in self.failed],
+            **_curves_to_dict(self),
         }
 
     @classmethod
@@ -192,7 +218,30 @@ class CheckpointSweep:
             second_copy_loss=tensor_from_list(data["second_copy_loss"]).reshape(n),
             stimuli=dict(data["stimuli"]),
             failed=tuple(dict(f) for f in data.get("failed", ())),
+            **_curves_from_dict(data, n, n_layers, n_heads),
         )
+
+    def model_curve_table(self) -> list[dict]:
+        """One row per checkpoint: step, checkpoint, and the model-level curves that were
+        measured (max prefix-matching score over heads and its head, in-context score,
+        held-out loss, copy losses and best score per behavior on repeated held-out
+        text)."""
+        rows = []
+        for c, (step, label) in enumerate(zip(self.steps, self.labels)):
+            row: dict = {"step": step, "checkpoint": label}
+            if self.prefix_matching is not None:
+                row["prefix_matching_head"], row["prefix_matching_max"] = _argmax_head(
+                    self.prefix_matching[c], self.n_heads)
+            for name in ("icl_score", "heldout_loss", "text_first_copy_loss",
+                         "text_second_copy_loss"):
+                value = getattr(self, name)
+                if value is not None:
+                    row[name] = float(value[c])
+            for behavior, values in self.text_scores.items():
+                row[f"text_{behavior}_head"], row[f"text_{behavior}_max"] = _argmax_head(
+                    values[c], self.n_heads)
+            rows.append(row)
+        return rows
 
 
 def parse_step(label: str | int) -> int | None:
@@ -243,6 +292,8 @@ class CheckpointScores:
         scores, nulls, stderrs: behavior -> ``[layer, head]`` (see :class:`CheckpointSweep`).
         first_copy_loss, second_copy_loss: mean next-token loss on the first and second
             copy of ``r`` (nats).
+        curves: this checkpoint's model-level curves (:mod:`interp.phase_change`), JSON-safe:
+            ``{"values": {name: value}, "info": {...}}`` (empty when none was measured).
     """
 
     name: str
@@ -253,6 +304,7 @@ class CheckpointScores:
     stderrs: dict[str, Float[Tensor, "layer head"]]
     first_copy_loss: float
     second_copy_loss: float
+    curves: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-safe form (NaN as None); :meth:`from_dict` restores an equal object."""
@@ -265,6 +317,7 @@ class CheckpointScores:
             "stderrs": {b: tensor_to_list(t) for b, t in self.stderrs.items()},
             "first_copy_loss": tensor_to_list(torch.tensor([self.first_copy_loss]))[0],
             "second_copy_loss": tensor_to_list(torch.tensor([self.second_copy_loss]))[0],
+            "curves": dict(self.curves),
         }
 
     @classmethod
@@ -286,6 +339,7 @@ class CheckpointScores:
             stderrs={b: grid(v) for b, v in data["stderrs"].items()},
             first_copy_loss=number(data["first_copy_loss"]),
             second_copy_loss=number(data["second_copy_loss"]),
+            curves=dict(data.get("curves") or {}),
         )
 
 
@@ -300,6 +354,8 @@ def score_checkpoint(
     dtype: str | torch.dtype | None = None,
     batch_size: int | None = None,
     exclude_tokens: Sequence[int] = (),
+    heldout_texts: Sequence[str] | None = None,
+    prefix_matching: bool = True,
     shape: Sequence[int] | None = None,
     label: str | None = None,
 ) -> CheckpointScores:
@@ -315,7 +371,8 @@ def score_checkpoint(
         stimuli: ``[BOS] r r`` stimuli to use instead of drawing them.
         n_seqs, seq_len, seed: the stimuli to draw when none are given (``seq_len=None``:
             30, or the longest repeat this checkpoint's context fits).
-        device, dtype, batch_size, exclude_tokens: as in :func:`score_checkpoints`.
+        device, dtype, batch_size, exclude_tokens, heldout_texts, prefix_matching: as in
+            :func:`score_checkpoints` (the model-level curves of this checkpoint).
         shape: the ``(n_layers, n_heads, d_vocab, bos)`` the model must have (a sweep's
             first checkpoint); checked before scoring.
         label: the checkpoint's name in error messages (default: from ``spec``).
@@ -346,6 +403,9 @@ def score_checkpoint(
                                                     "exclude_tokens": list(given)})
     result = score_heads(model, stimuli, batch_size=batch_size)
     first, second = copy_losses(model, stimuli)
+    curves = _CurveCollector(heldout_texts, prefix_matching, seed, n_seqs,
+                             int(stimuli.repeat_len or 2))
+    curves.add(model, batch_size)
     return CheckpointScores(
         name=model_name(model),
         shape=this,
@@ -355,6 +415,7 @@ def score_checkpoint(
         stderrs={b: result.stderr(b).float() for b in result.behaviors},
         first_copy_loss=float(first.mean()),
         second_copy_loss=float(second.mean()),
+        curves=curves.to_dict(),
     )
 
 
@@ -371,6 +432,8 @@ def score_checkpoints(
     batch_size: int | None = None,
     exclude_tokens: Sequence[int] = (),
     progress: bool = False,
+    heldout_texts: Sequence[str] | None = None,
+    prefix_matching: bool = True,
 ) -> CheckpointSweep:
     """Score every head of every checkpoint on the same stimuli.
 
@@ -388,9 +451,17 @@ def score_checkpoints(
         device, dtype: passed to :func:`interp.load_model` for each checkpoint loaded
             from a directory.
         batch_size: sequences per forward pass of the census.
+        heldout_texts: held-out documents (never trained on) for the in-context score,
+            the held-out loss and the scores on repeated held-out text (needs checkpoints
+            with a tokenizer); see :mod:`interp.phase_change`.
+        prefix_matching: also score every head's prefix matching (cheap; on by default).
         exclude_tokens: token ids never drawn into the stimuli besides BOS and the first
             checkpoint's special tokens; recorded in the sweep's ``stimuli``.
         progress: show a progress bar over checkpoints.
+        heldout_texts: held-out documents (never trained on) for the in-context score,
+            the held-out loss and the scores on repeated held-out text (needs checkpoints
+            with a tokenizer); see :mod:`interp.phase_change`.
+        prefix_matching: also score every head's prefix matching (cheap; on by default).
 
     Returns:
         A :class:`CheckpointSweep`.
@@ -421,6 +492,7 @@ def score_checkpoints(
         results.append(score_checkpoint(
             specs[i], stimuli=stimuli, n_seqs=n_seqs, seq_len=seq_len, seed=seed,
             device=device, dtype=dtype, batch_size=batch_size, exclude_tokens=exclude_tokens,
+            heldout_texts=heldout_texts, prefix_matching=prefix_matching,
             shape=first.shape if first else None, label=names[i],
         ))
     sources = [checkpoint_source(specs[i], r) for i, r in zip(order, results)]
@@ -501,6 +573,7 @@ def assemble_sweep(
         second_copy_loss=torch.tensor([r.second_copy_loss for r in results]).float(),
         stimuli=dict(first.stimuli),
         failed=tuple(dict(f) for f in failed),
+        **_stack_curves(results),
     )
 
 
@@ -527,3 +600,176 @@ def checkpoint_source(spec: Any, result: CheckpointScores) -> str:
     if isinstance(spec, (str, os.PathLike)):
         return os.fspath(spec)
     return result.name
+
+
+_CURVE_TENSORS = ("prefix_matching", "icl_score", "heldout_loss", "text_first_copy_loss",
+                  "text_second_copy_loss")
+
+
+def _argmax_head(values: Tensor, n_heads: int) -> tuple[str, float]:
+    """The head ``"L.H"`` with the largest value in a ``[layer, head]`` grid, and the value."""
+    grid = values.nan_to_num(nan=-1.0)  # (L, H)
+    layer, head = divmod(int(grid.flatten().argmax()), n_heads)
+    return f"{layer}.{head}", float(values[layer, head])
+
+
+def _curves_to_dict(sweep: CheckpointSweep) -> dict:
+    """The model-level curves that were measured, JSON-safe (absent ones left out)."""
+    out: dict = {}
+    for name in _CURVE_TENSORS:
+        value = getattr(sweep, name)
+        if value is not None:
+            out[name] = tensor_to_list(value)
+    if sweep.text_scores:
+        out["text_scores"] = {b: tensor_to_list(t) for b, t in sweep.text_scores.items()}
+        out["text_nulls"] = {b: tensor_to_list(t) for b, t in sweep.text_nulls.items()}
+    if sweep.curves:
+        out["curves"] = dict(sweep.curves)
+    return out
+
+
+def _curves_from_dict(data: dict, n: int, n_layers: int, n_heads: int) -> dict:
+    out: dict = {}
+    for name in _CURVE_TENSORS:
+        if data.get(name) is not None:
+            shape = (n, n_layers, n_heads) if name == "prefix_matching" else (n,)
+            out[name] = tensor_from_list(data[name]).reshape(shape)
+    for name in ("text_scores", "text_nulls"):
+        if data.get(name):
+            out[name] = {b: tensor_from_list(v).reshape(n, n_layers, n_heads)
+                         for b, v in data[name].items()}
+    if data.get("curves"):
+        out["curves"] = dict(data["curves"])
+    return out
+
+
+class _CurveCollector:
+    """Measures the model-level curves (:mod:`interp.phase_change`) checkpoint by
+    checkpoint; the stimuli are drawn once, from the first checkpoint."""
+
+    def __init__(self, texts: Sequence[str] | None, prefix: bool, seed: int, n_seqs: int,
+                 seq_len: int) -> None:
+        if texts is not None and (isinstance(texts, str) or not list(texts)):
+            raise ValueError("heldout_texts must be a non-empty list of documents")
+        self.texts = list(texts) if texts is not None else None
+        self.prefix, self.seed, self.n_seqs, self.seq_len = prefix, seed, n_seqs, seq_len
+        self.stimuli: dict[str, Any] | None = None
+        self.values: dict[str, list] = {}
+        self.info: dict = {}
+
+    def _setup(self, model: Any) -> None:
+        from . import phase_change as pc
+
+        bos = bos_token_id(model)
+        self.stimuli = {}
+        allowed = None
+        if self.texts is not None:
+            docs = pc.text_token_stream(model, self.texts)
+            allowed = pc.mid_frequency_ids(docs)
+            if len(allowed) < pc.PREFIX_LEN:  # too little text: draw from every id
+                allowed = None
+            windows = pc.text_windows(docs, int(model.cfg.n_ctx), bos_token_id=bos)
+            late, early = pc.icl_positions(int(model.cfg.n_ctx))
+            repeated = pc.repeated_text_tokens(model, self.texts, self.n_seqs, self.seq_len,
+                                               seed=self.seed)
+            self.stimuli.update(windows=windows, repeated=repeated, late=late, early=early)
+            self.info["icl"] = {"late_token": late, "early_token": early, "half_width": 5,
+                                "n_windows": int(windows.shape[0]),
+                                "n_ctx": int(windows.shape[1])}
+            self.info["repeated_text"] = repeated.to_dict()
+        special = special_token_ids(model)
+        drawable = (len(allowed) if allowed is not None
+                    else int(model.cfg.d_vocab) - 1 - len(special))
+        # Olsson's 25 tokens x 4, shortened where the vocabulary or context is smaller
+        prefix_len = min(pc.PREFIX_LEN, drawable, (int(model.cfg.n_ctx) - 1) // pc.PREFIX_REPEATS)
+        if self.prefix and prefix_len < 2:
+            self.info["prefix_matching"] = {"skipped": "vocabulary or context too small"}
+        elif self.prefix:
+            stim = pc.prefix_matching_tokens(
+                self.n_seqs, vocab_size=int(model.cfg.d_vocab), bos_token_id=bos,
+                seq_len=prefix_len, seed=self.seed, exclude_ids=special, allowed_ids=allowed,
+            )
+            self.stimuli["prefix"] = stim
+            self.info["prefix_matching"] = {
+                **stim.to_dict(), "offset": "+1 (the token after each earlier copy)",
+                "drawn_from": (f"{len(allowed)} mid-frequency ids of the held-out text"
+                               if allowed is not None else "every ordinary id"),
+            }
+
+    def add(self, model: Any, batch_size: int | None) -> None:
+        from . import phase_change as pc
+
+        if self.texts is None and not self.prefix:
+            return
+        if self.stimuli is None:
+            self._setup(model)
+        assert self.stimuli is not None
+        if "prefix" in self.stimuli:
+            self.values.setdefault("prefix_matching", []).append(
+                pc.prefix_matching_scores(model, self.stimuli["prefix"]))
+        if "windows" in self.stimuli:
+            loss = pc.per_position_loss(model, self.stimuli["windows"])  # (batch, pos - 1)
+            self.values.setdefault("icl_score", []).append(torch.tensor(pc.in_context_score(
+                loss, late=self.stimuli["late"], early=self.stimuli["early"])))
+            self.values.setdefault("heldout_loss", []).append(loss.mean())
+            repeated = self.stimuli["repeated"]
+            result = score_heads(model, repeated, batch_size=batch_size)
+            for behavior in result.behaviors:
+                self.values.setdefault(f"score:{behavior}", []).append(result.score(behavior))
+                self.values.setdefault(f"null:{behavior}", []).append(result.null(behavior))
+            first, second = copy_losses(model, repeated)
+            self.values.setdefault("text_first_copy_loss", []).append(first.mean())
+            self.values.setdefault("text_second_copy_loss", []).append(second.mean())
+
+    def fields(self) -> dict:
+        out: dict = {}
+        for name in _CURVE_TENSORS:
+            if name in self.values:
+                out[name] = torch.stack(self.values[name]).float()
+        scores = {k.split(":", 1)[1]: torch.stack(v).float()
+                  for k, v in self.values.items() if k.startswith("score:")}
+        if scores:
+            out["text_scores"] = scores
+            out["text_nulls"] = {k.split(":", 1)[1]: torch.stack(v).float()
+                                 for k, v in self.values.items() if k.startswith("null:")}
+        if self.values:
+            out["curves"] = self.info
+        return out
+
+    def to_dict(self) -> dict:
+        """One checkpoint's curves, JSON-safe: ``{"values": {name: nested list}, "info":
+        {...}}`` (``{}`` when nothing was measured); :func:`_stack_curves` reads them."""
+        fields = self.fields()
+        if not fields:
+            return {}
+        values = {name: tensor_to_list(fields[name][0]) for name in _CURVE_TENSORS
+                  if name in fields}
+        for kind in ("scores", "nulls"):
+            for b, t in fields.get(f"text_{kind}", {}).items():
+                values[f"{kind[:-1]}:{b}"] = tensor_to_list(t[0])
+        return {"values": values, "info": dict(fields["curves"])}
+
+
+def _stack_curves(results: Sequence[CheckpointScores]) -> dict:
+    """:class:`CheckpointSweep` fields from the checkpoints' curves (``{}`` unless every
+    checkpoint has them)."""
+    if not results or not all(r.curves for r in results):
+        return {}
+    names = list(results[0].curves["values"])
+
+    def stacked(name: str) -> Tensor:
+        rows = [tensor_from_list(r.curves["values"][name]) for r in results]
+        return torch.stack(rows).float()  # (C, ...) ; scalars were saved as [x]
+
+    out: dict = {}
+    for name in _CURVE_TENSORS:
+        if name in names:
+            value = stacked(name)
+            out[name] = value if name == "prefix_matching" else value.reshape(len(results))
+    scores = {k.split(":", 1)[1]: stacked(k) for k in names if k.startswith("score:")}
+    if scores:
+        out["text_scores"] = scores
+        out["text_nulls"] = {k.split(":", 1)[1]: stacked(k) for k in names
+                             if k.startswith("null:")}
+    out["curves"] = dict(results[0].curves["info"])
+    return out

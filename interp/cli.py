@@ -56,7 +56,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="skip ablating every head alone (faster on big models)")
     report.add_argument("--text", default=None, metavar="FILE",
                         help="also score the heads on this text file, one text per line "
-                             "(needs a model with a tokenizer)")
+                             "(needs a model with a tokenizer); default for a model that "
+                             "ships held-out text (--model text): that text")
+    report.add_argument("--stimuli", default="auto", choices=["auto", "random", "text"],
+                        help="[BOS] r r stimuli: random tokens, or spans of the model's "
+                             "held-out text (auto: text where the model ships held-out text)")
     report.add_argument("--exclude-tokens", default="", metavar="IDS",
                         help="token ids never drawn into the stimuli, comma-separated "
                              "(e.g. a marker token; special_tokens.json is read too)")
@@ -82,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--exclude-tokens", default="", metavar="IDS",
                        help="token ids never drawn into the stimuli, comma-separated")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument("--heldout-text", default=None, metavar="FILE_OR_MODEL",
+                       help="held-out text for the in-context score and repeated-text scores: "
+                            "a heldout.txt file, any text file (one document), or a model "
+                            "that ships one (e.g. 'text')")
     _add_device_map(sweep)
     _add_ray(sweep)
 
@@ -221,7 +229,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if note:
             print(f"interp: note: {note}", file=sys.stderr)
         settings = replace(settings, seq_len=seq_len)
-        result = classify_heads(model, settings, texts=texts, progress=not args.quiet)
+        result = _classify(model, args, settings, texts)
         paths = write_report(result, args.out)
     except (ModelLoadError, ValueError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
@@ -262,6 +270,25 @@ def _check(directory: str) -> int:
     return 1 if mixed else 0
 
 
+def _classify(model, args: argparse.Namespace, settings, texts):
+    """The census; a model that ships held-out text is also scored on it (when no --text
+    is given) and, with --stimuli auto or text, classified on repeated spans of it."""
+    from .classify import classify_heads
+    from .text_model import classify_text_model, heldout_documents
+
+    documents = heldout_documents(args.model)
+    kind = args.stimuli
+    if kind == "auto":
+        kind = "text" if documents else "random"
+    if kind == "text" and not documents:
+        raise ValueError(f"--stimuli text: model {args.model!r} ships no held-out text "
+                         "(heldout.txt)")
+    if documents:
+        return classify_text_model(model, documents, settings, stimuli=kind,
+                                   texts=list(texts) or None, progress=not args.quiet)
+    return classify_heads(model, settings, texts=texts, progress=not args.quiet)
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from .behaviors import registered_behaviors
     from .checkpoint_report import best_head
@@ -269,6 +296,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from .models import ModelLoadError, check_device
     from .output_files import check_output_dir
     from .preflight import DEFAULT_SEQ_LEN, check_seed, parse_token_ids
+    from .text_model import heldout_source
 
     started = time.perf_counter()
     try:
@@ -276,11 +304,13 @@ def _sweep(args: argparse.Namespace) -> int:
         check_seed(args.seed)
         exclude = parse_token_ids(args.exclude_tokens)
         check_device(args.device)
+        if args.heldout_text:
+            heldout_source(args.heldout_text)  # fails here, before any checkpoint is scored
         run = run_sweep(
             args.model, args.out, n_seqs=args.n_seqs, seq_len=args.seq_len, seed=args.seed,
             device=args.device, dtype=args.dtype, device_map=_device_map(args.device_map),
-            exclude_tokens=exclude, ray=args.ray, workers=args.workers, threads=args.threads,
-            progress=not args.quiet,
+            exclude_tokens=exclude, heldout_text=args.heldout_text, ray=args.ray,
+            workers=args.workers, threads=args.threads, progress=not args.quiet,
         )
         sweep, paths = run.sweep, run.paths
         if args.seq_len is None and sweep.stimuli.get("seq_len") != DEFAULT_SEQ_LEN:
@@ -308,6 +338,19 @@ def _sweep(args: argparse.Namespace) -> int:
             cells += " {:>15}".format(f"{score:.2f} ({head})")
         print(f"{row['step']:>8} {row['first_copy_loss']:>8.3f} "
               f"{row['second_copy_loss']:>8.3f}{cells}")
+    for row in sweep.model_curve_table():
+        cells = [f"step {row['step']}"]
+        if "prefix_matching_max" in row:
+            cells.append(f"prefix matching {row['prefix_matching_max']:.2f} "
+                         f"({row['prefix_matching_head']})")
+        if "icl_score" in row:
+            cells.append(f"in-context {row['icl_score']:+.3f}")
+            cells.append(f"held-out loss {row['heldout_loss']:.3f}")
+            best = [f"{b} {row[f'text_{b}_max']:.2f} ({row[f'text_{b}_head']})"
+                    for b in behaviors if f"text_{b}_max" in row]
+            cells.append(f"repeated text: {', '.join(best)}; copies "
+                         f"{row['text_first_copy_loss']:.2f} -> {row['text_second_copy_loss']:.2f}")
+        print("  ".join(cells))
     for b in behaviors:
         step, head, rise = sweep.largest_rise(b)
         print(f"largest rise of {b}: step {step} (head {head}, lift {rise:+.2f})")

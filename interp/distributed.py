@@ -530,15 +530,19 @@ class SweepRun:
 
 def score_item(spec: dict, *, n_seqs: int, seq_len: int | None, seed: int,
                device: Any = None, dtype: Any = None, batch_size: int | None = None,
-               device_map: Any = None, exclude_tokens: Sequence[int] = ()) -> Any:
+               device_map: Any = None, exclude_tokens: Sequence[int] = (),
+               heldout_text: str | None = None) -> Any:
     """One checkpoint of a sweep (the Ray task's body): load, then
     :func:`interp.checkpoints.score_checkpoint` with stimuli drawn from the seed."""
     from .checkpoints import score_checkpoint
 
+    from .text_model import heldout_source
+
     model = load_spec(spec, device=device, dtype=dtype, device_map=device_map)
+    texts = heldout_source(heldout_text) if heldout_text else None
     return score_checkpoint(model, n_seqs=n_seqs, seq_len=seq_len, seed=seed,
                             batch_size=batch_size, exclude_tokens=exclude_tokens,
-                            label=spec_label(spec))
+                            heldout_texts=texts, label=spec_label(spec))
 
 
 def run_sweep(
@@ -553,6 +557,7 @@ def run_sweep(
     batch_size: int | None = None,
     device_map: Any = None,
     exclude_tokens: Sequence[int] = (),
+    heldout_text: str | None = None,
     ray: str | None = None,
     workers: int | None = None,
     threads: int | None = None,
@@ -573,6 +578,9 @@ def run_sweep(
         n_seqs, seq_len, seed, device, dtype, batch_size, exclude_tokens: as in
             :func:`interp.score_checkpoints`.
         device_map: for Hugging Face checkpoints (:func:`interp.load_model`).
+        heldout_text: a held-out text file or a model that ships one (``"text"``): the
+            in-context score and the repeated-text curves of every checkpoint
+            (:func:`interp.text_model.heldout_source`).
         ray, workers, threads, progress: as in :func:`run_items`.
 
     Returns:
@@ -592,7 +600,8 @@ def run_sweep(
     check_seed(seed)
     settings = {"n_seqs": n_seqs, "seq_len": seq_len, "seed": seed, "device": device,
                 "dtype": dtype, "batch_size": batch_size, "device_map": device_map,
-                "exclude_tokens": [int(t) for t in exclude_tokens]}
+                "exclude_tokens": [int(t) for t in exclude_tokens],
+                "heldout_text": None if heldout_text is None else os.fspath(heldout_text)}
     run = run_items(score_item, "checkpoint_scores", specs, settings, out_dir, ray=ray,
                     workers=workers, threads=threads, progress=progress)
     done = [i for i in order if names[i] in run.results]

@@ -34,6 +34,7 @@ import torch
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
+    "TEXT_MODEL_DIR",
     "ModelLoadError",
     "load_model",
     "save_model",
@@ -45,6 +46,10 @@ __all__ = [
 ]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "bundled" / "default"
+#: The bundled model of Python standard-library text (``scripts/train_text_model.py``).
+TEXT_MODEL_DIR = Path(__file__).parent / "bundled" / "text"
+#: Names that load a bundled model.
+BUNDLED_MODELS = {"default": DEFAULT_MODEL_DIR, "text": TEXT_MODEL_DIR}
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
@@ -230,7 +235,8 @@ def load_model(
     (feed such a model token ids).
 
     Args:
-        spec: ``"default"`` (the bundled model); a directory in the project's format or
+        spec: ``"default"`` (the bundled model), ``"text"`` (the bundled model of Python
+            standard-library text, with its tokenizer); a directory in the project's format or
             holding a Hugging Face checkpoint; a ``TransformerBridge`` (returned as it is);
             or a TransformerLens model name (needs network; fails fast offline).
         device: where to put the weights (``"cpu"``, ``"cuda"``, ...); default CPU.
@@ -273,16 +279,16 @@ def load_model(
     if device_map is not None and device is not None:
         raise ModelLoadError("give device or device_map, not both")
     path = Path(text).expanduser()
-    if hub and (text == "default" or path.exists()):
+    if hub and (text in BUNDLED_MODELS or path.exists()):
         raise ModelLoadError(f"{', '.join(hub)} apply to hub model names only, not to {text!r}")
     if device_map is not None and (
-        text == "default" or (path.is_dir() and "model_type" not in _read_config(path))
+        text in BUNDLED_MODELS or (path.is_dir() and "model_type" not in _read_config(path))
     ):
         raise ModelLoadError(
             f"device_map applies to Hugging Face checkpoints and hub names; {text!r} is a "
             "model in the project's format: use device")
-    if text == "default":
-        return _load_native_dir(DEFAULT_MODEL_DIR, device, torch_dtype, name="default")
+    if text in BUNDLED_MODELS:
+        return _load_native_dir(BUNDLED_MODELS[text], device, torch_dtype, name=text)
     if path.is_dir():
         config = _read_config(path)
         if "model_type" in config:

@@ -342,6 +342,8 @@ class Classification:
         s = self.stimuli
         n = s.get("n_seqs", self.settings.get("n_seqs", "?"))
         length = s.get("repeat_len", self.settings.get("seq_len", "?"))
+        if s.get("kind") == "repeated_text":
+            return f"{n} sequences of [BOS] s s, s held-out text (L={length})"
         return f"{n} sequences of [BOS] r r (L={length})"
 
     def summary(self) -> str:

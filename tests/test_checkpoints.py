@@ -156,7 +156,8 @@ def test_html_is_self_contained_and_deterministic(sweep, tmp_path):
     assert not re.search(r"<script[^>]*\bsrc=", page)
     outside_bundle = page.replace(get_plotlyjs(), "")
     assert "http://" not in outside_bundle and "https://" not in outside_bundle
-    assert outside_bundle.count('id="interp-sweep-') == len(sweep.behaviors)
+    # one figure per behavior, plus the model-level curves (prefix matching)
+    assert outside_bundle.count('id="interp-sweep-') == len(sweep.behaviors) + 1
     paths = write_sweep(sweep, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sweep.html", "sweep.json"]
     assert CheckpointSweep.from_dict(json.loads(paths["json"].read_text())).steps == (0, 2, 4)
