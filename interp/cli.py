@@ -203,7 +203,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return _sweep(args)
     if args.command == "zoo":
         return _zoo(args)
-    from .classify import ClassifySettings, classify_heads
+    from .classify import ClassifySettings
     from .models import ModelLoadError, check_device, load_model
     from .output_files import check_output_dir
     from .preflight import DEFAULT_SEQ_LEN, fit_seq_len, parse_token_ids, read_texts

@@ -28,7 +28,6 @@ This module holds results only; it runs no model.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 

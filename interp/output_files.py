@@ -141,9 +141,6 @@ def write_output_set(
             left behind unless a rename had already happened (then the set is mixed, and
             :func:`check_output_set` says so).
     """
-    if os.fspath(out_dir).strip() == "":
-        raise ValueError("the output directory is empty (''); name a directory, e.g. 'report'")
-    out = Path(out_dir).expanduser()
     if manifest not in documents:
         raise ValueError(f"manifest {manifest!r} is not one of the documents {list(documents)}")
     raw: dict[str, bytes] = {}

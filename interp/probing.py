@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from probes import ProbeResult, fit_linear_probe, occurred_before_labels, previous_token_labels
+from probes import fit_linear_probe, occurred_before_labels, previous_token_labels
 
 from .behaviors import ProbeTask
 from .hooks import capture, resid_post_hook, resid_pre_hook

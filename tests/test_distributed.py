@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 import interp
 from interp.checkpoint_report import write_sweep

@@ -38,7 +38,7 @@ from interp import (
 from interp import output_files
 from interp.checkpoint_report import write_sweep
 from interp.cli import main
-from interp.output_files import REPORT_SET, SWEEP_SET, write_output_set
+from interp.output_files import REPORT_SET, write_output_set
 
 from test_report import make_document
 
