@@ -29,7 +29,8 @@ from .pages import asset, figure_divs, render_page
 if TYPE_CHECKING:
     from .checkpoints import CheckpointSweep
 
-__all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "has_model_curves", "model_curves",
+__all__ = ["SWEEP_FILES", "best_head", "checkpoint_curves", "has_model_curves", "measure_curves",
+           "model_curves",
            "render_sweep_html", "write_sweep"]
 
 #: File name of each rendering in the output directory.
@@ -132,6 +133,35 @@ PREFIX_COLOR = "#1f77b4"
 TEXT_COLORS = ("#9467bd", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#17becf")
 
 
+def measure_curves(sweep: CheckpointSweep, name: str) -> go.Figure:
+    """Every head's value of one per-head measure (:mod:`interp.measures`) at every
+    checkpoint, one line per head (colour by layer, dash by head).
+
+    Raises:
+        KeyError: the sweep did not record ``name``.
+    """
+    if name not in sweep.measures:
+        raise KeyError(f"unknown measure {name!r}; recorded: {list(sweep.measures)}")
+    values = sweep.measures[name]  # (C, L, H)
+    title = html.escape(name.replace("_", " "))
+    fig = go.Figure()
+    for layer in range(sweep.n_layers):
+        for head in range(sweep.n_heads):
+            label = f"{layer}.{head}"
+            fig.add_trace(go.Scatter(
+                x=list(sweep.steps), y=[finite_or_none(v) for v in values[:, layer, head].tolist()],
+                name=label, legendgroup=f"layer {layer}", mode="lines+markers",
+                marker={"size": 4},
+                line={"color": LAYER_COLORS[layer % len(LAYER_COLORS)],
+                      "dash": DASHES[head % len(DASHES)], "width": 1.5},
+                hovertemplate=f"head {label}<br>step %{{x}}<br>{title} %{{y:.3f}}<extra></extra>",
+            ))
+    fig.update_layout(template=TEMPLATE, title={"text": f"{title} across checkpoints"},
+                      height=380, margin={"t": 60, "b": 50}, hovermode="closest",
+                      xaxis_title="step", yaxis_title=title)
+    return fig
+
+
 def _is_class(behavior: str) -> bool:
     """Whether a behavior can be a class (a control's curve is left out of the figure)."""
     known = {b.name: b for b in registered_behaviors()}
@@ -224,10 +254,12 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
         >>> page = render_sweep_html(sweep)  # doctest: +SKIP
     """
     specs = [(f"interp-sweep-{b}", checkpoint_curves(sweep, b)) for b in sweep.behaviors]
+    specs += [(f"interp-sweep-measure-{m}", measure_curves(sweep, m)) for m in sweep.measures]
     if has_model_curves(sweep):  # first: the page's plotly.js comes with the first figure
         specs.insert(0, ("interp-sweep-model-curves", model_curves(sweep)))
     divs = figure_divs(specs)
     model_figure = divs.pop("interp-sweep-model-curves", None)
+    measure_divs = [divs.pop(f"interp-sweep-measure-{m}") for m in sweep.measures]
     header = ["step", "checkpoint", "first-copy loss", "second-copy loss"] + [
         f"best {b.replace('_', '-')} score (head)" for b in sweep.behaviors
     ]
@@ -246,6 +278,7 @@ def render_sweep_html(sweep: CheckpointSweep) -> str:
         n_layers=sweep.n_layers, n_heads=sweep.n_heads,
         stimuli=json.dumps(sweep.stimuli, sort_keys=True), rises=rises, header=header,
         rows=rows, figures=list(divs.values()), model=_model_curves_context(sweep, model_figure),
+        measures=[{"name": m, "figure": f} for m, f in zip(sweep.measures, measure_divs)],
         failed=[f"{f['checkpoint']} ({f['source']}): {f['error']}" for f in sweep.failed],
     )
 

@@ -55,6 +55,7 @@ __all__ = [
     "parse_step",
     "score_checkpoint",
     "score_checkpoints",
+    "sweep_measures",
 ]
 
 _LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
@@ -89,6 +90,9 @@ class CheckpointSweep:
         text_first_copy_loss, text_second_copy_loss: ``[checkpoint]`` copy losses on
             repeated held-out text, or None.
         curves: what the model-level curves were measured on (JSON-safe).
+        measures: measure -> ``[checkpoint, layer, head]`` value of each per-head measure
+            with one value per head (:mod:`interp.measures`: sinks, window width, induction
+            by copy distance, successor ...); NaN where unavailable.
     """
 
     labels: tuple[str, ...]
@@ -111,6 +115,7 @@ class CheckpointSweep:
     text_first_copy_loss: Float[Tensor, " checkpoint"] | None = None
     text_second_copy_loss: Float[Tensor, " checkpoint"] | None = None
     curves: dict = field(default_factory=dict)
+    measures: dict[str, Float[Tensor, "checkpoint layer head"]] = field(default_factory=dict)
 
     @property
     def behaviors(self) -> tuple[str, ...]:
@@ -195,6 +200,8 @@ class CheckpointSweep:
             "stimuli": dict(self.stimuli),
             "failed": [dict(f) for f in self.failed],
             **_curves_to_dict(self),
+            **({"measures": {m: tensor_to_list(t) for m, t in self.measures.items()}}
+               if self.measures else {}),
         }
 
     @classmethod
@@ -219,6 +226,7 @@ class CheckpointSweep:
             stimuli=dict(data["stimuli"]),
             failed=tuple(dict(f) for f in data.get("failed", ())),
             **_curves_from_dict(data, n, n_layers, n_heads),
+            measures={m: grid(v) for m, v in (data.get("measures") or {}).items()},
         )
 
     def model_curve_table(self) -> list[dict]:
@@ -294,6 +302,7 @@ class CheckpointScores:
             copy of ``r`` (nats).
         curves: this checkpoint's model-level curves (:mod:`interp.phase_change`), JSON-safe:
             ``{"values": {name: value}, "info": {...}}`` (empty when none was measured).
+        measures: measure -> ``[layer, head]`` (:func:`sweep_measures`).
     """
 
     name: str
@@ -305,6 +314,7 @@ class CheckpointScores:
     first_copy_loss: float
     second_copy_loss: float
     curves: dict = field(default_factory=dict)
+    measures: dict[str, Float[Tensor, "layer head"]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """JSON-safe form (NaN as None); :meth:`from_dict` restores an equal object."""
@@ -318,6 +328,7 @@ class CheckpointScores:
             "first_copy_loss": tensor_to_list(torch.tensor([self.first_copy_loss]))[0],
             "second_copy_loss": tensor_to_list(torch.tensor([self.second_copy_loss]))[0],
             "curves": dict(self.curves),
+            "measures": {m: tensor_to_list(t) for m, t in self.measures.items()},
         }
 
     @classmethod
@@ -340,6 +351,7 @@ class CheckpointScores:
             first_copy_loss=number(data["first_copy_loss"]),
             second_copy_loss=number(data["second_copy_loss"]),
             curves=dict(data.get("curves") or {}),
+            measures={m: grid(v) for m, v in (data.get("measures") or {}).items()},
         )
 
 
@@ -406,6 +418,9 @@ def score_checkpoint(
     curves = _CurveCollector(heldout_texts, prefix_matching, seed, n_seqs,
                              int(stimuli.repeat_len or 2))
     curves.add(model, batch_size)
+    measured = sweep_measures(model, stimuli, seed=seed,
+                              exclude_ids=sorted(set(special_token_ids(model))
+                                                 | set(int(t) for t in exclude_tokens)))
     return CheckpointScores(
         name=model_name(model),
         shape=this,
@@ -416,7 +431,31 @@ def score_checkpoint(
         first_copy_loss=float(first.mean()),
         second_copy_loss=float(second.mean()),
         curves=curves.to_dict(),
+        measures=measured,
     )
+
+
+def sweep_measures(
+    model: Any, stimuli: Stimuli, *, seed: int, exclude_ids: Sequence[int] = (),
+) -> dict[str, Float[Tensor, "layer head"]]:
+    """Every registered per-head measure with one value per head (profiles left out), on
+    the sweep's stimuli and the measures' long stimuli (:func:`interp.measures.long_stimuli`,
+    skipped where the context is too short); NaN where a measure is unavailable."""
+    from .measures import compute_measures, long_stimuli, registered_measures
+
+    chosen = [m for m in registered_measures() if m.bins is None]
+    if not chosen:
+        return {}
+    where = {"census": stimuli}
+    try:
+        where["long"] = long_stimuli(model, max(8, stimuli.n_seqs // 2), seed=seed + 2,
+                                     bos_token_id=bos_token_id(model), exclude_ids=exclude_ids)
+    except ValueError:  # a context too short for the copies
+        pass
+    values, _ = compute_measures(model, chosen, where)
+    shape = (int(model.cfg.n_layers), int(model.cfg.n_heads))
+    return {m: (v.float() if v is not None else torch.full(shape, float("nan")))
+            for m, v in values.items()}
 
 
 def score_checkpoints(
@@ -574,6 +613,8 @@ def assemble_sweep(
         stimuli=dict(first.stimuli),
         failed=tuple(dict(f) for f in failed),
         **_stack_curves(results),
+        measures={m: torch.stack([r.measures[m] for r in results]).float()  # (C, L, H)
+                  for m in first.measures if all(m in r.measures for r in results)},
     )
 
 

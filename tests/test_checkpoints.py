@@ -156,8 +156,9 @@ def test_html_is_self_contained_and_deterministic(sweep, tmp_path):
     assert not re.search(r"<script[^>]*\bsrc=", page)
     outside_bundle = page.replace(get_plotlyjs(), "")
     assert "http://" not in outside_bundle and "https://" not in outside_bundle
-    # one figure per behavior, plus the model-level curves (prefix matching)
-    assert outside_bundle.count('id="interp-sweep-') == len(sweep.behaviors) + 1
+    # one figure per behavior and per measure, plus the model-level curves (prefix matching)
+    assert outside_bundle.count('id="interp-sweep-') == (len(sweep.behaviors)
+                                                         + len(sweep.measures) + 1)
     paths = write_sweep(sweep, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sweep.html", "sweep.json"]
     assert CheckpointSweep.from_dict(json.loads(paths["json"].read_text())).steps == (0, 2, 4)
@@ -225,3 +226,29 @@ def test_sweep_fits_the_default_seq_len_to_a_short_context(run_dir, tmp_path, ca
     assert main(["sweep", "--model", str(run_dir), "--out", str(tmp_path / "t"),
                  "--n-seqs", str(N_SEQS), "--seq-len", "30", "--quiet"]) == 2
     assert "--seq-len 30 needs 61 positions" in capsys.readouterr().err
+
+
+def test_sweep_curves_the_per_head_measures(watch_model):
+    """Every per-head measure (sinks, window width, induction by distance, successor ...)
+    is recorded at every checkpoint and drawn on the sweep page; a planted sink head sinks
+    at every checkpoint, its look-alike neighbours do not."""
+    from interp.checkpoint_report import measure_curves, render_sweep_html
+    from interp.checkpoints import CheckpointSweep
+    from interp.planted import build_planted_model
+
+    planted = build_planted_model(roles_layer0=("previous_token", "sink_1", "local_3", "uniform"))
+    watch_model(planted.model)
+    sweep = interp.score_checkpoints([planted.model, planted.model], labels=["s1", "s2"],
+                                     n_seqs=8, seq_len=10)
+    assert {"sink", "window_width", "induction_short", "induction_long"} <= set(sweep.measures)
+    (sink,) = planted.heads_with_role("sink_1")
+    layer, head = map(int, sink.split("."))
+    sinks = sweep.measures["sink"]  # (C, L, H)
+    assert sinks.shape == (2, 2, 4) and bool((sinks[:, layer, head] > 0.9).all())
+    assert float(sinks[:, 0, 0].max()) < 0.3  # the previous-token head is no sink
+    again = CheckpointSweep.from_dict(json.loads(json.dumps(sweep.to_dict())))
+    assert torch.equal(again.measures["sink"].nan_to_num(-1), sinks.nan_to_num(-1))
+    assert len(measure_curves(sweep, "sink").data) == 8
+    assert 'id="interp-sweep-measure-sink"' in render_sweep_html(sweep)
+    with pytest.raises(KeyError, match="unknown measure"):
+        measure_curves(sweep, "nope")
