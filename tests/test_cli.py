@@ -179,10 +179,13 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     import signal
     import time
 
+    # A shell's background jobs start with SIGINT ignored, and Python keeps an inherited
+    # "ignore": give the child the default disposition, as a terminal's Ctrl-C would find.
     proc = subprocess.Popen(
         [sys.executable, "-m", "interp", "report", "--model", "default", "--out",
          str(tmp_path / "r"), "--n-seqs", "3000", "--batch-size", "8", "--no-sweep"],
-        stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=_env())
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = b""
     deadline = time.monotonic() + 120
     while b"census" not in seen and time.monotonic() < deadline:
