@@ -295,7 +295,7 @@ def downstream_score(
     return torch.cat(collected, dim=1).nanmean(1)
 
 
-def _summarise(
+def summarise_effect(
     heads: Sequence[HeadId],
     method: str,
     metric: str,
@@ -305,6 +305,9 @@ def _summarise(
     scale: float,
     seed: int,
 ) -> AblationEffect:
+    """An :class:`AblationEffect` from per-sequence ``clean``, ``ablated`` and ``effect``
+    (oriented so positive means the heads helped): mean, standard error over sequences,
+    and ``relative = effect / scale`` (NaN when ``scale`` is below :data:`MIN_SCALE`)."""
     n = effect.numel()
     stderr = float(effect.std(unbiased=True) / n**0.5) if n > 1 else float("inf")
     mean_effect = float(effect.mean())
@@ -382,7 +385,8 @@ def measure_ablation(
         first, clean = copy_losses(model, stimuli)
         _, ablated = copy_losses(model, stimuli, hooks)
         scale = float((first - clean).mean())
-        return _summarise(parsed, method, metric, clean, ablated, ablated - clean, scale, seed)
+        return summarise_effect(parsed, method, metric, clean, ablated, ablated - clean, scale,
+                                seed)
     if metric == "loss":
         clean = sequence_losses(model, stimuli)
         ablated = sequence_losses(model, stimuli, hooks)
@@ -391,12 +395,13 @@ def measure_ablation(
             method=method, seed=seed,
         )
         scale = float((sequence_losses(model, stimuli, everything) - clean).mean())
-        return _summarise(parsed, method, metric, clean, ablated, ablated - clean, scale, seed)
+        return summarise_effect(parsed, method, metric, clean, ablated, ablated - clean, scale,
+                                seed)
     behavior = metric[len(DOWNSTREAM):]
     clean = downstream_score(model, stimuli, readers, behavior)
     ablated = downstream_score(model, stimuli, readers, behavior, hooks)
     scale = float(clean.mean())
-    return _summarise(parsed, method, metric, clean, ablated, clean - ablated, scale, seed)
+    return summarise_effect(parsed, method, metric, clean, ablated, clean - ablated, scale, seed)
 
 
 def residual_after_layer(

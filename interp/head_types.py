@@ -65,12 +65,18 @@ import torch.nn.functional as F
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
-from .ablation import MIN_SCALE, AblationEffect, ablation_hooks
+from .ablation import (
+    MIN_SCALE,
+    AblationEffect,
+    ablation_hooks,
+    copy_slices,
+    summarise_effect,
+)
 from .heads import check_heads
 from .hooks import attached_hooks
 from .models import model_device
 from .scoring import LayerScores, score_layer
-from .stimuli import Stimuli
+from .stimuli import Stimuli, check_stimuli
 from .weights import _params
 
 __all__ = [
@@ -512,23 +518,21 @@ def predicted_logit_effect(
         ``ablated`` are the mean centred logit of the predicted token; ``effect`` is
         ``ablated - clean`` (positive: the heads were holding the prediction down);
         ``scale`` the clean value (how strongly the token is predicted at all) and
-        ``relative = effect / scale`` (0 when ``scale`` is below
+        ``relative = effect / scale`` (NaN when ``scale`` is below
         :data:`interp.ablation.MIN_SCALE`: nothing is predicted to suppress).
 
     Raises:
         ValueError: the stimuli are not ``[BOS] r r``, or a head does not exist.
     """
-    if stimuli.repeat_len is None:
-        raise ValueError("predicted_logit_effect needs repeated-token stimuli ([BOS] r r)")
+    check_stimuli(model, stimuli, repeated=True)
     parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
     hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
-    length = stimuli.repeat_len
-    device = model_device(model)
-    tokens = stimuli.tokens.to(device)
+    second = copy_slices(stimuli.repeat_len)[1]  # the second-copy prediction positions
+    tokens = stimuli.tokens.to(model_device(model))
     with torch.inference_mode():
-        clean_logits = model(tokens)[:, length + 1 : 2 * length].float()  # (B, L-1, V)
+        clean_logits = model(tokens)[:, second].float()  # (B, L-1, V)
         with attached_hooks(model, hooks):
-            ablated_logits = model(tokens)[:, length + 1 : 2 * length].float()
+            ablated_logits = model(tokens)[:, second].float()
     predicted = clean_logits.argmax(-1, keepdim=True)  # (B, L-1, 1)
 
     def centred(logits: Tensor) -> Tensor:
@@ -536,21 +540,8 @@ def predicted_logit_effect(
 
     clean = centred(clean_logits).mean(-1).cpu()  # (B,)
     ablated = centred(ablated_logits).mean(-1).cpu()  # (B,)
-    effect = ablated - clean
-    n = effect.numel()
-    scale = float(clean.mean())
-    return AblationEffect(
-        heads=tuple(str(h) for h in parsed),
-        method=method,
-        metric="predicted_logit",
-        clean=scale,
-        ablated=float(ablated.mean()),
-        effect=float(effect.mean()),
-        stderr=float(effect.std(unbiased=True) / n**0.5) if n > 1 else float("inf"),
-        relative=float(effect.mean()) / scale if scale > MIN_SCALE else 0.0,
-        scale=scale,
-        seed=int(seed),
-    )
+    return summarise_effect(parsed, method, "predicted_logit", clean, ablated,
+                            ablated - clean, float(clean.mean()), seed)
 
 
 def copy_suppression_effect(
@@ -579,7 +570,7 @@ def copy_suppression_effect(
     base = predicted_logit_effect(model, stimuli, heads, method=method, seed=seed)
     scale = max(base.clean, base.ablated)
     return replace(base, scale=scale,
-                   relative=base.effect / scale if scale > MIN_SCALE else 0.0)
+                   relative=base.effect / scale if scale > MIN_SCALE else float("nan"))
 
 
 # ---------------------------------------------------------------------------------------

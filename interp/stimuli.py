@@ -110,7 +110,7 @@ def check_stimuli(model: Any, stimuli: "Stimuli", *, repeated: bool = False) -> 
         raise ValueError(f"stimuli hold token ids outside the model's vocabulary 0..{vocab - 1}")
     if repeated and stimuli.repeat_len is None:
         raise ValueError(
-            "these stimuli are not repeated: this needs [BOS] r r stimuli "
+            "these stimuli are not repeated: this needs repeated-token stimuli ([BOS] r r) "
             "(see interp.repeated_tokens)"
         )
 
