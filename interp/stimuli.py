@@ -115,6 +115,21 @@ def check_stimuli(model: Any, stimuli: "Stimuli", *, repeated: bool = False) -> 
         )
 
 
+def _drawable_ids(
+    vocab_size: int, bos_token_id: int, exclude_ids: Sequence[int], *, minimum: int = 0
+) -> list[int]:
+    """The ids random stimuli may draw: every id but BOS and ``exclude_ids``.
+
+    Raises:
+        ValueError: fewer than ``minimum`` remain.
+    """
+    excluded = {int(bos_token_id), *(int(t) for t in exclude_ids)}
+    allowed = [t for t in range(vocab_size) if t not in excluded]
+    if len(allowed) < minimum:
+        raise ValueError(f"vocab_size {vocab_size} leaves fewer than {minimum} drawable tokens")
+    return allowed
+
+
 def repeated_tokens(
     n_seqs: int,
     seq_len: int,
@@ -149,12 +164,8 @@ def repeated_tokens(
         raise ValueError(f"n_seqs must be at least 2, got {n_seqs}")
     if seq_len < 2:
         raise ValueError(f"seq_len must be at least 2, got {seq_len}")
-    allowed = torch.tensor(
-        [t for t in range(vocab_size) if t != bos_token_id and t not in set(exclude_ids)],
-        dtype=torch.long,
-    )
-    if allowed.numel() < 2:
-        raise ValueError(f"vocab_size {vocab_size} leaves fewer than 2 drawable tokens")
+    allowed = torch.tensor(_drawable_ids(vocab_size, bos_token_id, exclude_ids, minimum=2),
+                           dtype=torch.long)
     generator = torch.Generator().manual_seed(int(seed))
     draws = torch.randint(0, allowed.numel(), (n_seqs, seq_len), generator=generator)
     r = allowed[draws]  # (B, L)
@@ -267,7 +278,7 @@ def occurrence_tokens(
         raise ValueError(f"need n_seqs >= 2 and n_pos >= 3; got {n_seqs}, {n_pos}")
     if not 0.0 < repeat_prob < 1.0:
         raise ValueError(f"repeat_prob must lie strictly between 0 and 1, got {repeat_prob}")
-    allowed = [t for t in range(vocab_size) if t != bos_token_id and t not in set(exclude_ids)]
+    allowed = _drawable_ids(vocab_size, bos_token_id, exclude_ids)
     if len(allowed) < n_pos:
         raise ValueError(
             f"vocab_size {vocab_size} is too small for {n_pos} positions of mostly new tokens"
@@ -343,12 +354,8 @@ def spaced_copy_tokens(
             f"{n_pos} positions cannot hold {len(distances)} copies of {span} tokens at "
             f"distances {distances}"
         )
-    allowed = torch.tensor(
-        [t for t in range(vocab_size) if t != bos_token_id and t not in set(exclude_ids)],
-        dtype=torch.long,
-    )
-    if allowed.numel() < 2:
-        raise ValueError(f"vocab_size {vocab_size} leaves fewer than 2 drawable tokens")
+    allowed = torch.tensor(_drawable_ids(vocab_size, bos_token_id, exclude_ids, minimum=2),
+                           dtype=torch.long)
     generator = torch.Generator().manual_seed(int(seed))
     draws = torch.randint(0, allowed.numel(), (n_seqs, n_pos - 1), generator=generator)
     body = allowed[draws]  # (B, n_pos - 1)
