@@ -35,7 +35,13 @@ from .evidence import Evidence, GroupEvidence, WeightEvidence
 from .heads import HeadId
 from .distributed import run_sweep, run_zoo
 from .hooks import attached_hooks, leftover_hooks
-from .measures import Measure, register_measure, registered_measures, unregister_measure
+from .measures import (
+    Measure,
+    MeasureCheck,
+    register_measure,
+    registered_measures,
+    unregister_measure,
+)
 from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
 from .output_files import MixedOutputError, check_output_set, load_report, load_sweep
 from .phase_change import (
@@ -68,6 +74,7 @@ __all__ = [
     "HeadScores",
     "LayerProbes",
     "Measure",
+    "MeasureCheck",
     "MeasureInfo",
     "MixedOutputError",
     "ModelLoadError",

@@ -41,7 +41,7 @@ from .evidence import Evidence, Feeder, GroupEvidence, WeightEvidence
 from .jsonsafe import finite_or_none
 from .heads import HeadId, all_heads
 from .hooks import attached_hooks, pattern_hook
-from .measures import Measure, compute_measures, resolve_measures
+from .measures import Measure, check_marked, compute_measures, resolve_measures
 from .measures import long_stimuli as _long_stimuli
 from .models import bos_token_id, model_device, model_name, special_token_ids
 from .preflight import check_seed, check_token_ids
@@ -215,7 +215,7 @@ def classify_heads(
     layer_probes = _layer_probes(context, behaviors) if settings.probes else []
     text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
     weights = _weight_evidence(model, candidates, behaviors, settings.seed)
-    measured, measure_infos = _measures(model, settings, stimuli, bos)
+    measured, measure_infos, checks = _measures(model, settings, stimuli, bos)
     heads = tuple(
         HeadClass(
             label=str(h), layer=h.layer, index=h.head,
@@ -233,6 +233,7 @@ def classify_heads(
             else [],
             measures={name: None if v is None else _measure_value(v[h.layer, h.head])
                       for name, v in measured.items()},
+            checks=checks.get(h, {}),
         )
         for h in candidates
     )
@@ -375,7 +376,8 @@ def _text_scores(
 
 
 def _measures(model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int) -> tuple:
-    """Every chosen measure of :mod:`interp.measures` for every head."""
+    """Every chosen measure of :mod:`interp.measures` for every head, and each measure's
+    check on the heads it marks: ``(values, infos, head -> measure -> Evidence)``."""
     measures = resolve_measures(settings.measures)
     where = {"census": stimuli}
     if any(m.kind == "pattern" and m.stimuli == "long" for m in measures):
@@ -385,7 +387,10 @@ def _measures(model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int
                                           exclude_ids=_excluded_ids(model, settings))
         except ValueError:  # a context too short for the copies: those measures say so
             pass
-    return compute_measures(model, measures, where)
+    values, infos = compute_measures(model, measures, where)
+    checks = check_marked(model, measures, values, infos, where,
+                          min_effect=settings.min_effect, z=settings.z_effect)
+    return values, infos, checks
 
 
 def _measure_value(value: torch.Tensor) -> float | list | None:

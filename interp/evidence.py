@@ -59,6 +59,7 @@ _NOTHING_TO_MEASURE = {
     "loss": "ablating every head does not raise the loss",
     "probe": "the probe is at chance before the ablation",
     "downstream": "the receivers do not show the behavior",
+    "sink_value_norm": "the head writes nothing from its content keys",
 }
 
 
@@ -128,6 +129,9 @@ def relative_note(relative: float | None, metric: str = "") -> str | None:
                     "the replacement, also affect the first copy's level)")
         return ("above 1: the ablation removed more than the behavior achieves on these "
                 "stimuli (the heads also do other work this metric sees)")
+    if _metric_family(metric) == "sink_value_norm":
+        return ("below 0: the sink key writes more than a content key (attending it is not a "
+                "no-op: the head reads it, or adds a constant from it)")
     return "below 0: the model did better on this metric without the heads"
 
 

@@ -58,6 +58,7 @@ embeddings as ``embeddings`` (attention-only models have none to apply).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -73,7 +74,7 @@ from .ablation import (
     summarise_effect,
 )
 from .heads import check_heads
-from .hooks import attached_hooks
+from .hooks import attached_hooks, pattern_hook, v_hook
 from .models import model_device
 from .scoring import LayerScores, score_layer
 from .stimuli import Stimuli, check_stimuli
@@ -82,6 +83,7 @@ from .weights import _params
 __all__ = [
     "ORDINAL_SEQUENCES",
     "SINK_THRESHOLD",
+    "SinkValues",
     "copy_suppression_targets",
     "copy_suppression_effect",
     "induction_band_targets",
@@ -95,6 +97,7 @@ __all__ = [
     "predicted_tokens",
     "sink_profile",
     "sink_scores",
+    "sink_values",
     "successor_fraction",
     "successor_scores",
     "window_mass",
@@ -230,6 +233,112 @@ def sink_scores(
     key = mean.argmax(-1)  # (H,)
     score = alpha.gather(-1, key[None, :, None].expand(alpha.shape[0], -1, 1))[..., 0]
     return score, key
+
+
+@dataclass(frozen=True)
+class SinkValues:
+    """What a head writes from its sink key against what it writes from content keys.
+
+    A key's *write norm* for head ``h`` is ``|| v_k W_O^h ||``, the size of what the head
+    adds to the residual stream per unit of attention on key ``k`` (Kobayashi et al. 2020,
+    "Attention is not only a weight": attention on a key whose value is small moves
+    nothing). Gu et al. 2025 found the values of sink keys small: attending the sink is a
+    no-op, a place to park attention.
+
+    Attributes:
+        head: ``"L.H"``.
+        key: the sink key (the key of :func:`sink_scores`; 0 = BOS).
+        sink: ``[batch]`` the sink key's write norm in each sequence.
+        content: ``[batch]`` the mean write norm of the content keys (real keys other than
+            BOS and the sink key) in each sequence.
+        content_quantile: the ``quantile`` of every content key's write norm, pooled over
+            sequences: the null a no-op sink must fall below.
+        quantile: which quantile (e.g. 0.05).
+    """
+
+    head: str
+    key: int
+    sink: Float[Tensor, " batch"]
+    content: Float[Tensor, " batch"]
+    content_quantile: float
+    quantile: float
+
+
+def sink_values(
+    model: Any,
+    stimuli: Stimuli,
+    heads: Sequence[Any],
+    *,
+    quantile: float = 0.05,
+    min_queries: int = 16,
+) -> list[SinkValues]:
+    """Each head's write norm on its sink key and on its content keys (one forward pass up
+    to the last head's layer; the model is not modified and no hook stays on it).
+
+    Args:
+        model: a ``TransformerBridge``.
+        stimuli: sequences with BOS first (padding allowed); long enough for
+            :func:`sink_scores` (``min_queries``).
+        heads: the heads to measure (labels or :class:`interp.HeadId`).
+        quantile: the content keys' quantile recorded as the null (0 < quantile < 1).
+        min_queries: passed to :func:`sink_scores`.
+
+    Raises:
+        ValueError: a head does not exist, ``quantile`` outside (0, 1), or sequences with
+            fewer than three real tokens (no content key beside BOS and the sink).
+    """
+    if not 0.0 < float(quantile) < 1.0:
+        raise ValueError(f"quantile must lie strictly between 0 and 1, got {quantile!r}")
+    n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
+    parsed = check_heads(list(heads), n_layers, n_heads)
+    if not parsed:
+        return []
+    valid = stimuli.valid
+    if int(valid.sum(1).min()) < 3:
+        raise ValueError("every sequence needs at least three real tokens (BOS, a sink "
+                         "key and a content key)")
+    layers = sorted({h.layer for h in parsed})
+    keys: dict[int, Tensor] = {}
+    norms: dict[Any, Tensor] = {}
+    w_o = model.W_O.detach()  # (L, H, d_head, d_model)
+
+    def on_pattern(layer: int):
+        def hook(pattern: Tensor, hook: Any) -> None:
+            keys[layer] = sink_scores(pattern.detach(), valid.to(pattern.device),
+                                      min_queries=min_queries)[1].cpu()
+
+        return hook
+
+    def on_values(layer: int):
+        def hook(v: Tensor, hook: Any) -> None:
+            group = n_heads // v.shape[2]  # grouped-query attention: kv head h // group
+            for h in (h for h in parsed if h.layer == layer):
+                wrote = v[:, :, h.head // group].detach().float() @ w_o[layer][h.head].float()
+                norms[h] = wrote.norm(dim=-1).cpu()  # (B, P)
+
+        return hook
+
+    hooks = [(name(layer), make(layer)) for layer in layers
+             for name, make in ((v_hook, on_values), (pattern_hook, on_pattern))]
+    tokens = stimuli.tokens.to(model_device(model))
+    with torch.inference_mode(), attached_hooks(model, hooks):
+        model(tokens, attention_mask=valid.long().to(tokens.device),
+              stop_at_layer=max(layers) + 1)
+    out = []
+    valid = valid.cpu()
+    for h in parsed:
+        key = int(keys[h.layer][h.head])
+        content_mask = valid.clone()
+        content_mask[:, 0] = False
+        content_mask[:, key] = False
+        norm = norms[h]
+        per_seq = (norm * content_mask).sum(1) / content_mask.sum(1).clamp(min=1)
+        out.append(SinkValues(
+            head=str(h), key=key, sink=norm[:, key], content=per_seq,
+            content_quantile=float(torch.quantile(norm[content_mask], float(quantile))),
+            quantile=float(quantile),
+        ))
+    return out
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ __all__ = [
     "capture",
     "leftover_hooks",
     "pattern_hook",
+    "v_hook",
     "z_hook",
     "resid_post_hook",
     "resid_pre_hook",
@@ -27,6 +28,12 @@ HookFn = Callable[..., Any]
 def pattern_hook(layer: int) -> str:
     """Post-softmax attention pattern, ``[batch, head, query, key]``."""
     return f"blocks.{layer}.attn.hook_pattern"
+
+
+def v_hook(layer: int) -> str:
+    """Per-head values, ``[batch, pos, kv_head, d_head]`` (fewer heads than the pattern
+    under grouped-query attention)."""
+    return f"blocks.{layer}.attn.hook_v"
 
 
 def z_hook(layer: int) -> str:

@@ -27,18 +27,26 @@ A measure with a ``threshold`` (and ``label``) marks the heads whose value excee
 visible key would get on the same sequences (computed by the same ``fn``). Marked heads are
 listed under ``label`` in the summary and the report: *evidence from a measure*, not a
 class confirmed by an ablation.
+
+A marking measure may also carry a :class:`MeasureCheck`: a test that can refute what the
+mark claims, run on every marked head (:func:`check_marked`) and decided by the same rule
+as the ablations (:func:`interp.evidence.decide`: confirmed, refuted or undecidable). The
+sink measure's check asks whether attending the sink is a no-op (its key writes less than
+almost any content key).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from jaxtyping import Bool, Float
 from torch import Tensor
 
+from .evidence import Evidence
+from .heads import HeadId
 from .hooks import attached_hooks, pattern_hook
 from .models import model_device
 from .results import MeasureInfo
@@ -47,6 +55,8 @@ from .stimuli import Stimuli, spaced_copy_tokens
 __all__ = [
     "MEASURE_KINDS",
     "Measure",
+    "MeasureCheck",
+    "check_marked",
     "compute_measures",
     "get_measure",
     "long_stimuli",
@@ -60,6 +70,33 @@ __all__ = [
 
 MEASURE_KINDS = ("pattern", "weights")
 MEASURE_STIMULI = ("census", "long")
+
+
+@dataclass(frozen=True)
+class MeasureCheck:
+    """A test that can refute what a measure's mark claims about a head.
+
+    Attributes:
+        claim: what the test confirms, in a few words (``"no-op sink"``); the report says
+            "<claim> confirmed / refuted / undecided".
+        description: one line: how it is tested and what refutes it (shown in the guide).
+        fn: ``fn(model, stimuli, heads, *, min_effect, z)`` -> ``{HeadId: Evidence}`` for
+            every head in ``heads`` (the marked ones), on the measure's stimuli; each
+            :class:`interp.Evidence` carries its verdict from
+            :func:`interp.evidence.decide` (``Evidence.measured``).
+    """
+
+    claim: str
+    description: str
+    fn: Callable[..., dict]
+
+    def __post_init__(self) -> None:
+        for name in ("claim", "description"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"a measure check needs a {name} (non-empty text)")
+        if not callable(self.fn):
+            raise ValueError(f"measure check {self.claim!r}: fn must be callable")
 
 
 @dataclass(frozen=True)
@@ -77,6 +114,7 @@ class Measure:
         above_uniform: a marked head must also beat a uniform head's value.
         label: how marked heads are listed (default ``"<name> (measure)"``).
         bins: names of a profile's entries; None for a single value per head.
+        check: a :class:`MeasureCheck` run on every marked head (needs ``threshold``).
     """
 
     name: str
@@ -88,6 +126,7 @@ class Measure:
     above_uniform: bool = False
     label: str | None = None
     bins: tuple[str, ...] | None = None
+    check: MeasureCheck | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -112,13 +151,22 @@ class Measure:
             raise ValueError(f"measure {self.name!r}: above_uniform needs a pattern measure")
         if self.threshold is not None and self.label is None:
             object.__setattr__(self, "label", f"{self.name} (measure)")
+        if self.check is not None:
+            if not isinstance(self.check, MeasureCheck):
+                raise ValueError(f"measure {self.name!r}: check must be an "
+                                 f"interp.MeasureCheck, got {type(self.check).__name__}")
+            if self.threshold is None:
+                raise ValueError(f"measure {self.name!r}: a check tests marked heads, so "
+                                 "it needs a threshold")
 
     def info(self, baseline: float | None = None, note: str = "") -> MeasureInfo:
         """What the result records about this measure."""
         return MeasureInfo(name=self.name, description=self.description, kind=self.kind,
                            stimuli=self.stimuli if self.kind == "pattern" else "",
                            threshold=self.threshold, above_uniform=self.above_uniform,
-                           label=self.label, bins=self.bins, baseline=baseline, note=note)
+                           label=self.label, bins=self.bins, baseline=baseline, note=note,
+                           check_claim=self.check.claim if self.check else "",
+                           check=self.check.description if self.check else "")
 
 
 # ------------------------------------------------------------------- the registry
@@ -255,6 +303,49 @@ def compute_measures(
     return {m.name: values[m.name] for m in measures}, infos
 
 
+def check_marked(
+    model: Any, measures: Sequence[Measure], values: dict[str, Tensor | None],
+    infos: Sequence[MeasureInfo], stimuli: dict[str, Stimuli], *, min_effect: float, z: float,
+) -> dict[HeadId, dict[str, Evidence]]:
+    """Each measure's :class:`MeasureCheck` on the heads it marks.
+
+    Args:
+        model: a ``TransformerBridge`` (not modified; no hook stays on it).
+        measures, values, infos: as :func:`compute_measures` took and returned them.
+        stimuli: the stimuli the measures were computed on (a check runs on its
+            measure's).
+        min_effect, z: the confirmation rule's settings (:func:`interp.evidence.decide`).
+
+    Returns:
+        head -> measure name -> evidence, for marked heads only.
+
+    Raises:
+        TypeError: a check returned something other than ``{HeadId: Evidence}`` for every
+            marked head.
+    """
+    out: dict[HeadId, dict[str, Evidence]] = {}
+    info_of = {i.name: i for i in infos}
+    for m in measures:
+        value = values.get(m.name)
+        if m.check is None or value is None:
+            continue
+        info = info_of[m.name]
+        marked = [HeadId(layer, head) for layer in range(value.shape[0])
+                  for head in range(value.shape[1]) if info.passes(float(value[layer, head]))]
+        if not marked:
+            continue
+        where = stimuli[m.stimuli] if m.kind == "pattern" else stimuli["census"]
+        found = m.check.fn(model, where, list(marked), min_effect=min_effect, z=z)
+        if not isinstance(found, dict) or set(found) != set(marked) or not all(
+                isinstance(e, Evidence) for e in found.values()):
+            raise TypeError(
+                f"the check of measure {m.name!r} must return {{HeadId: interp.Evidence}} "
+                f"for each marked head {[str(h) for h in marked]}; got {found!r:.200}")
+        for head, evidence in found.items():
+            out.setdefault(head, {})[m.name] = evidence
+    return out
+
+
 def _check_shape(m: Measure, value: Tensor, lead: tuple[int, int]) -> Tensor:
     expected = lead if m.bins is None else (*lead, len(m.bins))
     if tuple(value.shape) != expected:
@@ -316,6 +407,34 @@ def _sink_key(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
     return key.float()[None].expand(pattern.shape[0], -1)  # (B, H)
 
 
+def _no_op_sink(
+    model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
+) -> dict[HeadId, Evidence]:
+    """The no-op check: the sink key must write less than the content keys' 5th
+    percentile (:func:`interp.head_types.sink_values`), and clearly so over sequences."""
+    import math
+
+    from .head_types import sink_values
+
+    out = {}
+    for v in sink_values(model, stimuli, heads):
+        content, sink = float(v.content.mean()), float(v.sink.mean())
+        gap = v.content - v.sink  # (B,): positive when the sink writes less
+        stderr = float(gap.std()) / math.sqrt(len(gap)) if len(gap) > 1 else math.inf
+        # below the null's quantile <=> relative effect >= 1 - quantile / mean
+        floor = 1.0 - v.content_quantile / content if content > 0 else 0.0
+        evidence = Evidence.measured(
+            method="value norm", metric="sink_value_norm", clean=content, ablated=sink,
+            effect=float(gap.mean()), stderr=stderr, scale=content,
+            min_effect=max(min_effect, floor), z=z)
+        where = "BOS" if v.key == 0 else f"key {v.key}"
+        ratio = f"{sink / content:.3g}x" if content > 0 else "n/a"
+        said = (f"{where} writes {sink:.3g} per unit of attention, {ratio} a content key's "
+                f"{content:.3g} (their {v.quantile:.0%} quantile: {v.content_quantile:.3g}); ")
+        out[HeadId.parse(v.head)] = replace(evidence, reason=said + evidence.reason)
+    return out
+
+
 register_measure(Measure(
     name="sink",
     description="attention-sink score (0..1; Gu et al. 2025): the largest, over keys seen "
@@ -324,6 +443,16 @@ register_measure(Measure(
     "head gets on the same sequences. BOS is a key like any other, and a head that rests on "
     "BOS whenever it has nothing to do (an induction head on a first copy) sinks too.",
     fn=_sink, threshold=0.3, above_uniform=True, label="sink (measure)",
+    check=MeasureCheck(
+        claim="no-op sink",
+        description="attending the sink must move (almost) nothing: per unit of attention "
+        "the sink key writes || v W_O || (Kobayashi et al. 2020) below the 5% quantile of "
+        "what the head's content keys write, over the long stimuli (Gu et al. 2025 found "
+        "sink values small). Refuted for a head that reads its sink key (a positional "
+        "reader) or writes a large constant from it (a bias); undecided where the head "
+        "writes nothing from any key.",
+        fn=_no_op_sink,
+    ),
 ))
 register_measure(Measure(
     name="sink_key",

@@ -57,12 +57,14 @@ is a no-op sink). The roles:
 
 Head types beyond the three behaviors, each beside a look-alike decoy (issue 11):
 
-- ``sink_N`` (e.g. ``sink_1``): every query ``q >= N`` attends key ``N`` (earlier queries
-  rest on BOS): an attention sink on a fixed early position (Gu et al. 2025: the mean
-  attention on key ``N`` from the queries at or after it is about 1). The ``bos`` role is the
-  sink on BOS itself. Decoys: ``uniform`` (no key collects attention) and
-  ``previous_token`` / ``current_token``, whose late keys get all the attention of the one
-  or two queries that can see them.
+- ``bos`` is the attention sink (Gu et al. 2025: the mean attention on BOS from the queries
+  after it is about 1), and a *no-op* one: BOS's value is empty, so attending it writes
+  nothing (the sink measure's check confirms it). ``sink_N`` (e.g. ``sink_1``): every query
+  ``q >= N`` attends key ``N`` (earlier queries rest on BOS): a sink by the attention metric
+  on a fixed early position, but key ``N`` holds a random token whose copy the head writes,
+  so it *reads* its sink key (the check refutes "no-op"). Further decoys: ``uniform`` (no
+  key collects attention) and ``previous_token`` / ``current_token``, whose late keys get all
+  the attention of the one or two queries that can see them.
 - ``local_W`` (``W >= 2``, e.g. ``local_3``): query ``q`` spreads its attention evenly over
   the ``W`` keys ``q - W .. q - 1`` (BOS never among them: early queries share it among the
   keys ``1..q-1`` they have; query 1 rests on BOS). Decoys: ``previous_token`` (the window

@@ -152,6 +152,8 @@ def render_markdown(classification: Classification) -> str:
     table = _measures_table(c)
     if table["columns"]:
         lines += [f"- {_md(line)}" for line in table["marked"]] + [""]
+        if table["checks"]:
+            lines += [f"- {_md(line)}" for line in table["checks"]] + [""]
         lines.append("| head | " + " | ".join(_md(m) for m in table["columns"]) + " |")
         lines.append("|---|" + "|".join(["--:"] * len(table["columns"])) + "|")
         for row in table["rows"]:
@@ -369,10 +371,20 @@ def _measures_table(c: Classification) -> dict:
         if m.note:
             marked.append(f"{m.name}: {m.note}")
         elif m.threshold is not None:
-            heads = c.marked_by(m.name)
+            heads = [h + _check_text(c, h, m) for h in c.marked_by(m.name)]
             marked.append(f"{m.label}: {', '.join(heads) if heads else 'none'} "
                           f"({m.rule()}; a measure, not an ablation-confirmed class)")
-    return {"columns": columns, "rows": rows, "marked": marked}
+    checks = [f"{h.label} {m.check_claim} {_check_mark(h.checks[m.name])}: "
+              f"{h.checks[m.name].reason}"
+              for m in c.measures for h in c.heads if m.name in h.checks]
+    return {"columns": columns, "rows": rows, "marked": marked, "checks": checks}
+
+
+def _check_text(c: Classification, label: str, m: Any) -> str:
+    evidence = c.head(label).checks.get(m.name)
+    if not m.check_claim or evidence is None:
+        return ""
+    return f" ({m.check_claim} {_check_mark(evidence)})"
 
 
 def _feeder_text(feeder: Any) -> str:
@@ -476,6 +488,11 @@ def _head_sections(c: Classification, h: HeadClass) -> list[list]:
         if ev.group is not None:
             lines.append(_group_line(ev))
         sections.append([f"Ablation: {behavior} {mark}", lines])
+    for m in c.measures:
+        evidence = h.checks.get(m.name)
+        if evidence is not None:
+            sections.append([f"Check: {m.check_claim} {_check_mark(evidence)}",
+                             _check_lines(evidence)])
     sections.append(["Weights", _weight_lines(h)])
     loss = ("not measured" if h.loss_effect is None
             else f"second-copy loss change when ablated alone: {_fmt(h.loss_effect, '+.4f')} "
@@ -591,8 +608,36 @@ def _evidence_lines(h: HeadClass) -> list[str]:
 
 
 def _marks(c: Classification, h: HeadClass) -> list[str]:
-    """The labels of the measures that mark ``h`` (e.g. ``sink (measure)``)."""
-    return [m.label for m in c.measures if m.label and m.passes(h.measures.get(m.name))]
+    """The labels of the measures that mark ``h`` (e.g. ``sink (measure)``), each followed
+    by its check's mark where the measure has a check (``sink (measure) no-op ✓``)."""
+    marks = []
+    for m in c.measures:
+        if not (m.label and m.passes(h.measures.get(m.name))):
+            continue
+        evidence = h.checks.get(m.name)
+        if m.check_claim and evidence is not None:
+            marks.append(f"{m.label}, {m.check_claim} {_check_mark(evidence)}")
+        else:
+            marks.append(m.label)
+    return marks
+
+
+def _check_mark(evidence: Evidence) -> str:
+    return {"confirmed": CONFIRMED_MARK, "refuted": UNCONFIRMED_MARK}.get(
+        evidence.status, "(undecided)")
+
+
+def _check_lines(evidence: Evidence) -> list[str]:
+    """A measure check's verdict and numbers for a head's panel."""
+    words = {"refuted": "refuted", "undecidable": "undecided"}.get(evidence.status,
+                                                                   evidence.status)
+    lines = [f"{words} by {evidence.method}: {evidence.reason}",
+             f"relative {_fmt(evidence.relative, '.3f')} ± "
+             f"{_fmt(evidence.relative_stderr, '.2g')} (1 - tested / reference: 1 = the "
+             "tested key writes nothing, 0 = as much as the reference)"]
+    if evidence.note:
+        lines.append(evidence.note)
+    return lines
 
 
 def _with_marks(classes: str, marks: list[str]) -> str:
@@ -687,6 +732,9 @@ def _guide(c: Classification) -> list[tuple[str, str]]:
         text = m.description
         if m.threshold is not None:
             text += f" Heads with {m.rule()} are listed as {m.label}: evidence, not a class."
+        if m.check:
+            text += (f" Each is put to a check, {m.check_claim}: {m.check} Decided like the "
+                     "ablations (confirmed, refuted, or undecided).")
         if m.note:
             text += f" ({m.note}.)"
         guide.append((f"Measure {m.name}.", text))

@@ -24,7 +24,12 @@ __all__ = ["BehaviorInfo", "Classification", "HeadClass", "LayerProbes", "Measur
 #: Version of the ``report.json`` layout. 2: typed evidence (``status``/``reason``),
 #: ``behaviors``, group redundancy (``alone``/``adds``/``gain``), ``schema_version``.
 #: 3: per-head ``measures`` and the top-level ``measures`` record (:class:`MeasureInfo`).
-SCHEMA_VERSION = 3
+#: 4: per-head ``checks`` (a measure's check on the heads it marks) and the measures'
+#: ``check_claim``/``check``.
+SCHEMA_VERSION = 4
+
+#: How a measure check's verdict reads in a sentence.
+_CHECK_WORDS = {"undecidable": "undecided"}
 
 #: How a head's class stands after the ablations (see :meth:`HeadClass.status`).
 CLASS_STATUSES = ("confirmed", "confirmed together", "refuted", "undecidable", "not tested")
@@ -68,6 +73,8 @@ class MeasureInfo:
         baseline: the value of a head attending uniformly on the same stimuli (measures
             with ``above_uniform``), else None.
         note: why there are no values (e.g. a weights measure the model cannot have).
+        check_claim, check: the claim the measure's :class:`interp.MeasureCheck` puts to
+            the test on marked heads, and how (empty without a check).
     """
 
     name: str
@@ -80,6 +87,8 @@ class MeasureInfo:
     bins: tuple[str, ...] | None = None
     baseline: float | None = None
     note: str = ""
+    check_claim: str = ""
+    check: str = ""
 
     @property
     def is_profile(self) -> bool:
@@ -173,6 +182,8 @@ class HeadClass:
             sequences without repeats (0..1), for behaviors with a positional control.
         measures: measure -> the head's value (a float, a list for profiles, None where
             not available); see :mod:`interp.measures`.
+        checks: measure -> :class:`~interp.evidence.Evidence` of the measure's check, for
+            the measures that mark this head and carry one (the sink's no-op check).
     """
 
     label: str
@@ -189,6 +200,7 @@ class HeadClass:
     distance: list = field(default_factory=list)
     no_repeat: dict = field(default_factory=dict)
     measures: dict = field(default_factory=dict)
+    checks: dict[str, Evidence] = field(default_factory=dict)
 
     @property
     def head_id(self) -> HeadId:
@@ -223,6 +235,7 @@ class HeadClass:
             "loss_effect": self.loss_effect, "weights": self.weights.to_dict(),
             "distance": list(self.distance), "no_repeat": dict(self.no_repeat),
             "measures": dict(self.measures),
+            "checks": {m: e.to_dict() for m, e in self.checks.items()},
         }
 
     @classmethod
@@ -236,6 +249,7 @@ class HeadClass:
             weights=WeightEvidence.from_dict(data.get("weights") or {}),
             distance=list(data.get("distance", [])), no_repeat=dict(data.get("no_repeat", {})),
             measures=dict(data.get("measures", {})),
+            checks={m: Evidence.from_dict(e) for m, e in data.get("checks", {}).items()},
         )
 
 
@@ -279,6 +293,33 @@ class Classification:
         info = self.measure(name)
         heads = [h for h in self.heads if info.passes(h.measures.get(name))]
         return [h.label for h in sorted(heads, key=lambda h: -h.measures[name])]
+
+    def marks(self) -> dict:
+        """Per marking measure, the heads it marks (strongest first) with their value and,
+        where the measure has a check, its verdict: ``{"sink": {"0.2": {"value": 0.54,
+        "no-op sink": "confirmed"}}}``."""
+        out: dict = {}
+        for info in self.measures:
+            if info.threshold is None or info.note:
+                continue
+            out[info.name] = {}
+            for label in self.marked_by(info.name):
+                head = self.head(label)
+                entry: dict = {"value": round(float(head.measures[info.name]), 4)}
+                if info.check_claim:
+                    evidence = head.checks.get(info.name)
+                    entry[info.check_claim] = ("not tested" if evidence is None
+                                               else evidence.status)
+                out[info.name][label] = entry
+        return out
+
+    def _check_words(self, label: str, info: MeasureInfo) -> str:
+        """``", no-op sink confirmed"`` (empty for a measure without a check)."""
+        if not info.check_claim:
+            return ""
+        evidence = self.head(label).checks.get(info.name)
+        status = "not tested" if evidence is None else evidence.status
+        return f", {info.check_claim} {_CHECK_WORDS.get(status, status)}"
 
     @property
     def behavior_names(self) -> tuple[str, ...]:
@@ -382,8 +423,8 @@ class Classification:
             if info.note:
                 text = info.note
             else:
-                text = ", ".join(f"{h} ({self.head(h).measures[info.name]:.2f})"
-                                 for h in marked) or "none"
+                text = ", ".join(f"{h} ({self.head(h).measures[info.name]:.2f}"
+                                 f"{self._check_words(h, info)})" for h in marked) or "none"
                 text += f" [{info.rule()}; a measure, not an ablation-confirmed class]"
             lines.append(f"{info.label}: {text}")
         for g in self.groups:
@@ -409,6 +450,7 @@ class Classification:
             "unconfirmed": {b: self.heads_with(b, confirmed=False) for b in names},
             "lifts": {b: {h.label: round(h.lifts[b], 4) for h in self.heads if b in h.lifts}
                       for b in names},
+            "marked": self.marks(),
             "notes": (
                 f"Written from interp.classify_heads on {self.stimuli_text()}, "
                 f"{self.settings.get('method', '?')} ablation, seed "

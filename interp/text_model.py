@@ -133,8 +133,10 @@ def measure_text_heads(path: str | os.PathLike, settings: ClassifySettings | Non
         f"{settings.to_dict()}: the lists are the heads `interp report` confirms by ablation "
         "on [BOS] s s, s a span of held-out standard-library text (heldout.txt). "
         "'random_tokens' holds the heads confirmed on uniform random [BOS] r r, "
+        "'marked' the heads a measure marks (sinks, with the no-op check's verdict), "
         "'scores' every head's score on both and on natural held-out text."
     )
+    out["marked"] = main.marks()
     out["random_tokens"] = {b: by_kind["random"].heads_with(b, confirmed=True)
                             for b in main.behavior_names}
     out["candidates"] = {kind: {b: c.heads_with(b) for b in c.behavior_names}

@@ -9,8 +9,10 @@ import pytest
 import torch
 
 import interp
-from interp import ClassifySettings, Classification, Measure, classify_heads
-from interp.measures import resolve_measures, successor_measure, uniform_pattern
+from interp import ClassifySettings, Classification, Measure, MeasureCheck, classify_heads
+from interp.head_types import sink_values
+from interp.measures import long_stimuli, resolve_measures, successor_measure, uniform_pattern
+from interp.stimuli import Stimuli
 from interp.planted import build_planted_model
 from interp.results import SCHEMA_VERSION
 
@@ -47,7 +49,7 @@ def test_a_user_measure_flows_through_every_stage(sinks, tmp_path):
     assert result.settings["measures"] == ["on_itself"]
     paths = interp.write_report(result, tmp_path)
     document = json.loads(paths["json"].read_text())
-    assert document["schema_version"] == SCHEMA_VERSION == 3
+    assert document["schema_version"] == SCHEMA_VERSION == 4
     assert document["measures"][0]["name"] == "on_itself"
     again = Classification.from_dict(document)
     assert again.head(current).measures == result.head(current).measures
@@ -108,7 +110,106 @@ def test_sinks_are_reported_as_sinks_and_look_alikes_are_not(sinks):
     for role in ("uniform", "previous_token", "current_token", "local_3"):
         (label,) = planted.heads_with_role(role)[:1]
         assert result.head(label).measures["sink"] < 0.3, role
-    assert f"sink (measure): {on_key} (1.00), {on_bos} (1.00)" in result.summary()
+    assert f"sink (measure): {on_key} (1.00, no-op sink refuted), {on_bos} (1.00, " \
+        "no-op sink confirmed)" in result.summary()
+
+
+def test_a_no_op_sink_is_confirmed_and_a_reader_of_its_sink_key_refuted(sinks):
+    planted, result = sinks
+    (reader,) = planted.heads_with_role("sink_1")  # all on key 1, a random token it copies
+    (no_op,) = planted.heads_with_role("bos")  # all on BOS, whose value is empty
+    confirmed, refuted = result.head(no_op).checks["sink"], result.head(reader).checks["sink"]
+    assert confirmed.status == "confirmed" and confirmed.metric == "sink_value_norm"
+    assert confirmed.ablated == 0.0 and confirmed.relative == pytest.approx(1.0)
+    assert refuted.status == "refuted" and refuted.relative == pytest.approx(0.0, abs=1e-6)
+    assert refuted.reason.startswith("key 1 writes 1 per unit of attention, 1x a content key's")
+    assert all(h.checks == {} for h in result.heads if h.label not in (reader, no_op))
+    assert (f"{reader} (1.00, no-op sink refuted), {no_op} (1.00, no-op sink confirmed)"
+            in result.summary())
+    marks = result.marks()["sink"]
+    assert marks[reader]["no-op sink"] == "refuted" and marks[no_op]["no-op sink"] == "confirmed"
+    assert result.roles()["marked"] == result.marks()
+
+
+def _sink_beside(edit):
+    """A planted BOS sink (0.0) beside a uniform head, its weights changed by ``edit(state)``;
+    classified for the sink measure only."""
+    planted = build_planted_model(roles_layer0=("bos", "uniform"), roles_layer1=("uniform",))
+    state = {k: v.clone() for k, v in planted.model.state_dict().items()}
+    edit(state)
+    planted.model.load_state_dict(state)
+    watch(planted.model)
+    result = classify_heads(planted.model, ClassifySettings(**{**QUICK, "measures": ("sink",)}))
+    assert result.marked_by("sink") == ["0.0"]
+    return result.head("0.0").checks["sink"]
+
+
+def test_a_sink_that_adds_a_constant_from_bos_is_refuted():
+    def bos_value(state):  # BOS now carries ten times token 5's one-hot, which V reads
+        state["embed.weight"][0] += 10 * state["embed.weight"][5]
+
+    evidence = _sink_beside(bos_value)
+    assert evidence.status == "refuted"
+    assert evidence.ablated == pytest.approx(10.0) and evidence.relative == pytest.approx(-9.0)
+    assert "writes more than a content key" in evidence.note
+
+
+def test_a_sink_in_a_head_that_writes_nothing_is_undecided():
+    def silence(state):  # head 0.0 keeps its pattern but its W_O is zero
+        d_head = state["blocks.0.attn.o.weight"].shape[1] // 2
+        state["blocks.0.attn.o.weight"][:, :d_head] = 0.0
+
+    evidence = _sink_beside(silence)
+    assert evidence.status == "undecidable"
+    assert "writes nothing from its content keys" in evidence.reason
+
+
+def test_bad_checks_are_refused_naming_the_problem(sinks):
+    planted, _ = sinks
+    with pytest.raises(ValueError, match="claim"):
+        MeasureCheck(claim=" ", description="d", fn=lambda *a, **k: {})
+    with pytest.raises(ValueError, match="callable"):
+        MeasureCheck(claim="c", description="d", fn=None)
+    check = MeasureCheck(claim="c", description="d", fn=lambda *a, **k: {})
+    with pytest.raises(ValueError, match="needs a threshold"):
+        Measure(name="m", description="d", fn=self_attention, check=check)
+    with pytest.raises(ValueError, match="MeasureCheck"):
+        Measure(name="m", description="d", fn=self_attention, threshold=0.5, check="c")
+    lazy = Measure(name="on_itself", description="d", fn=self_attention, stimuli="census",
+                   threshold=0.5, check=check)  # returns nothing for the marked head
+    with pytest.raises(TypeError, match="check of measure 'on_itself'.*marked head"):
+        classify_heads(planted.model, ClassifySettings(**{**QUICK, "measures": (lazy,)}))
+    stimuli = long_stimuli(planted.model, 2, seed=0, bos_token_id=0)
+    with pytest.raises(ValueError, match="quantile"):
+        sink_values(planted.model, stimuli, ["0.0"], quantile=1.0)
+    with pytest.raises(ValueError, match="does not exist"):
+        sink_values(planted.model, stimuli, ["3.0"])
+    short = Stimuli(tokens=stimuli.tokens[:, :2], valid=stimuli.valid[:, :2], bos_token_id=0)
+    with pytest.raises(ValueError, match="three real tokens"):
+        sink_values(planted.model, short, ["0.0"])
+
+
+def test_checks_survive_the_report_and_old_reports_read_without_them(sinks, tmp_path):
+    planted, result = sinks
+    (no_op,) = planted.heads_with_role("bos")
+    paths = interp.write_report(result, tmp_path)
+    document = json.loads(paths["json"].read_text())
+    again = Classification.from_dict(document)
+    assert again.head(no_op).checks == result.head(no_op).checks
+    assert again.measure("sink").check_claim == "no-op sink"
+    assert again.summary() == result.summary()
+    page, markdown = paths["html"].read_text(), paths["markdown"].read_text()
+    for text in (page, markdown):
+        assert f"{no_op} no-op sink ✓: BOS writes 0 per unit of attention" in text
+        assert "Each is put to a check, no-op sink" in text
+    document["schema_version"] = 3
+    for head in document["heads"]:
+        del head["checks"]
+    for m in document["measures"]:
+        del m["check_claim"], m["check"]
+    old = Classification.from_dict(document)
+    assert all(h.checks == {} for h in old.heads)
+    assert f"{no_op} (1.00)" in old.summary()
 
 
 # ------------------------------------------------------------------ window, distance, position
@@ -190,4 +291,4 @@ def test_marked_heads_are_shown_beside_their_classes(sinks):
     (on_key,) = planted.heads_with_role("sink_1")
     page = interp.render_html(result)
     assert f'<tr data-head="{on_key}"><th>{on_key}</th><td data-sort=""><span class="measure"' in page
-    assert f"| {on_key} | sink (measure) |" in interp.render_markdown(result)
+    assert f"| {on_key} | sink (measure), no-op sink ✗ |" in interp.render_markdown(result)

@@ -15,6 +15,7 @@ from interp.classify import Classification
 #: The behaviors of the hand-made documents below.
 BEHAVIORS = ("previous_token", "duplicate_token", "induction")
 from interp.report import render_html, render_json, render_markdown, write_report
+from interp.results import SCHEMA_VERSION
 
 torch.set_num_threads(1)
 
@@ -468,7 +469,7 @@ def test_markdown_and_html_escape_hostile_names(tmp_path):
 
 def test_report_json_has_a_schema_version_and_refuses_newer():
     document = json.loads(render_json(Classification.from_dict(make_document())))
-    assert document["schema_version"] == 3
+    assert document["schema_version"] == SCHEMA_VERSION == 4
     document["schema_version"] = 99
     with pytest.raises(ValueError, match="schema_version 99 is newer"):
         Classification.from_dict(document)
