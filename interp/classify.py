@@ -389,7 +389,8 @@ def _measures(model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int
             pass
     values, infos = compute_measures(model, measures, where)
     checks = check_marked(model, measures, values, infos, where,
-                          min_effect=settings.min_effect, z=settings.z_effect)
+                          min_effect=settings.min_effect, z=settings.z_effect,
+                          method=settings.method, seed=settings.seed)
     return values, infos, checks
 
 

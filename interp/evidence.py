@@ -60,6 +60,7 @@ _NOTHING_TO_MEASURE = {
     "probe": "the probe is at chance before the ablation",
     "downstream": "the receivers do not show the behavior",
     "sink_value_norm": "the head writes nothing from its content keys",
+    "successor_logit": "the model does not raise successors on these stimuli",
 }
 
 

@@ -91,6 +91,7 @@ __all__ = [
     "key_position_profile",
     "mlp0_embeddings",
     "local_profile",
+    "ordinal_stimuli",
     "ordinal_token_sets",
     "ov_circuit_among",
     "predicted_logit_effect",
@@ -99,6 +100,7 @@ __all__ = [
     "sink_scores",
     "sink_values",
     "successor_fraction",
+    "successor_logit_effect",
     "successor_scores",
     "window_mass",
     "window_width",
@@ -801,6 +803,87 @@ def successor_fraction(circuit: Float[Tensor, "... n n"]) -> Float[Tensor, "..."
     others[..., torch.arange(n - 1), succ] = -torch.inf
     hit = target > others.max(-1).values  # (..., n-1)
     return hit.float().mean(-1)
+
+
+def ordinal_stimuli(
+    ordinal_sets: Mapping[str, Sequence[int]] | Sequence[Sequence[int]],
+    n_seqs: int,
+    seq_len: int,
+    *,
+    vocab_size: int,
+    bos_token_id: int,
+    seed: int,
+) -> Stimuli:
+    """``[BOS]`` then ``seq_len`` members of the ordinal sets drawn uniformly at random
+    (``torch.Generator`` seeded with ``seed``): contexts where a successor head has
+    something to do at every position.
+
+    Raises:
+        ValueError: bad sets (as :func:`successor_scores`), or ``n_seqs``/``seq_len`` < 1.
+    """
+    if n_seqs < 1 or seq_len < 1:
+        raise ValueError(f"need n_seqs >= 1 and seq_len >= 1, got {n_seqs} and {seq_len}")
+    members = torch.tensor(sorted({i for ids in _id_sets(ordinal_sets, vocab_size)
+                                   for i in ids}))
+    generator = torch.Generator().manual_seed(int(seed))
+    drawn = members[torch.randint(len(members), (n_seqs, seq_len), generator=generator)]
+    tokens = torch.cat([torch.full((n_seqs, 1), int(bos_token_id)), drawn], dim=1)
+    return Stimuli(tokens=tokens, valid=torch.ones_like(tokens, dtype=torch.bool),
+                   bos_token_id=int(bos_token_id),
+                   description={"kind": "ordinal", "n_seqs": n_seqs, "seq_len": seq_len,
+                                "seed": int(seed)})
+
+
+def successor_logit_effect(
+    model: Any,
+    stimuli: Stimuli,
+    heads: Sequence[Any],
+    ordinal_sets: Mapping[str, Sequence[int]] | Sequence[Sequence[int]],
+    *,
+    method: str = "mean",
+    seed: int = 0,
+) -> AblationEffect:
+    """How much ``heads`` raise the successor of the current token in context (the
+    successor measure's check): at every position holding a member of an ordinal set that
+    has a successor (``1 -> 2``), the centred logit (minus the mean over the vocabulary)
+    of that successor, clean vs with ``heads`` ablated.
+
+    Returns:
+        An :class:`interp.AblationEffect` with metric ``successor_logit``: ``effect`` =
+        clean - ablated (positive: the heads raised the successor), ``scale`` the clean
+        value (how strongly the model raises successors at all), ``relative`` the heads'
+        share of it (NaN where ``scale`` is below :data:`interp.ablation.MIN_SCALE`).
+
+    Raises:
+        ValueError: bad sets or heads, or no position of the stimuli holds a member with a
+            successor.
+    """
+    parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
+    successor = torch.full((int(model.cfg.d_vocab),), -1, dtype=torch.long)
+    for ids in _id_sets(ordinal_sets, int(model.cfg.d_vocab)):
+        successor[torch.tensor(ids[:-1])] = torch.tensor(ids[1:])
+    target = successor[stimuli.tokens.cpu()]  # (B, S): -1 where no successor
+    scored = (target >= 0) & stimuli.valid.cpu()
+    if not bool(scored.any()):
+        raise ValueError("no position of the stimuli holds an ordinal token with a successor")
+    hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
+    tokens = stimuli.tokens.to(model_device(model))
+    mask = stimuli.valid.long().to(tokens.device)
+    with torch.inference_mode():
+        clean_logits = model(tokens, attention_mask=mask).float().cpu()
+        with attached_hooks(model, hooks):
+            ablated_logits = model(tokens, attention_mask=mask).float().cpu()
+
+    def successor_logit(logits: Tensor) -> Tensor:  # (B,) mean over scored positions
+        centred = logits - logits.mean(-1, keepdim=True)
+        picked = centred.gather(-1, target.clamp(min=0)[..., None])[..., 0]  # (B, S)
+        return (picked * scored).sum(1) / scored.sum(1).clamp(min=1)
+
+    keep = scored.any(1)
+    clean = successor_logit(clean_logits)[keep]
+    ablated = successor_logit(ablated_logits)[keep]
+    return summarise_effect(parsed, method, "successor_logit", clean, ablated,
+                            clean - ablated, float(clean.mean()), seed)
 
 
 def successor_scores(

@@ -80,8 +80,9 @@ class MeasureCheck:
         claim: what the test confirms, in a few words (``"no-op sink"``); the report says
             "<claim> confirmed / refuted / undecided".
         description: one line: how it is tested and what refutes it (shown in the guide).
-        fn: ``fn(model, stimuli, heads, *, min_effect, z)`` -> ``{HeadId: Evidence}`` for
-            every head in ``heads`` (the marked ones), on the measure's stimuli; each
+        fn: ``fn(model, stimuli, heads, *, min_effect, z, method, seed)`` ->
+            ``{HeadId: Evidence}`` for every head in ``heads`` (the marked ones), on the
+            measure's stimuli (the census's for a weights measure); each
             :class:`interp.Evidence` carries its verdict from
             :func:`interp.evidence.decide` (``Evidence.measured``).
     """
@@ -306,6 +307,7 @@ def compute_measures(
 def check_marked(
     model: Any, measures: Sequence[Measure], values: dict[str, Tensor | None],
     infos: Sequence[MeasureInfo], stimuli: dict[str, Stimuli], *, min_effect: float, z: float,
+    method: str = "mean", seed: int = 0,
 ) -> dict[HeadId, dict[str, Evidence]]:
     """Each measure's :class:`MeasureCheck` on the heads it marks.
 
@@ -315,6 +317,7 @@ def check_marked(
         stimuli: the stimuli the measures were computed on (a check runs on its
             measure's).
         min_effect, z: the confirmation rule's settings (:func:`interp.evidence.decide`).
+        method, seed: the ablation method and seed of checks that ablate.
 
     Returns:
         head -> measure name -> evidence, for marked heads only.
@@ -335,7 +338,8 @@ def check_marked(
         if not marked:
             continue
         where = stimuli[m.stimuli] if m.kind == "pattern" else stimuli["census"]
-        found = m.check.fn(model, where, list(marked), min_effect=min_effect, z=z)
+        found = m.check.fn(model, where, list(marked), min_effect=min_effect, z=z,
+                           method=method, seed=seed)
         if not isinstance(found, dict) or set(found) != set(marked) or not all(
                 isinstance(e, Evidence) for e in found.values()):
             raise TypeError(
@@ -409,6 +413,7 @@ def _sink_key(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
 
 def _no_op_sink(
     model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
+    **_: Any,
 ) -> dict[HeadId, Evidence]:
     """The no-op check: the sink key must write less than the content keys' 5th
     percentile (:func:`interp.head_types.sink_values`), and clearly so over sequences."""
@@ -555,6 +560,12 @@ register_measure(Measure(
 # Successor heads (Gould et al. 2023; interp.head_types.successor_scores).
 
 
+#: A head marks as a successor head when the successor wins most ordinal pairs.
+SUCCESSOR_THRESHOLD = 0.5
+#: Sequences of the in-context successor check.
+SUCCESSOR_SEQS = 16
+
+
 def successor_measure(
     ordinal_sets: Any = None, *, name: str = "successor",
 ) -> Measure:
@@ -567,15 +578,24 @@ def successor_measure(
             holds none, gets no values and a note.
         name: the measure's name.
     """
-    from .head_types import ordinal_token_sets, successor_scores
+    from .head_types import (
+        ordinal_stimuli,
+        ordinal_token_sets,
+        successor_logit_effect,
+        successor_scores,
+    )
+
+    def sets_of(model: Any) -> Any:
+        if ordinal_sets is not None:
+            return ordinal_sets
+        sets = ordinal_token_sets(getattr(model, "tokenizer", None))
+        if not sets:
+            raise ValueError("the tokenizer holds no ordinal token set (digits, "
+                             "letters, weekdays, months) as single tokens")
+        return sets
 
     def successor(model: Any) -> Tensor:
-        sets = ordinal_sets
-        if sets is None:
-            sets = ordinal_token_sets(getattr(model, "tokenizer", None))
-            if not sets:
-                raise ValueError("the tokenizer holds no ordinal token set (digits, "
-                                 "letters, weekdays, months) as single tokens")
+        sets = sets_of(model)
         if bool(getattr(model.cfg, "attn_only", False)):
             return successor_scores(model, sets)
         try:
@@ -583,13 +603,44 @@ def successor_measure(
         except (AttributeError, RuntimeError, TypeError) as err:
             raise ValueError(f"cannot apply MLP0 to the embeddings: {err}") from err
 
+    def in_context(
+        model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
+        method: str = "mean", seed: int = 0,
+    ) -> dict[HeadId, Evidence]:
+        sets = sets_of(model)
+        context = ordinal_stimuli(sets, SUCCESSOR_SEQS, min(int(model.cfg.n_ctx) - 1, 32),
+                                  vocab_size=int(model.cfg.d_vocab),
+                                  bos_token_id=stimuli.bos_token_id, seed=seed + 3)
+        out = {}
+        for head in heads:
+            effect = successor_logit_effect(model, context, [head], sets, method=method,
+                                            seed=seed)
+            out[head] = Evidence.measured(
+                method=effect.method, metric=effect.metric, clean=effect.clean,
+                ablated=effect.ablated, effect=effect.effect, stderr=effect.stderr,
+                scale=effect.scale, min_effect=min_effect, z=z)
+        return out
+
     return Measure(
         name=name,
         description="successor score (0..1; Gould et al. 2023), from the weights: through "
         "the head's OV circuit (after MLP0 where the model has MLPs), the fraction of "
         "ordinal pairs (1 -> 2, a -> b, Monday -> Tuesday) where the successor gets the "
-        "top logit among its set; a copying head scores 0, random weights about 1/set size.",
-        fn=successor, kind="weights",
+        "top logit among its set; a copying head scores 0, random weights about 1/set size. "
+        f"A head marks above {SUCCESSOR_THRESHOLD:g}: the successor wins most pairs.",
+        fn=successor, kind="weights", threshold=SUCCESSOR_THRESHOLD,
+        label=f"{name} (measure)",
+        check=MeasureCheck(
+            claim="successor in context",
+            description=f"on {SUCCESSOR_SEQS} sequences of random members of the ordinal "
+            "sets, ablating the head alone must lower the centred logit of each token's "
+            "successor (interp.head_types.successor_logit_effect), by at least the "
+            "ablations' minimum share of what the model gives it. Refuted for a head whose "
+            "weights map tokens to their successors but which does not do it in context "
+            "(it attends elsewhere, or its output is cancelled); undecided where the model "
+            "does not raise successors at all.",
+            fn=in_context,
+        ),
     )
 
 

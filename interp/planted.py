@@ -80,7 +80,10 @@ Head types beyond the three behaviors, each beside a look-alike decoy (issue 11)
   writes the *next* id of the ordinal list ``successor_ids`` (default: every ordinary id
   ``1..d_vocab-1`` in order) into ``output``: token ``ids[j]`` raises the logit of
   ``ids[j + 1]`` (the last id writes nothing). Decoy: ``self_copy``, the same pattern with a
-  copying OV (token ``t`` raises ``t``).
+  copying OV (token ``t`` raises ``t``). ``idle_successor``: the successor OV with the
+  ``bos`` pattern, so its weights score as a successor head but in context it reads only
+  BOS, whose value is empty, and writes nothing (the look-alike the in-context check
+  refutes).
 
 Several heads of one role share the role's signal: each of ``n`` previous-token heads writes
 ``1/n`` of the copy into ``previous`` and each of ``n`` induction heads writes ``1/n`` into
@@ -122,6 +125,7 @@ PLANTED_ROLES: tuple[str, ...] = (
     "copy_suppression",
     "successor",
     "self_copy",
+    "idle_successor",
 )
 """Every named role a planted head can have (one spelling each); ``back_N``, ``sink_N`` and
 ``local_W`` take a number."""
@@ -423,7 +427,7 @@ def _set_head(
 
     if role == "uniform":
         pass  # all scores 0
-    elif role == "bos":
+    elif role in ("bos", "idle_successor"):
         b_q[row + lay.qk_sink] = target
     else:
         b_q[row + lay.qk_sink] = sink
@@ -478,9 +482,10 @@ def _set_head(
         "copy_suppression": lay.output,
         "self_copy": lay.output,
         "successor": lay.output,
+        "idle_successor": lay.output,
         "duplicate_token": lay.duplicate,
     }.get(role, lay.junk)
-    if role == "successor":
+    if role in ("successor", "idle_successor"):
         # Token ids[j] raises the logit of ids[j + 1]; the last id writes nothing.
         ids = torch.tensor(list(successor_ids), dtype=torch.long)
         w_o[destination + ids[1:], row + ids[:-1]] = copy_weight

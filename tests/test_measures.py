@@ -10,7 +10,7 @@ import torch
 
 import interp
 from interp import ClassifySettings, Classification, Measure, MeasureCheck, classify_heads
-from interp.head_types import sink_values
+from interp.head_types import ordinal_stimuli, sink_values, successor_logit_effect
 from interp.measures import long_stimuli, resolve_measures, successor_measure, uniform_pattern
 from interp.stimuli import Stimuli
 from interp.planted import build_planted_model
@@ -267,15 +267,61 @@ def test_key_position_profile_of_sink_local_and_uniform_heads(positional):
 # ------------------------------------------------------------------ successor (Gould et al.)
 
 
-def test_successor_measure_tells_a_successor_head_from_a_self_copy_head():
-    planted = build_planted_model(roles_layer0=("successor", "self_copy", "uniform"),
-                                  roles_layer1=("uniform",))
+def test_successor_measure_tells_a_successor_head_from_its_look_alikes():
+    planted = build_planted_model(
+        roles_layer0=("successor", "self_copy", "uniform", "idle_successor"),
+        roles_layer1=("uniform",))
     watch(planted.model)
     ordinal = successor_measure([list(range(1, 24))], name="successor_ids")
     result = classify_heads(planted.model, ClassifySettings(**QUICK, measures=(ordinal,)))
     scores = {planted.roles[h.label]: h.measures["successor_ids"] for h in result.heads}
     assert scores["successor"] == 1.0 and scores["self_copy"] == 0.0
+    assert scores["idle_successor"] == 1.0  # the weights alone cannot tell these two apart
     assert result.measure("successor_ids").kind == "weights"
+    (successor,), (idle,) = (planted.heads_with_role(r) for r in ("successor", "idle_successor"))
+    assert result.marked_by("successor_ids") == [successor, idle]
+    works, idles = result.head(successor).checks["successor_ids"], result.head(idle).checks[
+        "successor_ids"]
+    # in context the planted head gives the successor its whole logit (10, centred 9.17 for
+    # 24 tokens); mean ablation leaves the average successor, spread over 23 tokens
+    assert works.status == "confirmed" and works.metric == "successor_logit"
+    assert works.clean == pytest.approx(10 * 22 / 24, abs=1e-3) and works.relative > 0.95
+    assert idles.status == "refuted" and idles.effect == pytest.approx(0.0, abs=1e-6)
+    assert (f"successor_ids (measure): {successor} (1.00, successor in context confirmed), "
+            f"{idle} (1.00, successor in context refuted)") in result.summary()
+
+
+def test_in_context_successor_check_is_undecided_where_nothing_raises_successors():
+    planted = build_planted_model(roles_layer0=("idle_successor", "uniform"),
+                                  roles_layer1=("uniform",))
+    watch(planted.model)
+    ordinal = successor_measure([list(range(1, 24))], name="successor_ids")
+    result = classify_heads(planted.model, ClassifySettings(**QUICK, measures=(ordinal,)))
+    (idle,) = planted.heads_with_role("idle_successor")
+    evidence = result.head(idle).checks["successor_ids"]
+    assert evidence.status == "undecidable"
+    assert "does not raise successors" in evidence.reason
+
+
+def test_ordinal_stimuli_and_successor_effect_refuse_bad_input():
+    planted = build_planted_model(roles_layer0=("successor",), roles_layer1=("uniform",))
+    stimuli = ordinal_stimuli([[1, 2, 3]], 4, 8, vocab_size=24, bos_token_id=0, seed=1)
+    assert stimuli.tokens.shape == (4, 9) and set(stimuli.tokens[:, 1:].unique().tolist()) <= {1, 2, 3}
+    assert torch.equal(stimuli.tokens, ordinal_stimuli([[1, 2, 3]], 4, 8, vocab_size=24,
+                                                       bos_token_id=0, seed=1).tokens)
+    with pytest.raises(ValueError, match="n_seqs"):
+        ordinal_stimuli([[1, 2, 3]], 0, 8, vocab_size=24, bos_token_id=0, seed=1)
+    with pytest.raises(ValueError, match="vocab|outside"):
+        ordinal_stimuli([[1, 99]], 2, 8, vocab_size=24, bos_token_id=0, seed=1)
+    with pytest.raises(ValueError, match="two distinct ids"):
+        ordinal_stimuli([[3]], 2, 4, vocab_size=24, bos_token_id=0, seed=1)
+    no_successor = ordinal_stimuli([[5, 6]], 2, 4, vocab_size=24, bos_token_id=0, seed=1)
+    no_successor.tokens[:, 1:] = 6  # the last member: it has no successor
+    with pytest.raises(ValueError, match="no position"):
+        successor_logit_effect(planted.model, no_successor, ["0.0"], [[5, 6]])
+    with pytest.raises(ValueError, match="does not exist"):
+        successor_logit_effect(planted.model, stimuli, ["2.0"], [[1, 2, 3]])
+    assert not interp.leftover_hooks(planted.model)
 
 
 def test_a_weights_measure_the_model_cannot_have_says_why(sinks):
