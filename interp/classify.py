@@ -145,6 +145,7 @@ def classify_heads(
     *,
     stimuli: Stimuli | None = None,
     texts: Sequence[str] = (),
+    long_text: Sequence[str] = (),
     progress: bool = False,
 ) -> Classification:
     """Score, classify and ablation-test every head of ``model``.
@@ -154,6 +155,8 @@ def classify_heads(
         settings: the census settings (default :class:`ClassifySettings`).
         stimuli: ``[BOS] r r`` stimuli to use instead of drawing them from the settings.
         texts: natural text to score the heads on as well (needs a model tokenizer).
+        long_text: documents to cut the long measure stimuli from (a text model's held-out
+            text; needs a tokenizer); default random tokens.
         progress: show progress bars on the long steps.
 
     Returns:
@@ -215,7 +218,8 @@ def classify_heads(
     layer_probes = _layer_probes(context, behaviors) if settings.probes else []
     text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
     weights = _weight_evidence(model, candidates, behaviors, settings.seed)
-    measured, measure_infos, checks = _measures(model, settings, stimuli, bos)
+    measured, measure_infos, checks, check_groups, long_note = _measures(
+        model, settings, stimuli, bos, long_text)
     heads = tuple(
         HeadClass(
             label=str(h), layer=h.layer, index=h.head,
@@ -244,9 +248,10 @@ def classify_heads(
         model={"name": model_name(model), "n_layers": n_layers, "n_heads": n_heads,
                "d_model": int(model.cfg.d_model), "d_vocab": vocab},
         settings={**settings.to_dict(), "stimuli": stimuli.to_dict(),
-                  "loss_sweep": sweep_note, "excluded_ids": list(excluded)},
+                  "loss_sweep": sweep_note, "excluded_ids": list(excluded),
+                  "long_stimuli": long_note},
         heads=heads,
-        groups=tuple(groups),
+        groups=tuple(groups) + tuple(check_groups),
         baseline=baseline,
         example=_example_patterns(model, stimuli, shown),
         probes=tuple(layer_probes),
@@ -375,23 +380,31 @@ def _text_scores(
     return {"stimuli": dict(scores.stimuli), "n_queries": dict(scores.n_queries), "heads": heads}
 
 
-def _measures(model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int) -> tuple:
+def _measures(
+    model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int,
+    long_text: Sequence[str] = (),
+) -> tuple:
     """Every chosen measure of :mod:`interp.measures` for every head, and each measure's
-    check on the heads it marks: ``(values, infos, head -> measure -> Evidence)``."""
+    check on the heads it marks: ``(values, infos, head -> measure -> Evidence, groups,
+    the long stimuli's description)``."""
     measures = resolve_measures(settings.measures)
     where = {"census": stimuli}
+    long_note: dict = {}
     if any(m.kind == "pattern" and m.stimuli == "long" for m in measures):
         try:
             where["long"] = _long_stimuli(model, max(8, settings.n_seqs // 2),
                                           seed=settings.seed + 2, bos_token_id=bos,
-                                          exclude_ids=_excluded_ids(model, settings))
-        except ValueError:  # a context too short for the copies: those measures say so
-            pass
+                                          exclude_ids=_excluded_ids(model, settings),
+                                          documents=long_text)
+            long_note = {**where["long"].description,
+                         "n_seqs": where["long"].n_seqs, "n_pos": where["long"].n_pos}
+        except ValueError as err:  # a context too short for the copies: those measures say so
+            long_note = {"error": str(err)}
     values, infos = compute_measures(model, measures, where)
-    checks = check_marked(model, measures, values, infos, where,
-                          min_effect=settings.min_effect, z=settings.z_effect,
-                          method=settings.method, seed=settings.seed)
-    return values, infos, checks
+    checks, groups = check_marked(model, measures, values, infos, where,
+                                  min_effect=settings.min_effect, z=settings.z_effect,
+                                  method=settings.method, seed=settings.seed)
+    return values, infos, checks, groups, long_note
 
 
 def _measure_value(value: torch.Tensor) -> float | list | None:

@@ -15,12 +15,14 @@ a verdict:
 
 :func:`confirm_group` ablates heads that share a class together, and measures each member
 alone and the group without each member on the same metric, so redundancy and each
-member's share are judged like with like.
+member's share are judged like with like; :func:`judge_group` is that judgement for any
+test of a set of heads (measure checks use it too).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +37,8 @@ from .hooks import resid_post_hook
 from .probing import probe_task
 from .stimuli import Stimuli
 
-__all__ = ["ConfirmationContext", "probe_available", "confirm_group", "confirm_heads"]
+__all__ = ["ConfirmationContext", "probe_available", "confirm_group", "confirm_heads",
+           "judge_group"]
 
 
 @dataclass
@@ -120,14 +123,36 @@ def confirm_group(
             receivers = together.receivers
         return _from_effect(ctx, effect, receivers)
 
-    alone = {h: on_group_metric([h]) for h in members}
+    return judge_group(behavior.name, members, on_group_metric, together,
+                       min_effect=ctx.min_effect, z=ctx.z_effect)
+
+
+def judge_group(
+    name: str, members: list[HeadId], test: Callable[[list[HeadId]], Evidence],
+    together: Evidence | None = None, *, min_effect: float, z: float,
+) -> GroupEvidence:
+    """Redundancy of ``members`` under any test of a set of heads (see
+    :mod:`interp.evidence`): ``test(heads)`` gives the evidence for ``heads`` tested
+    together (ablated together, for an ablation); the group is tested whole (``together``,
+    unless given), each member alone and the group without each member.
+
+    Args:
+        name: what the members share (a class, or a measure's mark).
+        members: at least two heads.
+        test: the test of a set of heads.
+        together: the whole group's evidence, when already measured.
+        min_effect, z: the settings of :func:`interp.evidence.decide`.
+    """
+    if together is None:
+        together = test(list(members))
+    alone = {h: test([h]) for h in members}
     without = {h: (alone[members[1 - i]] if len(members) == 2
-                   else on_group_metric([m for m in members if m != h]))
+                   else test([m for m in members if m != h]))
                for i, h in enumerate(members)}
     strongest = max(members, key=lambda h: _or(alone[h].effect, -math.inf))
     best = alone[strongest]
-    gain = _gain(ctx, together, best)
-    adds = {h: _gain(ctx, together, without[h]).confirmed for h in members}
+    gain = _gain(together, best, min_effect, z)
+    adds = {h: _gain(together, without[h], min_effect, z).confirmed for h in members}
     if together.status == "undecidable":
         confirmed, reason = False, together.reason
     elif gain.confirmed:
@@ -138,7 +163,7 @@ def confirm_group(
         confirmed = False
         reason = f"together the heads do not do clearly more than {strongest} alone ({gain.reason})"
     return GroupEvidence(
-        behavior=behavior.name, heads=tuple(str(h) for h in members), together=together,
+        behavior=name, heads=tuple(str(h) for h in members), together=together,
         alone={str(h): e.relative for h, e in alone.items()},
         adds={str(h): v for h, v in adds.items()}, strongest=str(strongest),
         gain=gain.relative, confirmed=confirmed, reason=reason,
@@ -230,11 +255,11 @@ def _bare(evidence: Evidence) -> Evidence:
     return _with_probe(evidence, None) if evidence.probe is not None else evidence
 
 
-def _gain(ctx: ConfirmationContext, more: Evidence, less: Evidence):
+def _gain(more: Evidence, less: Evidence, min_effect: float, z: float):
     """The verdict on ``more`` doing clearly more than ``less`` (same metric and scale)."""
     effect = _or(more.effect, 0.0) - _or(less.effect, 0.0)
     stderr = math.hypot(_or(more.stderr, math.inf), _or(less.stderr, math.inf))
-    return decide(effect, stderr, more.scale, ctx.min_effect, ctx.z_effect, more.metric)
+    return decide(effect, stderr, more.scale, min_effect, z, more.metric)
 
 
 def _or(value: float, default: float) -> float:

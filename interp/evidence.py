@@ -43,6 +43,7 @@ __all__ = [
     "WeightEvidence",
     "decide",
     "relative_note",
+    "standing",
 ]
 
 #: Below this scale (nats of copy benefit, a score, probe accuracy above chance) there is
@@ -61,6 +62,7 @@ _NOTHING_TO_MEASURE = {
     "downstream": "the receivers do not show the behavior",
     "sink_value_norm": "the head writes nothing from its content keys",
     "successor_logit": "the model does not raise successors on these stimuli",
+    "copy_loss": "the copies at this distance are not easier than their sources",
 }
 
 
@@ -83,6 +85,8 @@ def _metric_family(metric: str) -> str:
         return "downstream"
     if metric.startswith("probe"):
         return "probe"
+    if metric.startswith("copy_loss"):
+        return "copy_loss"
     return metric
 
 
@@ -109,13 +113,27 @@ def decide(
     relative = effect / scale_
     if relative >= min_effect and effect > z * stderr:
         return Verdict("confirmed", relative,
-                       f"relative effect {relative:.3f} >= {min_effect:g} and effect "
+                       f"relative effect {relative:.3f} >= {min_effect:.3g} and effect "
                        f"{effect:.3g} > {z:g} x stderr {stderr:.2g}")
     if relative < min_effect:
-        why = f"relative effect {relative:.3f} < {min_effect:g}"
+        why = f"relative effect {relative:.3f} < {min_effect:.3g}"
     else:
         why = f"effect {effect:.3g} is within {z:g} standard errors ({stderr:.2g}) of zero"
     return Verdict("refuted", relative, why)
+
+
+def standing(evidence: "Evidence | None") -> str:
+    """How a claim stands on its evidence: ``confirmed`` (alone), ``confirmed together``
+    (unconfirmed alone, but it adds to a group whose redundancy is confirmed),
+    ``refuted``, ``undecidable`` or ``not tested`` (no evidence)."""
+    if evidence is None:
+        return "not tested"
+    if evidence.status == "confirmed":
+        return "confirmed"
+    group = evidence.group
+    if group is not None and group.confirmed and group.adds:
+        return "confirmed together"
+    return evidence.status
 
 
 def relative_note(relative: float | None, metric: str = "") -> str | None:

@@ -1,8 +1,9 @@
 """Evidence for head types beyond previous-token, duplicate-token and induction.
 
 Everything here is pure tensor maths (patterns, tokens, predictions or weights in; tensors
-out) except :func:`predicted_logit_effect`, which runs the model under an ablation, and
-:func:`successor_scores` / :func:`ov_circuit_among`, which read the weights. Each score is a
+out) except the functions that run the model (:func:`sink_values`, and under an ablation
+:func:`predicted_logit_effect`, :func:`copy_loss_effect`, :func:`successor_logit_effect`)
+and :func:`successor_scores` / :func:`ov_circuit_among`, which read the weights. Each score is a
 piece of evidence; which heads get a class is decided elsewhere.
 
 **Attention sinks** (Xiao et al. 2023, "Efficient streaming language models with attention
@@ -13,7 +14,10 @@ near the end of the context is seen by few queries, so one sharp query makes its
 large (a previous-token head gives the second-to-last key ``alpha = 1/2``); only keys with at
 least ``min_queries`` queries at or after them are considered. A head that rests on BOS
 whenever it has nothing to do (an induction head on a first copy) is a sink by this
-metric too: the sink score is evidence beside a head's class, not a rival class.
+metric too: the sink score is evidence beside a head's class, not a rival class. Whether
+attending the sink is a *no-op* is tested by :func:`sink_values`: per unit of attention, what
+the head writes from its sink key (``|| v W_O ||``, Kobayashi et al. 2020) against what it
+writes from content keys.
 
 **Local window** (from the distance profile): ``local_profile`` is a head's mean attention
 on the key ``d`` back, ``d = 0..window``, over the same queries for every ``d`` (those whose
@@ -27,7 +31,9 @@ spreads over the last ``W`` tokens.
 targets of query ``q`` (keys ``2 <= k < q`` whose previous token equals the token at ``q``)
 split by the *copy distance* ``q - (k - 1)``, the distance back to the earlier occurrence of
 the current token (``L`` in ``[BOS] r r`` with ``len(r) = L``); each band is scored like any
-behavior (:func:`interp.scoring.score_layer`: score, null, counted queries).
+behavior (:func:`interp.scoring.score_layer`: score, null, counted queries). A head that
+attends long copies *retrieves* when ablating it raises the loss on them
+(:func:`copy_loss_effect`, on the positions :func:`copy_band_positions` finds).
 
 **Attention by key position** ("lost in the middle", Liu et al. 2023): for each query ``q``
 in the second half of the context the visible keys ``0..q`` are cut into ``n_bins`` bins by
@@ -52,7 +58,9 @@ of each member (``1 -> 2``, ``a -> b``) should get the top logit among the set; 
 (0..1) is the fraction of consecutive pairs where it does, strictly (a tie is a miss). A
 copying head maps each token to itself and scores 0; random weights score about
 ``1 / len(set)``. Gould et al. read the embeddings after MLP0; pass such effective
-embeddings as ``embeddings`` (attention-only models have none to apply).
+embeddings as ``embeddings`` (attention-only models have none to apply). In context
+(:func:`successor_logit_effect` on :func:`ordinal_stimuli`), ablating a successor head must
+lower each ordinal token's successor's logit.
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ from .ablation import (
     ablation_hooks,
     copy_slices,
     summarise_effect,
+    token_nll,
 )
 from .heads import check_heads
 from .hooks import attached_hooks, pattern_hook, v_hook
@@ -84,6 +93,8 @@ __all__ = [
     "ORDINAL_SEQUENCES",
     "SINK_THRESHOLD",
     "SinkValues",
+    "copy_band_positions",
+    "copy_loss_effect",
     "copy_suppression_targets",
     "copy_suppression_effect",
     "induction_band_targets",
@@ -492,6 +503,85 @@ def induction_by_distance(
                                   eligible.to(pattern.device))
         low = (high or 0) + 1
     return bands
+
+
+def copy_band_positions(
+    tokens: Int[Tensor, "batch pos"],
+    valid: Bool[Tensor, "batch pos"] | None = None,
+    *,
+    min_distance: int = 2,
+    max_distance: int | None = None,
+) -> tuple[Bool[Tensor, "batch pred"], Bool[Tensor, "batch pred"]]:
+    """Prediction positions that an induction head can get right from a copy whose
+    distance lies in the band, and the positions of the same predictions in the source.
+
+    Position ``q`` (predicting token ``q + 1``) is a *copy* position when one of its
+    induction targets ``k`` (:func:`induction_band_targets`) holds token ``q + 1``: the
+    copied span continues. Position ``k - 1`` (predicting token ``k`` the first time) is
+    then a *source* position. Chance repeats of one token do not count (their next tokens
+    differ).
+
+    Returns:
+        ``(copies, sources)``, each ``[batch, pos - 1]`` bool, indexed like next-token
+        losses (position ``q`` predicts token ``q + 1``).
+    """
+    targets = induction_band_targets(tokens, valid, min_distance=min_distance,
+                                     max_distance=max_distance)  # (B, Q, K)
+    following = tokens[:, 1:]  # (B, Q - 1): the token position q predicts
+    continues = targets[:, :-1, :] & (tokens[:, None, :] == following[:, :, None])
+    copies = continues.any(-1)  # (B, Q - 1)
+    sources = continues.any(1)[:, 1:]  # key k used -> source position k - 1
+    return copies, sources
+
+
+def copy_loss_effect(
+    model: Any,
+    stimuli: Stimuli,
+    heads: Sequence[Any],
+    *,
+    min_distance: int = 2,
+    max_distance: int | None = None,
+    method: str = "mean",
+    seed: int = 0,
+) -> AblationEffect:
+    """How much ablating ``heads`` raises the loss on copies whose distance lies in the
+    band (the long-range induction check: a retrieval head must retrieve).
+
+    Returns:
+        An :class:`interp.AblationEffect` with metric ``copy_loss:<band>``: ``clean`` and
+        ``ablated`` the mean loss on the copy positions (:func:`copy_band_positions`);
+        ``effect`` = ablated - clean (positive: the heads helped copy); ``scale`` the copy
+        benefit, the loss on the source positions minus the loss on the copies, clean
+        (NaN ``relative`` when it is below :data:`interp.ablation.MIN_SCALE`: the model
+        does not use these copies). Sequences without such a copy are left out.
+
+    Raises:
+        ValueError: a head does not exist, or no sequence holds a copy in the band.
+    """
+    parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
+    copies, sources = copy_band_positions(stimuli.tokens, stimuli.valid,
+                                          min_distance=min_distance,
+                                          max_distance=max_distance)
+    keep = copies.any(1) & sources.any(1)
+    band = f"{min_distance}-{max_distance}" if max_distance is not None else f"{min_distance}+"
+    if not bool(keep.any()):
+        raise ValueError(f"no sequence holds a copy at distance {band}")
+    hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
+    tokens = stimuli.tokens.to(model_device(model))
+    mask = stimuli.valid.long().to(tokens.device)
+    with torch.inference_mode():
+        clean_nll = token_nll(model(tokens, attention_mask=mask)[:, :-1], tokens[:, 1:]).cpu()
+        with attached_hooks(model, hooks):
+            ablated_nll = token_nll(model(tokens, attention_mask=mask)[:, :-1],
+                                    tokens[:, 1:]).cpu()
+
+    def mean_on(nll: Tensor, where: Tensor) -> Tensor:  # (B,)
+        return (nll * where).sum(1) / where.sum(1).clamp(min=1)
+
+    clean, ablated = mean_on(clean_nll, copies)[keep], mean_on(ablated_nll, copies)[keep]
+    benefit = mean_on(clean_nll, sources)[keep] - clean
+    return summarise_effect(parsed, method, f"copy_loss:{band}", clean, ablated,
+                            ablated - clean, float(benefit.mean()), seed)
 
 
 # ---------------------------------------------------------------------------------------

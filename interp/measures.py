@@ -32,7 +32,10 @@ A marking measure may also carry a :class:`MeasureCheck`: a test that can refute
 mark claims, run on every marked head (:func:`check_marked`) and decided by the same rule
 as the ablations (:func:`interp.evidence.decide`: confirmed, refuted or undecidable). The
 sink measure's check asks whether attending the sink is a no-op (its key writes less than
-almost any content key).
+almost any content key); long-range induction's whether ablating the head raises the loss
+on long copies (retrieval); the successor score's whether ablating the head lowers the
+successor's logit in context. Checks that ablate also test the marked heads together
+(:func:`interp.confirm.judge_group`), so redundant heads are "confirmed together".
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import torch
 from jaxtyping import Bool, Float
 from torch import Tensor
 
-from .evidence import Evidence
+from .evidence import Evidence, GroupEvidence
 from .heads import HeadId
 from .hooks import attached_hooks, pattern_hook
 from .models import model_device
@@ -80,16 +83,19 @@ class MeasureCheck:
         claim: what the test confirms, in a few words (``"no-op sink"``); the report says
             "<claim> confirmed / refuted / undecided".
         description: one line: how it is tested and what refutes it (shown in the guide).
-        fn: ``fn(model, stimuli, heads, *, min_effect, z, method, seed)`` ->
-            ``{HeadId: Evidence}`` for every head in ``heads`` (the marked ones), on the
-            measure's stimuli (the census's for a weights measure); each
-            :class:`interp.Evidence` carries its verdict from
-            :func:`interp.evidence.decide` (``Evidence.measured``).
+        fn: ``fn(model, stimuli, heads, *, min_effect, z, method, seed)`` -> the
+            :class:`interp.Evidence` for ``heads`` tested together (one head, or a group),
+            on the measure's stimuli (the census's for a weights measure), with its verdict
+            from :func:`interp.evidence.decide` (``Evidence.measured``).
+        groups: also test the marked heads together, like the heads that share a class
+            (:func:`interp.confirm.judge_group`): redundant heads, each unconfirmed alone,
+            are "confirmed together". Only for tests where heads act jointly (ablations).
     """
 
     claim: str
     description: str
-    fn: Callable[..., dict]
+    fn: Callable[..., Evidence]
+    groups: bool = False
 
     def __post_init__(self) -> None:
         for name in ("claim", "description"):
@@ -246,16 +252,24 @@ def uniform_pattern(valid: Bool[Tensor, "batch pos"]) -> Float[Tensor, "batch 1 
 
 def long_stimuli(
     model: Any, n_seqs: int, *, seed: int, bos_token_id: int, exclude_ids: Sequence[int] = (),
-    max_pos: int = 256,
+    max_pos: int = 256, documents: Sequence[str] = (),
 ) -> Stimuli:
     """The ``"long"`` stimuli: the model's whole context (at most ``max_pos`` tokens) of
-    BOS and random tokens, with a span copied a short distance (4) and one copied half the
-    context later (:func:`interp.spaced_copy_tokens`), so that induction can be split by
-    copy distance and attention read over the whole context."""
+    BOS and random tokens, with a span copied a short distance (4 or 8) and one copied half
+    the context later (:func:`interp.spaced_copy_tokens`), so that induction can be split
+    by copy distance and attention read over the whole context. With ``documents`` (a text
+    model's held-out text) the body is a window of that text instead
+    (:func:`interp.phase_change.spaced_copy_text_tokens`)."""
     n_pos = min(int(model.cfg.n_ctx), max_pos)
     span = 8 if n_pos >= 49 else 4
+    distances = (span, (n_pos - 1) // 2)
+    if documents:
+        from .phase_change import spaced_copy_text_tokens
+
+        return spaced_copy_text_tokens(model, documents, n_seqs, n_pos, distances=distances,
+                                       span=span, seed=seed)
     return spaced_copy_tokens(n_seqs, n_pos, vocab_size=int(model.cfg.d_vocab),
-                              distances=(span, (n_pos - 1) // 2), span=span,
+                              distances=distances, span=span,
                               bos_token_id=bos_token_id, seed=seed, exclude_ids=exclude_ids)
 
 
@@ -308,7 +322,7 @@ def check_marked(
     model: Any, measures: Sequence[Measure], values: dict[str, Tensor | None],
     infos: Sequence[MeasureInfo], stimuli: dict[str, Stimuli], *, min_effect: float, z: float,
     method: str = "mean", seed: int = 0,
-) -> dict[HeadId, dict[str, Evidence]]:
+) -> tuple[dict[HeadId, dict[str, Evidence]], list[GroupEvidence]]:
     """Each measure's :class:`MeasureCheck` on the heads it marks.
 
     Args:
@@ -320,13 +334,18 @@ def check_marked(
         method, seed: the ablation method and seed of checks that ablate.
 
     Returns:
-        head -> measure name -> evidence, for marked heads only.
+        ``(checks, groups)``: head -> measure name -> evidence, for marked heads only
+        (with a pointer to the group where the check tests groups); and one
+        :class:`interp.GroupEvidence` per grouped check with two or more marked heads
+        (``behavior`` reads ``"<measure>: <claim>"``).
 
     Raises:
-        TypeError: a check returned something other than ``{HeadId: Evidence}`` for every
-            marked head.
+        TypeError: a check returned something other than an :class:`interp.Evidence`.
     """
-    out: dict[HeadId, dict[str, Evidence]] = {}
+    from .confirm import judge_group, link
+
+    checks: dict[HeadId, dict[str, Evidence]] = {}
+    groups: list[GroupEvidence] = []
     info_of = {i.name: i for i in infos}
     for m in measures:
         value = values.get(m.name)
@@ -335,19 +354,29 @@ def check_marked(
         info = info_of[m.name]
         marked = [HeadId(layer, head) for layer in range(value.shape[0])
                   for head in range(value.shape[1]) if info.passes(float(value[layer, head]))]
-        if not marked:
-            continue
         where = stimuli[m.stimuli] if m.kind == "pattern" else stimuli["census"]
-        found = m.check.fn(model, where, list(marked), min_effect=min_effect, z=z,
-                           method=method, seed=seed)
-        if not isinstance(found, dict) or set(found) != set(marked) or not all(
-                isinstance(e, Evidence) for e in found.values()):
-            raise TypeError(
-                f"the check of measure {m.name!r} must return {{HeadId: interp.Evidence}} "
-                f"for each marked head {[str(h) for h in marked]}; got {found!r:.200}")
-        for head, evidence in found.items():
-            out.setdefault(head, {})[m.name] = evidence
-    return out
+        check = m.check
+
+        def test(heads: list[HeadId], m: Measure = m, check: MeasureCheck = check,
+                 where: Stimuli = where) -> Evidence:
+            found = check.fn(model, where, list(heads), min_effect=min_effect, z=z,
+                             method=method, seed=seed)
+            if not isinstance(found, Evidence):
+                raise TypeError(f"the check of measure {m.name!r} must return an "
+                                f"interp.Evidence for heads {[str(h) for h in heads]}; got "
+                                f"{type(found).__name__}")
+            return found
+
+        alone = {head: test([head]) for head in marked}
+        if check.groups and len(marked) >= 2:
+            group = judge_group(f"{m.name}: {check.claim}", marked, lambda heads: (
+                alone[heads[0]] if len(heads) == 1 else test(heads)),
+                min_effect=min_effect, z=z)
+            groups.append(group)
+            alone = {h: e.with_group(link(group, str(h))) for h, e in alone.items()}
+        for head, evidence in alone.items():
+            checks.setdefault(head, {})[m.name] = evidence
+    return checks, groups
 
 
 def _check_shape(m: Measure, value: Tensor, lead: tuple[int, int]) -> Tensor:
@@ -414,30 +443,28 @@ def _sink_key(pattern: Tensor, tokens: Tensor, valid: Tensor) -> Tensor:
 def _no_op_sink(
     model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
     **_: Any,
-) -> dict[HeadId, Evidence]:
-    """The no-op check: the sink key must write less than the content keys' 5th
-    percentile (:func:`interp.head_types.sink_values`), and clearly so over sequences."""
+) -> Evidence:
+    """The no-op check of one head: its sink key must write less than the content keys'
+    5% quantile (:func:`interp.head_types.sink_values`), and clearly so over sequences."""
     import math
 
     from .head_types import sink_values
 
-    out = {}
-    for v in sink_values(model, stimuli, heads):
-        content, sink = float(v.content.mean()), float(v.sink.mean())
-        gap = v.content - v.sink  # (B,): positive when the sink writes less
-        stderr = float(gap.std()) / math.sqrt(len(gap)) if len(gap) > 1 else math.inf
-        # below the null's quantile <=> relative effect >= 1 - quantile / mean
-        floor = 1.0 - v.content_quantile / content if content > 0 else 0.0
-        evidence = Evidence.measured(
-            method="value norm", metric="sink_value_norm", clean=content, ablated=sink,
-            effect=float(gap.mean()), stderr=stderr, scale=content,
-            min_effect=max(min_effect, floor), z=z)
-        where = "BOS" if v.key == 0 else f"key {v.key}"
-        ratio = f"{sink / content:.3g}x" if content > 0 else "n/a"
-        said = (f"{where} writes {sink:.3g} per unit of attention, {ratio} a content key's "
-                f"{content:.3g} (their {v.quantile:.0%} quantile: {v.content_quantile:.3g}); ")
-        out[HeadId.parse(v.head)] = replace(evidence, reason=said + evidence.reason)
-    return out
+    (v,) = sink_values(model, stimuli, heads)  # one head: sinks are a head's own
+    content, sink = float(v.content.mean()), float(v.sink.mean())
+    gap = v.content - v.sink  # (B,): positive when the sink writes less
+    stderr = float(gap.std()) / math.sqrt(len(gap)) if len(gap) > 1 else math.inf
+    # below the null's quantile <=> relative effect >= 1 - quantile / mean
+    floor = 1.0 - v.content_quantile / content if content > 0 else 0.0
+    evidence = Evidence.measured(
+        method="value norm", metric="sink_value_norm", clean=content, ablated=sink,
+        effect=float(gap.mean()), stderr=stderr, scale=content,
+        min_effect=max(min_effect, floor), z=z)
+    where = "BOS" if v.key == 0 else f"key {v.key}"
+    ratio = f"{sink / content:.3g}x" if content > 0 else "n/a"
+    said = (f"{where} writes {sink:.3g} per unit of attention, {ratio} a content key's "
+            f"{content:.3g} (their {v.quantile:.0%} quantile: {v.content_quantile:.3g}); ")
+    return replace(evidence, reason=said + evidence.reason)
 
 
 register_measure(Measure(
@@ -527,11 +554,54 @@ register_measure(Measure(
     "Wu et al. 2024). Chance repeats of the random tokens count as copies.",
     fn=_induction_band(f"2-{SHORT_COPY}"),
 ))
+
+
+def _from_effect(effect: Any, min_effect: float, z: float) -> Evidence:
+    """An :class:`interp.AblationEffect` as evidence with its verdict."""
+    return Evidence.measured(
+        method=effect.method, metric=effect.metric, clean=effect.clean,
+        ablated=effect.ablated, effect=effect.effect, stderr=effect.stderr,
+        scale=effect.scale, min_effect=min_effect, z=z)
+
+
+def _retrieves(
+    model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
+    method: str = "mean", seed: int = 0,
+) -> Evidence:
+    """Long-range induction's check: ablating the heads must raise the loss on the long
+    copies (:func:`interp.head_types.copy_loss_effect`)."""
+    from .head_types import copy_loss_effect
+
+    effect = copy_loss_effect(model, stimuli, heads, min_distance=SHORT_COPY + 1,
+                              method=method, seed=seed)
+    evidence = _from_effect(effect, min_effect, z)
+    said = (f"ablating takes the loss on copies more than {SHORT_COPY} back "
+            f"from {effect.clean:.3g} to {effect.ablated:.3g} nats (copy benefit "
+            f"{effect.scale:.3g}); ")
+    return replace(evidence, reason=said + evidence.reason)
+
+
+#: A head marks as long-range induction above this score (and above a uniform head).
+LONG_INDUCTION_THRESHOLD = 0.3
+
 register_measure(Measure(
     name="induction_long",
     description=f"induction score (0..1) on copies more than {SHORT_COPY} tokens back, on "
-    "the long stimuli (which hold a copy half the context back).",
-    fn=_induction_band(f"{SHORT_COPY + 1}+"),
+    "the long stimuli (which hold a copy half the context back). Heads above "
+    f"{LONG_INDUCTION_THRESHOLD:g} (and a uniform head) are long-range induction heads, "
+    "the retrieval heads of Wu et al. 2024 at this scale.",
+    fn=_induction_band(f"{SHORT_COPY + 1}+"), threshold=LONG_INDUCTION_THRESHOLD,
+    above_uniform=True, label="long-range induction (measure)",
+    check=MeasureCheck(
+        claim="retrieval",
+        description=f"ablating the head alone must raise the loss on the long stimuli's "
+        f"copies more than {SHORT_COPY} tokens back (where the copied span continues), "
+        "by at least the ablations' minimum share of the copy benefit (the source's loss "
+        "minus the copy's). Refuted for a head that attends there but moves nothing the "
+        "prediction uses (a fixed-offset head, or one whose output is unused); undecided "
+        "where the model does not use the long copies at all.",
+        fn=_retrieves, groups=True,
+    ),
 ))
 
 # Attention by relative key position (interp.head_types.key_position_profile).
@@ -606,20 +676,13 @@ def successor_measure(
     def in_context(
         model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
         method: str = "mean", seed: int = 0,
-    ) -> dict[HeadId, Evidence]:
+    ) -> Evidence:
         sets = sets_of(model)
         context = ordinal_stimuli(sets, SUCCESSOR_SEQS, min(int(model.cfg.n_ctx) - 1, 32),
                                   vocab_size=int(model.cfg.d_vocab),
                                   bos_token_id=stimuli.bos_token_id, seed=seed + 3)
-        out = {}
-        for head in heads:
-            effect = successor_logit_effect(model, context, [head], sets, method=method,
-                                            seed=seed)
-            out[head] = Evidence.measured(
-                method=effect.method, metric=effect.metric, clean=effect.clean,
-                ablated=effect.ablated, effect=effect.effect, stderr=effect.stderr,
-                scale=effect.scale, min_effect=min_effect, z=z)
-        return out
+        effect = successor_logit_effect(model, context, heads, sets, method=method, seed=seed)
+        return _from_effect(effect, min_effect, z)
 
     return Measure(
         name=name,
@@ -639,7 +702,7 @@ def successor_measure(
             "weights map tokens to their successors but which does not do it in context "
             "(it attends elsewhere, or its output is cancelled); undecided where the model "
             "does not raise successors at all.",
-            fn=in_context,
+            fn=in_context, groups=True,
         ),
     )
 

@@ -36,7 +36,7 @@ from torch import Tensor
 
 from .hooks import capture, pattern_hook
 from .models import bos_token_id, special_token_ids
-from .stimuli import Stimuli
+from .stimuli import Stimuli, place_spaced_copies
 
 __all__ = [
     "ICL_LATE",
@@ -53,6 +53,7 @@ __all__ = [
     "text_token_stream",
     "text_windows",
     "repeated_text_tokens",
+    "spaced_copy_text_tokens",
 ]
 
 #: Token pair of the in-context score for a 256-token context (Olsson: 500 vs 50).
@@ -252,6 +253,50 @@ def text_windows(
     windows = torch.tensor(stream[: n * body], dtype=torch.long).view(n, body)  # (batch, body)
     bos = torch.full((n, 1), int(bos_token_id), dtype=torch.long)
     return torch.cat([bos, windows], dim=1)  # (batch, n_ctx)
+
+
+def spaced_copy_text_tokens(
+    model: Any, documents: Sequence[str], n_seqs: int, n_pos: int, *,
+    distances: Sequence[int], span: int, seed: int = 0,
+) -> Stimuli:
+    """The ``"long"`` measure stimuli of a text model: ``[BOS]`` and ``n_pos - 1`` tokens
+    of one document at a seeded random offset, with a span of ``span`` tokens copied at
+    each distance (:func:`interp.stimuli.place_spaced_copies`), so that long-range
+    measures read the model on text it knows (random tokens are far out of its
+    distribution).
+
+    Raises:
+        ValueError: no tokenizer, no document of ``n_pos - 1`` tokens, or ``n_pos`` beyond
+            the context or too short for the copies.
+    """
+    if n_seqs < 1 or n_pos > int(model.cfg.n_ctx):
+        raise ValueError(f"need n_seqs >= 1 and n_pos <= the context {model.cfg.n_ctx}; got "
+                         f"{n_seqs}, {n_pos}")
+    body = n_pos - 1
+    docs = [d for d in text_token_stream(model, documents) if len(d) >= body]
+    if not docs:
+        raise ValueError(f"no document holds {body} tokens")
+    bos = bos_token_id(model)
+    special = set(special_token_ids(model)) | {bos}
+    starts = [(i, s) for i, d in enumerate(docs) for s in range(0, len(d) - body + 1, span)]
+    g = torch.Generator().manual_seed(seed)
+    picks = torch.randperm(len(starts), generator=g)[:n_seqs].tolist()
+    if len(picks) < n_seqs:
+        picks = torch.randint(len(starts), (n_seqs,), generator=g).tolist()
+    rows = []
+    for p in picks:
+        i, s = starts[p]
+        window = docs[i][s : s + body]
+        if special & set(window):
+            raise ValueError("held-out text tokenized to a special token")
+        rows.append([bos, *window])
+    tokens = place_spaced_copies(torch.tensor(rows, dtype=torch.long), distances, span, g)
+    return Stimuli(
+        tokens=tokens, valid=torch.ones_like(tokens, dtype=torch.bool), bos_token_id=bos,
+        description={"kind": "spaced_copies_text", "n_documents": len(documents),
+                     "seed": seed, "distances": [int(d) for d in distances],
+                     "span": int(span)},
+    )
 
 
 def repeated_text_tokens(

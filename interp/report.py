@@ -34,7 +34,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .evidence import Evidence, GroupEvidence
+from .evidence import Evidence, GroupEvidence, standing
 from .jsonsafe import finite_or_none, strict_json
 from .pages import PLOT_CONFIG, asset, figure_divs, render_page, script_json
 from .output_files import write_output_set
@@ -623,20 +623,23 @@ def _marks(c: Classification, h: HeadClass) -> list[str]:
 
 
 def _check_mark(evidence: Evidence) -> str:
-    return {"confirmed": CONFIRMED_MARK, "refuted": UNCONFIRMED_MARK}.get(
-        evidence.status, "(undecided)")
+    return {"confirmed": CONFIRMED_MARK, "confirmed together": f"{CONFIRMED_MARK} (together)",
+            "refuted": UNCONFIRMED_MARK}.get(standing(evidence), "(undecided)")
 
 
 def _check_lines(evidence: Evidence) -> list[str]:
     """A measure check's verdict and numbers for a head's panel."""
-    words = {"refuted": "refuted", "undecidable": "undecided"}.get(evidence.status,
-                                                                   evidence.status)
-    lines = [f"{words} by {evidence.method}: {evidence.reason}",
-             f"relative {_fmt(evidence.relative, '.3f')} ± "
-             f"{_fmt(evidence.relative_stderr, '.2g')} (1 - tested / reference: 1 = the "
-             "tested key writes nothing, 0 = as much as the reference)"]
+    status = standing(evidence)
+    words = {"undecidable": "undecided"}.get(status, status)
+    lines = [f"{words} ({evidence.method}): {evidence.reason}",
+             f"metric {evidence.metric}: effect {_fmt(evidence.effect, '.4g')} ± "
+             f"{_fmt(evidence.stderr, '.2g')} (stderr), relative "
+             f"{_fmt(evidence.relative, '.3f')} (effect / scale, scale "
+             f"{_fmt(evidence.scale, '.4g')})"]
     if evidence.note:
         lines.append(evidence.note)
+    if evidence.group is not None:
+        lines.append(_group_line(evidence))
     return lines
 
 

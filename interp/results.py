@@ -15,7 +15,7 @@ from typing import Any
 from probes import ProbeResult
 
 from .behaviors import Behavior, Confirmation, registered_behaviors
-from .evidence import Evidence, GroupEvidence, WeightEvidence
+from .evidence import Evidence, GroupEvidence, WeightEvidence, standing
 from .heads import HeadId
 
 __all__ = ["BehaviorInfo", "Classification", "HeadClass", "LayerProbes", "MeasureInfo",
@@ -211,14 +211,7 @@ class HeadClass:
         (unconfirmed alone, but it adds to a group whose redundancy is confirmed),
         ``refuted``, ``undecidable`` (the stimuli gave the ablation nothing to measure)
         or ``not tested``."""
-        ev = self.ablation.get(behavior)
-        if ev is None:
-            return "not tested"
-        if ev.status == "confirmed":
-            return "confirmed"
-        if ev.group is not None and ev.group.confirmed and ev.group.adds:
-            return "confirmed together"
-        return ev.status
+        return standing(self.ablation.get(behavior))
 
     @property
     def confirmed_classes(self) -> tuple[str, ...]:
@@ -307,9 +300,7 @@ class Classification:
                 head = self.head(label)
                 entry: dict = {"value": round(float(head.measures[info.name]), 4)}
                 if info.check_claim:
-                    evidence = head.checks.get(info.name)
-                    entry[info.check_claim] = ("not tested" if evidence is None
-                                               else evidence.status)
+                    entry[info.check_claim] = standing(head.checks.get(info.name))
                 out[info.name][label] = entry
         return out
 
@@ -317,8 +308,7 @@ class Classification:
         """``", no-op sink confirmed"`` (empty for a measure without a check)."""
         if not info.check_claim:
             return ""
-        evidence = self.head(label).checks.get(info.name)
-        status = "not tested" if evidence is None else evidence.status
+        status = standing(self.head(label).checks.get(info.name))
         return f", {info.check_claim} {_CHECK_WORDS.get(status, status)}"
 
     @property

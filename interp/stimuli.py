@@ -22,6 +22,7 @@ __all__ = [
     "check_stimuli",
     "occurrence_tokens",
     "repeated_tokens",
+    "place_spaced_copies",
     "spaced_copy_tokens",
     "text_stimuli",
     "unrepeated_tokens",
@@ -360,6 +361,36 @@ def spaced_copy_tokens(
     draws = torch.randint(0, allowed.numel(), (n_seqs, n_pos - 1), generator=generator)
     body = allowed[draws]  # (B, n_pos - 1)
     tokens = torch.cat([torch.full((n_seqs, 1), bos_token_id, dtype=torch.long), body], 1)
+    return Stimuli(
+        tokens=place_spaced_copies(tokens, distances, span, generator),
+        valid=torch.ones_like(tokens, dtype=torch.bool),
+        bos_token_id=int(bos_token_id),
+        repeat_len=None,
+        description={"kind": "spaced_copies", "seed": int(seed), "distances": distances,
+                     "span": int(span)},
+    )
+
+
+def place_spaced_copies(
+    tokens: Int[Tensor, "batch pos"], distances: Sequence[int], span: int,
+    generator: torch.Generator,
+) -> Int[Tensor, "batch pos"]:
+    """A copy of ``tokens`` (BOS first) in which, for each distance ``d``, a span of
+    ``span`` tokens is copied ``d`` positions later at a random place drawn from
+    ``generator`` (no two copies or sources overlap, BOS never copied); the body may be
+    random tokens or text (:func:`spaced_copy_tokens`).
+
+    Raises:
+        ValueError: the positions cannot hold the copies.
+    """
+    tokens = tokens.clone()
+    n_seqs, n_pos = tokens.shape
+    distances = [int(d) for d in distances]
+    if 2 * span * len(distances) > n_pos - 1 or max(distances) + span > n_pos - 1:
+        raise ValueError(
+            f"{n_pos} positions cannot hold {len(distances)} copies of {span} tokens at "
+            f"distances {distances}"
+        )
     for row in range(n_seqs):
         used = torch.zeros(n_pos, dtype=torch.bool)
         used[0] = True
@@ -377,11 +408,4 @@ def spaced_copy_tokens(
             tokens[row, s + d : s + d + span] = tokens[row, s : s + span]
             used[s : s + span] = True
             used[s + d : s + d + span] = True
-    return Stimuli(
-        tokens=tokens,
-        valid=torch.ones_like(tokens, dtype=torch.bool),
-        bos_token_id=int(bos_token_id),
-        repeat_len=None,
-        description={"kind": "spaced_copies", "seed": int(seed), "distances": distances,
-                     "span": int(span)},
-    )
+    return tokens

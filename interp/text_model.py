@@ -95,7 +95,8 @@ def classify_text_model(
     """:func:`interp.classify_heads` with held-out documents: scores on the documents as
     natural text, and classes from ``[BOS] s s`` spans of them (``stimuli="text"``) or from
     random ``[BOS] r r`` (``stimuli="random"``). ``texts`` replaces the documents as the
-    natural text the heads are also scored on.
+    natural text the heads are also scored on. With ``stimuli="text"`` the long measure
+    stimuli (sinks, induction by distance, key position) are cut from the documents too.
 
     Raises:
         ValueError: unknown ``stimuli``, no documents, or a model without a tokenizer.
@@ -110,6 +111,7 @@ def classify_text_model(
         repeated = repeated_text_tokens(model, documents, settings.n_seqs, settings.seq_len,
                                         seed=settings.seed)
     return classify_heads(model, settings, stimuli=repeated, texts=texts or documents,
+                          long_text=documents if stimuli == "text" else (),
                           progress=progress)
 
 

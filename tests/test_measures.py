@@ -10,7 +10,13 @@ import torch
 
 import interp
 from interp import ClassifySettings, Classification, Measure, MeasureCheck, classify_heads
-from interp.head_types import ordinal_stimuli, sink_values, successor_logit_effect
+from interp.head_types import (
+    copy_band_positions,
+    copy_loss_effect,
+    ordinal_stimuli,
+    sink_values,
+    successor_logit_effect,
+)
 from interp.measures import long_stimuli, resolve_measures, successor_measure, uniform_pattern
 from interp.stimuli import Stimuli
 from interp.planted import build_planted_model
@@ -170,14 +176,15 @@ def test_bad_checks_are_refused_naming_the_problem(sinks):
         MeasureCheck(claim=" ", description="d", fn=lambda *a, **k: {})
     with pytest.raises(ValueError, match="callable"):
         MeasureCheck(claim="c", description="d", fn=None)
-    check = MeasureCheck(claim="c", description="d", fn=lambda *a, **k: {})
+    check = MeasureCheck(claim="c", description="d", fn=lambda *a, **k: {})  # not Evidence
     with pytest.raises(ValueError, match="needs a threshold"):
         Measure(name="m", description="d", fn=self_attention, check=check)
     with pytest.raises(ValueError, match="MeasureCheck"):
         Measure(name="m", description="d", fn=self_attention, threshold=0.5, check="c")
     lazy = Measure(name="on_itself", description="d", fn=self_attention, stimuli="census",
-                   threshold=0.5, check=check)  # returns nothing for the marked head
-    with pytest.raises(TypeError, match="check of measure 'on_itself'.*marked head"):
+                   threshold=0.5, check=check)
+    with pytest.raises(TypeError, match="check of measure 'on_itself' must return an "
+                                        "interp.Evidence"):
         classify_heads(planted.model, ClassifySettings(**{**QUICK, "measures": (lazy,)}))
     stimuli = long_stimuli(planted.model, 2, seed=0, bos_token_id=0)
     with pytest.raises(ValueError, match="quantile"):
@@ -213,6 +220,58 @@ def test_checks_survive_the_report_and_old_reports_read_without_them(sinks, tmp_
 
 
 # ------------------------------------------------------------------ window, distance, position
+
+
+def test_copy_band_positions_find_continued_copies_only():
+    #            0  1  2  3  4  5  6  7  8  9
+    tokens = torch.tensor([[0, 5, 6, 7, 9, 5, 6, 7, 3, 9]])
+    copies, sources = copy_band_positions(tokens, min_distance=2)
+    # positions 5, 6 predict 6, 7 from the copy 4 back; 9 repeats 4 but nothing follows
+    assert copies[0].nonzero().flatten().tolist() == [5, 6]
+    assert sources[0].nonzero().flatten().tolist() == [1, 2]
+    copies, _ = copy_band_positions(tokens, min_distance=5)
+    assert not copies.any()
+
+
+def test_long_range_induction_is_checked_by_retrieval():
+    planted = build_planted_model(roles_layer0=("previous_token", "uniform"),
+                                  roles_layer1=("induction", "copy_suppression"))
+    watch(planted.model)
+    result = classify_heads(planted.model, ClassifySettings(**QUICK))
+    (induction,), (suppressor,) = (planted.heads_with_role(r)
+                                   for r in ("induction", "copy_suppression"))
+    assert result.marked_by("induction_long") == [induction, suppressor]  # same pattern
+    retrieves, look_alike = (result.head(h).checks["induction_long"]
+                             for h in (induction, suppressor))
+    assert retrieves.status == "confirmed" and retrieves.metric == "copy_loss:9+"
+    assert retrieves.effect > 1.0  # nats on the long copies
+    assert look_alike.status == "refuted" and look_alike.effect < 0  # it made copies harder
+    assert "long-range induction (measure)" in result.summary()
+
+
+def test_redundant_long_range_induction_heads_are_confirmed_together():
+    planted = build_planted_model(roles_layer0=("previous_token", "uniform"),
+                                  redundant_induction=True)
+    watch(planted.model)
+    result = classify_heads(planted.model, ClassifySettings(**QUICK))
+    heads = planted.heads_with_role("induction")
+    (group,) = [g for g in result.groups if g.behavior == "induction_long: retrieval"]
+    assert group.heads == tuple(heads) and group.confirmed
+    for label in heads:
+        evidence = result.head(label).checks["induction_long"]
+        assert evidence.status == "refuted"  # alone each head carries half the copy
+        assert result.marks()["induction_long"][label]["retrieval"] == "confirmed together"
+    assert f"{heads[0]} (0.84, retrieval confirmed together)" in result.summary()
+
+
+def test_copy_loss_effect_cannot_decide_where_nothing_copies():
+    planted = build_planted_model(roles_layer0=("previous_token",), roles_layer1=("uniform",))
+    stimuli = long_stimuli(planted.model, 4, seed=0, bos_token_id=0)
+    effect = copy_loss_effect(planted.model, stimuli, ["1.0"], min_distance=9)
+    assert abs(effect.scale) < 1e-2 and effect.relative != effect.relative  # NaN
+    with pytest.raises(ValueError, match="no sequence holds a copy at distance 60+"):
+        copy_loss_effect(planted.model, stimuli, ["1.0"], min_distance=60)
+    assert not interp.leftover_hooks(planted.model)
 
 
 @pytest.fixture(scope="module")

@@ -183,6 +183,25 @@ def test_bundled_heldout_text_was_held_out():
     assert (TEXT_MODEL_DIR / "heldout.txt").stat().st_size <= 400_000
 
 
+def test_long_measure_stimuli_of_a_text_model_are_held_out_text_with_copies():
+    from interp.head_types import copy_band_positions
+    from interp.phase_change import spaced_copy_text_tokens
+
+    model = load_model("text")
+    docs = heldout_documents("text")
+    stimuli = spaced_copy_text_tokens(model, docs, 4, 256, distances=(8, 127), span=8, seed=5)
+    assert stimuli.tokens.shape == (4, 256) and (stimuli.tokens[:, 0] == 0).all()
+    assert not (stimuli.tokens[:, 1:] == 0).any()  # no BOS inside the text
+    again = spaced_copy_text_tokens(model, docs, 4, 256, distances=(8, 127), span=8, seed=5)
+    assert torch.equal(stimuli.tokens, again.tokens)
+    long_copies, _ = copy_band_positions(stimuli.tokens, min_distance=9)
+    assert long_copies.sum(1).min() >= 7  # the planted 8-token copy 127 back, per sequence
+    with pytest.raises(ValueError, match="context"):
+        spaced_copy_text_tokens(model, docs, 4, 4096, distances=(8, 127), span=8)
+    with pytest.raises(ValueError, match="no document holds"):
+        spaced_copy_text_tokens(model, ["def f(): pass"], 4, 256, distances=(8, 127), span=8)
+
+
 def test_bundled_text_model_learned_in_context():
     """On repeated held-out text the second copy is cheaper than the first (0.70 nats
     measured; the 1-layer run's last checkpoint: 0.26), and mean-ablating the induction
