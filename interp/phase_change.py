@@ -255,6 +255,37 @@ def text_windows(
     return torch.cat([bos, windows], dim=1)  # (batch, n_ctx)
 
 
+def _text_spans(
+    model: Any, documents: Sequence[str], n_seqs: int, length: int, *, seed: int,
+    stride: int = 1,
+) -> tuple[int, list[list[int]], torch.Generator]:
+    """``n_seqs`` spans of ``length`` tokens of the documents at seeded random offsets
+    (multiples of ``stride``; distinct while there are enough), with the BOS id and the
+    generator, which the caller may go on drawing from.
+
+    Raises:
+        ValueError: no document holds ``length`` tokens, or a span holds a special token.
+    """
+    docs = [d for d in text_token_stream(model, documents) if len(d) >= length]
+    if not docs:
+        raise ValueError(f"no document holds {length} tokens")
+    bos = bos_token_id(model)
+    special = set(special_token_ids(model)) | {bos}
+    starts = [(i, s) for i, d in enumerate(docs) for s in range(0, len(d) - length + 1, stride)]
+    g = torch.Generator().manual_seed(seed)
+    picks = torch.randperm(len(starts), generator=g)[:n_seqs].tolist()
+    if len(picks) < n_seqs:
+        picks = torch.randint(len(starts), (n_seqs,), generator=g).tolist()
+    spans = []
+    for p in picks:
+        i, s = starts[p]
+        span = docs[i][s : s + length]
+        if special & set(span):
+            raise ValueError("held-out text tokenized to a special token")
+        spans.append(span)
+    return bos, spans, g
+
+
 def spaced_copy_text_tokens(
     model: Any, documents: Sequence[str], n_seqs: int, n_pos: int, *,
     distances: Sequence[int], span: int, seed: int = 0,
@@ -272,24 +303,8 @@ def spaced_copy_text_tokens(
     if n_seqs < 1 or n_pos > int(model.cfg.n_ctx):
         raise ValueError(f"need n_seqs >= 1 and n_pos <= the context {model.cfg.n_ctx}; got "
                          f"{n_seqs}, {n_pos}")
-    body = n_pos - 1
-    docs = [d for d in text_token_stream(model, documents) if len(d) >= body]
-    if not docs:
-        raise ValueError(f"no document holds {body} tokens")
-    bos = bos_token_id(model)
-    special = set(special_token_ids(model)) | {bos}
-    starts = [(i, s) for i, d in enumerate(docs) for s in range(0, len(d) - body + 1, span)]
-    g = torch.Generator().manual_seed(seed)
-    picks = torch.randperm(len(starts), generator=g)[:n_seqs].tolist()
-    if len(picks) < n_seqs:
-        picks = torch.randint(len(starts), (n_seqs,), generator=g).tolist()
-    rows = []
-    for p in picks:
-        i, s = starts[p]
-        window = docs[i][s : s + body]
-        if special & set(window):
-            raise ValueError("held-out text tokenized to a special token")
-        rows.append([bos, *window])
+    bos, windows, g = _text_spans(model, documents, n_seqs, n_pos - 1, seed=seed, stride=span)
+    rows = [[bos, *window] for window in windows]
     tokens = place_spaced_copies(torch.tensor(rows, dtype=torch.long), distances, span, g)
     return Stimuli(
         tokens=tokens, valid=torch.ones_like(tokens, dtype=torch.bool), bos_token_id=bos,
@@ -314,24 +329,9 @@ def repeated_text_tokens(
     if 2 * seq_len + 1 > int(model.cfg.n_ctx):
         raise ValueError(f"seq_len {seq_len} needs {2 * seq_len + 1} positions; the model's "
                          f"context is {model.cfg.n_ctx}")
-    docs = [d for d in text_token_stream(model, documents) if len(d) >= seq_len]
-    if not docs:
-        raise ValueError(f"no document holds {seq_len} tokens")
-    bos = bos_token_id(model)
-    special = set(special_token_ids(model)) | {bos}
-    starts = [(i, s) for i, d in enumerate(docs) for s in range(len(d) - seq_len + 1)]
-    g = torch.Generator().manual_seed(seed)
-    picks = torch.randperm(len(starts), generator=g)[:n_seqs].tolist()
-    if len(picks) < n_seqs:
-        picks = torch.randint(len(starts), (n_seqs,), generator=g).tolist()
-    rows = []
-    for p in picks:
-        i, s = starts[p]
-        span = docs[i][s : s + seq_len]
-        if special & set(span):
-            raise ValueError("held-out text tokenized to a special token")
-        rows.append([bos, *span, *span])
-    tokens = torch.tensor(rows, dtype=torch.long)  # (batch, 2L + 1)
+    bos, spans, _ = _text_spans(model, documents, n_seqs, seq_len, seed=seed)
+    tokens = torch.tensor([[bos, *span, *span] for span in spans],
+                          dtype=torch.long)  # (batch, 2L + 1)
     return Stimuli(
         tokens=tokens,
         valid=torch.ones_like(tokens, dtype=torch.bool),
