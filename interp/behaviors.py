@@ -51,6 +51,8 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
+from .registry import Registry
+
 __all__ = [
     "Behavior",
     "CONFIRMATION_KINDS",
@@ -340,33 +342,22 @@ def _second_copy_offset(back: int) -> PositionalFn:
 
 # ------------------------------------------------------------------- the registry
 
-_REGISTRY: dict[str, Behavior] = {}
+_REGISTRY: Registry[Behavior] = Registry("behavior", Behavior)
 
 
 def register_behavior(behavior: Behavior, *, replace: bool = False) -> Behavior:
     """Add ``behavior`` to the registry every stage reads (after the ones already there).
 
     Raises:
-        ValueError: a behavior of that name is registered and ``replace`` is False, or a
-            ``downstream``/``composition`` reference names an unknown behavior.
+        TypeError: not an :class:`interp.Behavior`.
+        ValueError: a behavior of that name is registered and ``replace`` is False.
     """
-    if not isinstance(behavior, Behavior):
-        raise TypeError(f"expected an interp.Behavior, got {type(behavior).__name__}")
-    if behavior.name in _REGISTRY and not replace:
-        raise ValueError(
-            f"a behavior named {behavior.name!r} is registered already "
-            "(pass replace=True to replace it)"
-        )
-    _REGISTRY[behavior.name] = behavior
-    return behavior
+    return _REGISTRY.add(behavior, replace=replace)
 
 
 def unregister_behavior(name: str) -> Behavior:
     """Remove a behavior from the registry (the built-ins too); returns it."""
-    try:
-        return _REGISTRY.pop(name)
-    except KeyError:
-        raise KeyError(f"no behavior {name!r} is registered; known: {list(_REGISTRY)}") from None
+    return _REGISTRY.remove(name)
 
 
 def get_behavior(name: str) -> Behavior:
@@ -375,10 +366,7 @@ def get_behavior(name: str) -> Behavior:
     Raises:
         KeyError: none is registered under that name (the message lists those that are).
     """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown behavior {name!r}; registered: {list(_REGISTRY)}") from None
+    return _REGISTRY.get(name)
 
 
 def registered_behaviors(kind: str | None = None) -> tuple[Behavior, ...]:
@@ -390,28 +378,21 @@ def resolve_behaviors(spec: Iterable[Behavior | str] | None = None) -> tuple[Beh
     """Behaviors from names or values (None: every registered one), without duplicates.
 
     Raises:
-        KeyError: a name that is not registered.
-        ValueError: two different behaviors share a name.
+        KeyError: a name that is not registered, or a ``downstream``/``composition``
+            reference to a behavior that is neither chosen nor registered.
+        ValueError: two different behaviors share a name, or none is chosen.
     """
-    if spec is None:
-        return registered_behaviors()
-    if isinstance(spec, (str, Behavior)):
-        spec = [spec]
-    out: dict[str, Behavior] = {}
-    for item in spec:
-        behavior = item if isinstance(item, Behavior) else get_behavior(str(item))
-        if behavior.name in out and out[behavior.name] is not behavior:
-            raise ValueError(f"two different behaviors are named {behavior.name!r}")
-        out[behavior.name] = behavior
-    for behavior in out.values():
+    out = _REGISTRY.resolve(spec)
+    names = {b.name for b in out}
+    for behavior in out:
         conf = behavior.confirmation
         assert isinstance(conf, Confirmation)
         for ref in (conf.receivers, behavior.composition[1] if behavior.composition else None):
-            if ref is not None and ref not in out and ref not in _REGISTRY:
+            if ref is not None and ref not in names and ref not in _REGISTRY:
                 raise KeyError(f"behavior {behavior.name!r} refers to unknown behavior {ref!r}")
     if not out:
         raise ValueError("no behaviors to score")
-    return tuple(out.values())
+    return out
 
 
 # ------------------------------------------------------------------- built-ins

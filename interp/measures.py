@@ -52,6 +52,7 @@ from .evidence import Evidence, GroupEvidence
 from .heads import HeadId
 from .hooks import attached_hooks, pattern_hook
 from .models import model_device
+from .registry import Registry
 from .results import MeasureInfo
 from .stimuli import Stimuli, spaced_copy_tokens
 
@@ -178,43 +179,32 @@ class Measure:
 
 # ------------------------------------------------------------------- the registry
 
-_REGISTRY: dict[str, Measure] = {}
+_REGISTRY: Registry[Measure] = Registry("measure", Measure)
 
 
 def register_measure(measure: Measure, *, replace: bool = False) -> Measure:
     """Add ``measure`` to the registry :func:`interp.classify_heads` reads.
 
     Raises:
+        TypeError: not an :class:`interp.Measure`.
         ValueError: a measure of that name is registered and ``replace`` is False.
     """
-    if not isinstance(measure, Measure):
-        raise TypeError(f"expected an interp.Measure, got {type(measure).__name__}")
-    if measure.name in _REGISTRY and not replace:
-        raise ValueError(f"a measure named {measure.name!r} is registered already "
-                         "(pass replace=True to replace it)")
-    _REGISTRY[measure.name] = measure
-    return measure
+    return _REGISTRY.add(measure, replace=replace)
 
 
 def unregister_measure(name: str) -> Measure:
     """Remove a measure from the registry; returns it."""
-    try:
-        return _REGISTRY.pop(name)
-    except KeyError:
-        raise KeyError(f"no measure {name!r} is registered; known: {list(_REGISTRY)}") from None
+    return _REGISTRY.remove(name)
 
 
 def get_measure(name: str) -> Measure:
     """The registered measure called ``name`` (KeyError lists the known ones)."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown measure {name!r}; registered: {list(_REGISTRY)}") from None
+    return _REGISTRY.get(name)
 
 
 def registered_measures() -> tuple[Measure, ...]:
     """Every registered measure, in registration order."""
-    return tuple(_REGISTRY.values())
+    return _REGISTRY.values()
 
 
 def resolve_measures(spec: Iterable[Measure | str] | None = None) -> tuple[Measure, ...]:
@@ -224,17 +214,7 @@ def resolve_measures(spec: Iterable[Measure | str] | None = None) -> tuple[Measu
         KeyError: an unknown name.
         ValueError: two different measures share a name.
     """
-    if spec is None:
-        return registered_measures()
-    if isinstance(spec, (str, Measure)):
-        spec = [spec]
-    out: dict[str, Measure] = {}
-    for item in spec:
-        measure = item if isinstance(item, Measure) else get_measure(str(item))
-        if measure.name in out and out[measure.name] is not measure:
-            raise ValueError(f"two different measures are named {measure.name!r}")
-        out[measure.name] = measure
-    return tuple(out.values())
+    return _REGISTRY.resolve(spec)
 
 
 # ------------------------------------------------------------------- computing them

@@ -86,6 +86,8 @@ def test_bad_measures_are_refused_naming_the_problem():
         resolve_measures(["no_such_measure"])
     with pytest.raises(KeyError, match="unknown measure"):
         ClassifySettings(measures=("no_such_measure",))
+    with pytest.raises(TypeError, match="expected an interp.Measure, got str"):
+        interp.register_measure("m")
     mine = interp.register_measure(Measure(**base))
     try:
         with pytest.raises(ValueError, match="registered already"):
