@@ -531,7 +531,7 @@ register_measure(Measure(
     description=f"induction score (0..1) on copies at most {SHORT_COPY} tokens back (the "
     "distance from the current token to its earlier occurrence), on the long stimuli; "
     "with induction_long, short- vs long-range induction (in the spirit of retrieval heads, "
-    "Wu et al. 2024). Chance repeats of the random tokens count as copies.",
+    "Wu et al. 2024). Chance repeats in the body (random tokens or text) count as copies.",
     fn=_induction_band(f"2-{SHORT_COPY}"),
 ))
 

@@ -374,9 +374,10 @@ def _measures_table(c: Classification) -> dict:
             heads = [h + _check_text(c, h, m) for h in c.marked_by(m.name)]
             marked.append(f"{m.label}: {', '.join(heads) if heads else 'none'} "
                           f"({m.rule()}; a measure, not an ablation-confirmed class)")
-    checks = [f"{h.label} {m.check_claim} {_check_mark(h.checks[m.name])}: "
-              f"{h.checks[m.name].reason}"
-              for m in c.measures for h in c.heads if m.name in h.checks]
+    checks = [f"{h.label} {m.check_claim} {_check_mark(ev)}: {ev.reason}"
+              + (f"; {_group_line(ev)}" if ev.group is not None else "")
+              for m in c.measures for h in c.heads
+              if (ev := h.checks.get(m.name)) is not None]
     return {"columns": columns, "rows": rows, "marked": marked, "checks": checks}
 
 
