@@ -391,15 +391,23 @@ def _measures(
     where = {"census": stimuli}
     long_note: dict = {}
     if any(m.kind == "pattern" and m.stimuli == "long" for m in measures):
-        try:
-            where["long"] = _long_stimuli(model, max(8, settings.n_seqs // 2),
-                                          seed=settings.seed + 2, bos_token_id=bos,
-                                          exclude_ids=_excluded_ids(model, settings),
-                                          documents=long_text)
+        errors = []
+        # text that cannot fill the context falls back to random tokens; a context too
+        # short for the copies leaves those measures unmeasured (they say so)
+        for documents in ([long_text, ()] if long_text else [()]):
+            try:
+                where["long"] = _long_stimuli(model, max(8, settings.n_seqs // 2),
+                                              seed=settings.seed + 2, bos_token_id=bos,
+                                              exclude_ids=_excluded_ids(model, settings),
+                                              documents=documents)
+            except ValueError as err:
+                errors.append(str(err))
+                continue
             long_note = {**where["long"].description,
                          "n_seqs": where["long"].n_seqs, "n_pos": where["long"].n_pos}
-        except ValueError as err:  # a context too short for the copies: those measures say so
-            long_note = {"error": str(err)}
+            break
+        if errors:
+            long_note["errors"] = errors
     values, infos = compute_measures(model, measures, where)
     checks, groups = check_marked(model, measures, values, infos, where,
                                   min_effect=settings.min_effect, z=settings.z_effect,

@@ -610,7 +610,7 @@ def _evidence_lines(h: HeadClass) -> list[str]:
 
 def _marks(c: Classification, h: HeadClass) -> list[str]:
     """The labels of the measures that mark ``h`` (e.g. ``sink (measure)``), each followed
-    by its check's mark where the measure has a check (``sink (measure) no-op ✓``)."""
+    by its check's mark where the measure has a check (``sink (measure), no-op sink ✓``)."""
     marks = []
     for m in c.measures:
         if not (m.label and m.passes(h.measures.get(m.name))):

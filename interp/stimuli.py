@@ -350,11 +350,6 @@ def spaced_copy_tokens(
     if not distances or any(d < span for d in distances):
         raise ValueError(f"distances must be non-empty and each >= span ({span}); "
                          f"got {distances}")
-    if 2 * span * len(distances) > n_pos - 1 or max(distances) + span > n_pos - 1:
-        raise ValueError(
-            f"{n_pos} positions cannot hold {len(distances)} copies of {span} tokens at "
-            f"distances {distances}"
-        )
     allowed = torch.tensor(_drawable_ids(vocab_size, bos_token_id, exclude_ids, minimum=2),
                            dtype=torch.long)
     generator = torch.Generator().manual_seed(int(seed))

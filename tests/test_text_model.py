@@ -202,6 +202,18 @@ def test_long_measure_stimuli_of_a_text_model_are_held_out_text_with_copies():
         spaced_copy_text_tokens(model, ["def f(): pass"], 4, 256, distances=(8, 127), span=8)
 
 
+def test_text_too_short_for_the_long_stimuli_falls_back_to_random_tokens_and_says_so():
+    from interp import ClassifySettings, classify_heads
+
+    model = load_model("text")
+    result = classify_heads(model, ClassifySettings(sweep=False, probes=False, n_seqs=8,
+                                                    measures=("sink",)),
+                            long_text=["def f(): pass"])
+    note = result.settings["long_stimuli"]
+    assert note["kind"] == "spaced_copies" and note["errors"] == ["no document holds 255 tokens"]
+    assert result.measure("sink").note == ""  # measured, on the random tokens
+
+
 def test_bundled_text_model_learned_in_context():
     """On repeated held-out text the second copy is cheaper than the first (0.70 nats
     measured; the 1-layer run's last checkpoint: 0.26), and mean-ablating the induction
@@ -238,3 +250,4 @@ def test_cli_report_on_the_text_model_names_confirmed_heads(tmp_path, capsys):
     assert confirmed["previous_token"] == stored["previous_token"]
     assert report["text_scores"]["stimuli"]["kind"] == "text"
     assert report["settings"]["stimuli"]["kind"] == "repeated_text"
+    assert report["settings"]["long_stimuli"]["kind"] == "spaced_copies_text"
