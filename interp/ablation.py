@@ -53,8 +53,10 @@ __all__ = [
     "downstream_score",
     "head_replacement",
     "measure_ablation",
+    "position_nll",
     "residual_after_layer",
     "sequence_losses",
+    "stimuli_logits",
     "token_nll",
 ]
 
@@ -223,7 +225,7 @@ def copy_losses(
     if stimuli.repeat_len is None:
         raise ValueError("copy losses need repeated-token stimuli ([BOS] r r)")
     length = stimuli.repeat_len
-    nll = _position_nll(model, stimuli, hooks)  # (B, S-1): position p predicts p + 1
+    nll = position_nll(model, stimuli, hooks)  # (B, S-1): position p predicts p + 1
     first, second = copy_slices(length)
     return nll[:, first].mean(-1).cpu(), nll[:, second].mean(-1).cpu()
 
@@ -244,22 +246,32 @@ def token_nll(
     return -logprobs.gather(-1, targets[..., None].to(logprobs.device))[..., 0]  # (B, P)
 
 
-def _position_nll(
+def stimuli_logits(
     model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
-) -> Float[Tensor, "batch pos_minus_1"]:
+) -> Float[Tensor, "batch pos vocab"]:
+    """Logits of one forward pass (no grad) over ``stimuli`` with ``hooks`` attached (e.g.
+    :func:`ablation_hooks`); padding is masked. On the model's device."""
     tokens = stimuli.tokens.to(model_device(model))
     padded = not bool(stimuli.valid.all())
     kwargs = {"attention_mask": stimuli.valid.to(tokens.device).long()} if padded else {}
     with torch.inference_mode(), attached_hooks(model, list(hooks)):
-        logits = model(tokens, **kwargs)
-    return token_nll(logits[:, :-1], tokens[:, 1:])  # (B, S-1)
+        return model(tokens, **kwargs)
+
+
+def position_nll(
+    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
+) -> Float[Tensor, "batch pos_minus_1"]:
+    """Next-token loss at every position (column ``p`` predicts token ``p + 1``), with
+    ``hooks`` attached; on the model's device."""
+    logits = stimuli_logits(model, stimuli, hooks)
+    return token_nll(logits[:, :-1], stimuli.tokens[:, 1:])  # (B, S-1)
 
 
 def sequence_losses(
     model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
 ) -> Float[Tensor, " seq"]:
     """Per-sequence mean next-token loss over every real predicted position."""
-    nll = _position_nll(model, stimuli, hooks)  # (B, S-1)
+    nll = position_nll(model, stimuli, hooks)  # (B, S-1)
     valid = stimuli.valid.to(nll.device)
     keep = (valid[:, 1:] & valid[:, :-1]).to(nll.dtype)  # (B, S-1)
     return ((nll * keep).sum(-1) / keep.sum(-1).clamp(min=1)).cpu()

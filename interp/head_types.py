@@ -79,8 +79,9 @@ from .ablation import (
     AblationEffect,
     ablation_hooks,
     copy_slices,
+    position_nll,
+    stimuli_logits,
     summarise_effect,
-    token_nll,
 )
 from .heads import check_heads
 from .hooks import attached_hooks, pattern_hook, v_hook
@@ -567,13 +568,8 @@ def copy_loss_effect(
     if not bool(keep.any()):
         raise ValueError(f"no sequence holds a copy at distance {band}")
     hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
-    tokens = stimuli.tokens.to(model_device(model))
-    mask = stimuli.valid.long().to(tokens.device)
-    with torch.inference_mode():
-        clean_nll = token_nll(model(tokens, attention_mask=mask)[:, :-1], tokens[:, 1:]).cpu()
-        with attached_hooks(model, hooks):
-            ablated_nll = token_nll(model(tokens, attention_mask=mask)[:, :-1],
-                                    tokens[:, 1:]).cpu()
+    clean_nll = position_nll(model, stimuli).cpu()
+    ablated_nll = position_nll(model, stimuli, hooks).cpu()
 
     def mean_on(nll: Tensor, where: Tensor) -> Tensor:  # (B,)
         return (nll * where).sum(1) / where.sum(1).clamp(min=1)
@@ -729,11 +725,8 @@ def predicted_logit_effect(
     parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
     hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
     second = copy_slices(stimuli.repeat_len)[1]  # the second-copy prediction positions
-    tokens = stimuli.tokens.to(model_device(model))
-    with torch.inference_mode():
-        clean_logits = model(tokens)[:, second].float()  # (B, L-1, V)
-        with attached_hooks(model, hooks):
-            ablated_logits = model(tokens)[:, second].float()
+    clean_logits = stimuli_logits(model, stimuli)[:, second].float()  # (B, L-1, V)
+    ablated_logits = stimuli_logits(model, stimuli, hooks)[:, second].float()
     predicted = clean_logits.argmax(-1, keepdim=True)  # (B, L-1, 1)
 
     def centred(logits: Tensor) -> Tensor:
@@ -957,12 +950,8 @@ def successor_logit_effect(
     if not bool(scored.any()):
         raise ValueError("no position of the stimuli holds an ordinal token with a successor")
     hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
-    tokens = stimuli.tokens.to(model_device(model))
-    mask = stimuli.valid.long().to(tokens.device)
-    with torch.inference_mode():
-        clean_logits = model(tokens, attention_mask=mask).float().cpu()
-        with attached_hooks(model, hooks):
-            ablated_logits = model(tokens, attention_mask=mask).float().cpu()
+    clean_logits = stimuli_logits(model, stimuli).float().cpu()
+    ablated_logits = stimuli_logits(model, stimuli, hooks).float().cpu()
 
     def successor_logit(logits: Tensor) -> Tensor:  # (B,) mean over scored positions
         centred = logits - logits.mean(-1, keepdim=True)
