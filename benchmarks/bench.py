@@ -27,11 +27,11 @@ Measured in one run, on the same tokens (``[BOS] r r`` batches), torch on 1 thre
   :func:`interp.measure_ablation`. Timed on a subset of heads with one head in every layer
   and extrapolated linearly to all heads (every naive pass costs the same whatever the
   head's layer);
-- ``sweep``: :func:`interp.ablation_sweep.ablation_sweep`, exact, checked equal to the naive loop;
-- ``attribution``: :func:`interp.ablation_sweep.attribution_scores`, one forward + one backward.
+- ``sweep``: :func:`interp.engine.ablation_sweep.ablation_sweep`, exact, checked equal to the naive loop;
+- ``attribution``: :func:`interp.engine.ablation_sweep.attribution_scores`, one forward + one backward.
 
 Text census memory (``--text-only``, or after the other sections): the bundled model with
-a word-level tokenizer reads a ``--text`` file (``interp.preflight.read_texts``) and scores
+a word-level tokenizer reads a ``--text`` file (``interp.stimuli.preflight.read_texts``) and scores
 every head on it (the text census of :func:`interp.classify_heads`), for 5000 lines of 100
 tokens with ``batch_size`` 100 and all at once, one 20 MB line, and one short line. Targets:
 5000 lines with batch size 100 under 0.5 GB above the loaded model; the 20 MB line no
@@ -103,7 +103,7 @@ def build_model(which: str) -> Any:
         model = TransformerBridge.boot_native(cfg)
         model.to(DEVICE)
         if DTYPE is not None:
-            model.to(interp.models._dtype_from(DTYPE))
+            model.to(interp.model.loading.dtype_from(DTYPE))
     else:
         model = interp.load_model(which, device=DEVICE, dtype=DTYPE)
     model.eval()
@@ -130,7 +130,7 @@ def make_stimuli(
     model: Any, n_seqs: int, seq_len: int, seed: int = 0, exclude_ids: tuple[int, ...] = ()
 ) -> Any:
     import interp
-    from interp.models import bos_token_id
+    from interp.model.loading import bos_token_id
 
     return interp.repeated_tokens(
         n_seqs, seq_len, vocab_size=int(model.cfg.d_vocab), bos_token_id=bos_token_id(model),
@@ -186,8 +186,8 @@ def detect_head_x3(model: Any, prompts: list[str]) -> dict[str, torch.Tensor]:
 
 def replacement_values(model: Any, stimuli: Any, method: str, seed: int = 0) -> dict:
     """Per layer, what interp.ablation_hooks writes into an ablated head (one clean pass)."""
-    from interp.ablation import replacement_values as values_of
-    from interp.hooks import z_hook
+    from interp.engine.ablation import replacement_values as values_of
+    from interp.model.hooks import z_hook
 
     names = [z_hook(layer) for layer in range(model.cfg.n_layers)]
     with torch.inference_mode():
@@ -203,8 +203,8 @@ def naive_loop(model: Any, stimuli: Any, heads: list[tuple[int, int]], method: s
                replacement: dict) -> torch.Tensor:
     """One full hooked forward pass per head; mean per-sequence second-copy effect."""
     import interp
-    from interp.ablation import head_replacement
-    from interp.hooks import z_hook
+    from interp.engine.ablation import head_replacement
+    from interp.model.hooks import z_hook
 
     _, clean = interp.copy_losses(model, stimuli)
     effects = []
@@ -222,14 +222,14 @@ def naive_loop(model: Any, stimuli: Any, heads: list[tuple[int, int]], method: s
 
 
 def sweep(model: Any, stimuli: Any, heads: list[tuple[int, int]] | None, method: str) -> Any:
-    from interp.ablation_sweep import ablation_sweep
+    from interp.engine.ablation_sweep import ablation_sweep
 
     labels = None if heads is None else [f"{layer}.{head}" for layer, head in heads]
     return ablation_sweep(model, stimuli, method=method, heads=labels)
 
 
 def attribution(model: Any, stimuli: Any, method: str) -> Any:
-    from interp.ablation_sweep import attribution_scores
+    from interp.engine.ablation_sweep import attribution_scores
 
     return attribution_scores(model, stimuli, method=method)
 
@@ -409,9 +409,9 @@ def worker_text(args: argparse.Namespace) -> dict:
     import random
     import tempfile
 
-    from interp.classify import _text_scores
-    from interp.models import bos_token_id
-    from interp.preflight import read_texts
+    from interp.pipeline.classify import _text_scores
+    from interp.model.loading import bos_token_id
+    from interp.stimuli.preflight import read_texts
 
     model = build_model("default")
     bos = bos_token_id(model)
@@ -748,7 +748,7 @@ def ray_sweep(workers: int) -> dict:
     import shutil
     import tempfile
 
-    from interp.training import TrainConfig, train_model
+    from interp.train.default_model import TrainConfig, train_model
 
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     root = Path(tempfile.mkdtemp(prefix="interp-ray-bench-"))

@@ -18,9 +18,32 @@ The top level exports the pipeline and its result types; building blocks (hooks,
 maths, probes, weights, planted oracles) stay importable from their modules.
 """
 
-from .ablation import AblationEffect, ablation_hooks, copy_losses, measure_ablation
-from .ablation_sweep import AblationSweep, ablation_sweep
-from .behaviors import (
+from . import catalog  # noqa: F401  (registers the built-in head types)
+from .engine.ablation import ablation_hooks, copy_losses, measure_ablation
+from .engine.ablation_sweep import AblationSweep, ablation_sweep
+from .engine.census import score_heads
+from .engine.probing import probe_layers
+from .io.output_files import MixedOutputError, check_output_set
+from .model.heads import HeadId
+from .model.hooks import attached_hooks, leftover_hooks
+from .model.loading import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
+from .pipeline.checkpoints import score_checkpoints
+from .pipeline.classify import ClassifySettings, classify_heads
+from .pipeline.phase_change import in_context_score, prefix_matching_scores
+from .report.head_report import render_html, render_json, render_markdown, write_report
+from .report.loaders import load_report, load_sweep
+from .results.checkpoints import CheckpointSweep
+from .results.classification import (
+    BehaviorInfo,
+    Classification,
+    HeadClass,
+    LayerProbes,
+    MeasureInfo,
+)
+from .results.evidence import AblationEffect, Evidence, GroupEvidence, WeightEvidence
+from .results.scores import HeadScores
+from .runs.pipelines import run_sweep, run_zoo
+from .spec.behaviors import (
     Behavior,
     Confirmation,
     get_behavior,
@@ -28,34 +51,22 @@ from .behaviors import (
     registered_behaviors,
     unregister_behavior,
 )
-from .census import score_heads
-from .checkpoints import CheckpointSweep, score_checkpoints
-from .classify import ClassifySettings, classify_heads
-from .evidence import Evidence, GroupEvidence, WeightEvidence
-from .heads import HeadId
-from .distributed import run_sweep, run_zoo
-from .hooks import attached_hooks, leftover_hooks
-from .measures import (
+from .spec.measures import (
     Measure,
     MeasureCheck,
     register_measure,
     registered_measures,
     unregister_measure,
 )
-from .models import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
-from .output_files import MixedOutputError, check_output_set, load_report, load_sweep
-from .phase_change import (
-    in_context_score,
-    prefix_matching_scores,
+from .stimuli.text import repeated_text_tokens, text_stimuli
+from .stimuli.tokens import (
+    Stimuli,
+    occurrence_tokens,
     prefix_matching_tokens,
-    repeated_text_tokens,
+    repeated_tokens,
+    unrepeated_tokens,
 )
-from .planted import PlantedModel, build_planted_model
-from .probing import LayerProbes, probe_layers
-from .report import render_html, render_json, render_markdown, write_report
-from .results import BehaviorInfo, Classification, HeadClass, MeasureInfo
-from .scoring import HeadScores
-from .stimuli import Stimuli, occurrence_tokens, repeated_tokens, text_stimuli, unrepeated_tokens
+from .train.planted import PlantedModel, build_planted_model
 
 __all__ = [
     "AblationEffect",

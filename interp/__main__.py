@@ -1,5 +1,7 @@
 """``python -m interp report ...``"""
 
+from __future__ import annotations
+
 import sys
 
 from .cli import main

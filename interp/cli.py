@@ -24,7 +24,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-__all__ = ["main"]
+from .io.output_files import REPORT_SET, SWEEP_SET, check_output_dir, check_output_set
+from .model.loading import ModelLoadError, check_device, load_model
+from .pipeline.classify import ClassifySettings, classify_heads
+from .pipeline.text_model import classify_text_model, heldout_documents, heldout_source
+from .report.head_report import write_report
+from .report.sweep_page import best_head
+from .runs.pipelines import run_sweep, run_zoo
+from .runs.runner import RayMissingError
+from .spec.behaviors import registered_behaviors
+from .stimuli.preflight import (
+    DEFAULT_SEQ_LEN,
+    check_seed,
+    fit_seq_len,
+    parse_token_ids,
+    read_texts,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -203,12 +218,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return _sweep(args)
     if args.command == "zoo":
         return _zoo(args)
-    from .classify import ClassifySettings
-    from .models import ModelLoadError, check_device, load_model
-    from .output_files import check_output_dir
-    from .preflight import DEFAULT_SEQ_LEN, fit_seq_len, parse_token_ids, read_texts
-    from .report import write_report
-
     started = time.perf_counter()
     try:
         # Everything that can be checked before the census is checked here.
@@ -249,8 +258,6 @@ def _main(argv: Sequence[str] | None) -> int:
 def _check(directory: str) -> int:
     """``interp check DIR``: 0 when every set found is complete, 1 when one is mixed, 2
     when there is none."""
-    from .output_files import REPORT_SET, SWEEP_SET, check_output_set
-
     found = False
     mixed = False
     for manifest, *others in (REPORT_SET, SWEEP_SET):
@@ -273,9 +280,6 @@ def _check(directory: str) -> int:
 def _classify(model, args: argparse.Namespace, settings, texts):
     """The census; a model that ships held-out text is also scored on it (when no --text
     is given) and, with --stimuli auto or text, classified on repeated spans of it."""
-    from .classify import classify_heads
-    from .text_model import classify_text_model, heldout_documents
-
     documents = heldout_documents(args.model)
     kind = args.stimuli
     if kind == "auto":
@@ -290,14 +294,6 @@ def _classify(model, args: argparse.Namespace, settings, texts):
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .behaviors import registered_behaviors
-    from .checkpoint_report import best_head
-    from .distributed import RayMissingError, run_sweep
-    from .models import ModelLoadError, check_device
-    from .output_files import check_output_dir
-    from .preflight import DEFAULT_SEQ_LEN, check_seed, parse_token_ids
-    from .text_model import heldout_source
-
     started = time.perf_counter()
     try:
         check_output_dir(args.out)
@@ -365,12 +361,6 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _zoo(args: argparse.Namespace) -> int:
-    from .classify import ClassifySettings
-    from .distributed import RayMissingError, run_zoo
-    from .models import ModelLoadError, check_device
-    from .output_files import check_output_dir
-    from .preflight import parse_token_ids
-
     started = time.perf_counter()
     try:
         check_output_dir(args.out)

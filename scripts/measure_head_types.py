@@ -10,24 +10,18 @@ from __future__ import annotations
 import torch
 
 from interp import load_model
-from interp.ablation import measure_ablation
-from interp.head_types import (
-    copy_suppression_targets,
-    induction_by_distance,
-    key_position_profile,
-    local_profile,
-    predicted_logit_effect,
-    predicted_tokens,
-    sink_scores,
-    successor_scores,
-    window_mass,
-    window_width,
-)
-from interp.hooks import capture, pattern_hook
-from interp.models import special_token_ids
-from interp.scoring import score_layer
-from interp.stimuli import repeated_tokens, spaced_copy_tokens, unrepeated_tokens
-from interp.weights import ov_copying_scores
+from interp.engine.ablation import measure_ablation
+from interp.catalog.copy_suppression import copy_suppression_targets, predicted_logit_effect, predicted_tokens
+from interp.catalog.induction_distance import induction_by_distance
+from interp.catalog.key_position import key_position_profile
+from interp.catalog.local_window import local_profile, window_mass, window_width
+from interp.catalog.sink import sink_scores
+from interp.catalog.successor import successor_scores
+from interp.model.hooks import capture, pattern_hook
+from interp.model.loading import special_token_ids
+from interp.engine.scoring import score_layer
+from interp.stimuli.tokens import repeated_tokens, spaced_copy_tokens, unrepeated_tokens
+from interp.model.weights import ov_copying_scores
 
 
 def patterns(model, stimuli) -> torch.Tensor:

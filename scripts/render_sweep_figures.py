@@ -3,8 +3,8 @@
     PYTHONPATH=. python scripts/render_sweep_figures.py docs/runs/text2/sweep.json \\
         docs/figures/text2 --title "2-layer text model"
 
-Writes ``<prefix>_model_curves.png`` (:func:`interp.checkpoint_report.model_curves`) and
-``<prefix>_<behavior>.png`` (:func:`interp.checkpoint_report.checkpoint_curves`) for
+Writes ``<prefix>_model_curves.png`` (:func:`interp.report.sweep_page.model_curves`) and
+``<prefix>_<behavior>.png`` (:func:`interp.report.sweep_page.checkpoint_curves`) for
 induction and previous-token. Needs a Chromium binary (``--chromium``, default
 ``/usr/bin/chromium``).
 """
@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
 
-    from interp.checkpoint_report import checkpoint_curves, has_model_curves, model_curves
-    from interp.checkpoints import CheckpointSweep
+    from interp.report.sweep_page import checkpoint_curves, has_model_curves, model_curves
+    from interp.results.checkpoints import CheckpointSweep
 
     sweep = CheckpointSweep.from_dict(json.loads(args.sweep.read_text()))
     args.prefix.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python scripts/train_default_model.py --out interp/bundled/default --seed 1
 
-Writes ``config.json`` + ``model.safetensors`` (``interp.models.save_model``), ``heads.json``
+Writes ``config.json`` + ``model.safetensors`` (``interp.model.loading.save_model``), ``heads.json``
 (the head roles :func:`interp.classify_heads` confirms on the trained model,
 ``Classification.roles()``) and ``training.json`` (the recipe, the loss history, final
 losses, each head's second-copy loss effect, wall time). The same seed gives bit-identical
@@ -29,9 +29,9 @@ TRAIN_SEED = 1  # seed 0 grew three partial duplicate-token heads (0.28-0.33), n
 def measure(model) -> tuple[dict, dict]:
     """``(heads.json document, evaluation)`` from the package's own census and ablations."""
     from interp import ClassifySettings, classify_heads, copy_losses, repeated_tokens
-    from interp.ablation_sweep import ablation_sweep
-    from interp.heads import all_heads
-    from interp.models import special_token_ids
+    from interp.engine.ablation_sweep import ablation_sweep
+    from interp.model.heads import all_heads
+    from interp.model.loading import special_token_ids
 
     result = classify_heads(model, ClassifySettings(seed=0))
     stimuli = repeated_tokens(N_SEQUENCES, REPEAT_LEN, vocab_size=int(model.cfg.d_vocab),
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
-    from interp.models import load_model, save_model
-    from interp.training import TrainConfig, train_model
+    from interp.model.loading import load_model, save_model
+    from interp.train.default_model import TrainConfig, train_model
 
     if args.measure_only:
         heads, _ = measure(load_model(args.out))

@@ -3,7 +3,7 @@
     PYTHONPATH=. python scripts/train_text_model.py --out interp/bundled/text \\
         --checkpoint-dir runs/text2 --checkpoint-every 250
 
-Writes ``config.json`` + ``model.safetensors`` + ``tokenizer.json`` (``interp.models.save_model``),
+Writes ``config.json`` + ``model.safetensors`` + ``tokenizer.json`` (``interp.model.loading.save_model``),
 ``heldout.txt`` (a sample of the held-out stdlib files, never trained on), ``training.json``
 (the recipe, Python version, corpus hashes, the loss history, wall time) and, unless
 ``--no-heads``, ``heads.json`` (the heads ``interp.classify_heads`` confirms, measured as
@@ -54,17 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         write_heads(args.out)
         return 0
 
-    from interp.models import save_model
-    from interp.text_training import (
-        TextTrainConfig,
-        corpus_fingerprint,
-        encode_stream,
-        heldout_windows,
-        load_stdlib_corpus,
-        train_text_model,
-        train_tokenizer,
-        write_heldout_text,
-    )
+    from interp.model.loading import save_model
+    from interp.train.text_model import TextTrainConfig, corpus_fingerprint, encode_stream, heldout_windows, load_stdlib_corpus, train_text_model, train_tokenizer, write_heldout_text
 
     overrides = {"n_layers": args.layers, "seed": args.seed}
     if args.steps is not None:
@@ -116,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = save_model(model, args.out)
     shipped = write_heldout_text(corpus.heldout, out / "heldout.txt")
-    from interp.text_training import _heldout_eval
+    from interp.train.text_model import _heldout_eval
 
     last_eval = _heldout_eval(model, eval_tokens)  # the final weights on the eval windows
     training = {
@@ -153,8 +144,8 @@ def _from_checkpoint(path: Path, log: Path | None, cfg) -> tuple:
     """The checkpoint's model and the history printed by its run up to its step."""
     import re
 
-    from interp.checkpoints import parse_step
-    from interp.models import load_model
+    from interp.results.checkpoints import parse_step
+    from interp.model.loading import load_model
 
     step = parse_step(path.name)
     if step != cfg.steps:
@@ -179,7 +170,7 @@ def _from_checkpoint(path: Path, log: Path | None, cfg) -> tuple:
 
 def write_heads(out: Path) -> None:
     """Measure the model in ``out`` as ``interp report --model <out>`` does; write heads.json."""
-    from interp.text_model import measure_text_heads
+    from interp.pipeline.text_model import measure_text_heads
 
     heads = measure_text_heads(out)
     (Path(out) / "heads.json").write_text(json.dumps(heads, indent=2) + "\n")

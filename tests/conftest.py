@@ -11,7 +11,7 @@ import torch
 
 torch.set_num_threads(1)
 
-from interp.hooks import leftover_hooks  # noqa: E402
+from interp.model.hooks import leftover_hooks  # noqa: E402
 
 _WATCHED: list = []
 
@@ -48,7 +48,7 @@ def random_model():
 @pytest.fixture(scope="session")
 def planted():
     """Hand-set weights with known head roles (see interp/planted.py)."""
-    from interp.planted import build_planted_model
+    from interp.train.planted import build_planted_model
 
     result = build_planted_model()
     watch(result.model)

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from interp import ablation_hooks, attached_hooks, copy_losses, measure_ablation, repeated_tokens
-from interp.ablation import residual_after_layer
-from interp.ablation import _derangement
+from interp.engine.ablation import residual_after_layer
+from interp.engine.ablation import _derangement
 
 
 @pytest.fixture(scope="module")

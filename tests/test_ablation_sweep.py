@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from interp import attached_hooks, copy_losses, leftover_hooks, measure_ablation, repeated_tokens
-from interp.ablation import _derangement
-from interp.hooks import z_hook
-from interp.stimuli import Stimuli
-from interp.ablation_sweep import AblationSweep, _run_blocks, ablation_sweep, attribution_scores
+from interp.engine.ablation import _derangement
+from interp.model.hooks import z_hook
+from interp.stimuli.tokens import Stimuli
+from interp.engine.ablation_sweep import AblationSweep, _run_blocks, ablation_sweep, attribution_scores
 
 from conftest import watch
 

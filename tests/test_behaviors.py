@@ -10,9 +10,10 @@ import torch
 
 import interp
 from interp import Behavior, ClassifySettings, Confirmation, classify_heads
-from interp.behaviors import ProbeTask, offset_targets, resolve_behaviors, token_back_labels
-from interp.evidence import decide, relative_note
-from interp.planted import build_planted_model
+from interp.spec.probe_tasks import ProbeTask
+from interp.spec.behaviors import offset_targets, resolve_behaviors, token_back_labels
+from interp.results.evidence import decide, relative_note
+from interp.train.planted import build_planted_model
 
 BUILTINS = ("previous_token", "duplicate_token", "induction", "copy_suppression", "local_window",
             "current_token", "first_token")
@@ -123,7 +124,7 @@ def test_a_registered_behavior_flows_through_every_stage(two_back, planted, tmp_
     sweep = interp.score_checkpoints([planted.model, planted.model], labels=["a1", "a2"],
                                      n_seqs=4, seq_len=10)
     assert "back_two" in sweep.behaviors
-    from interp.checkpoint_report import render_sweep_html
+    from interp.report.sweep_page import render_sweep_html
 
     assert 'id="interp-sweep-back_two"' in render_sweep_html(sweep)
 

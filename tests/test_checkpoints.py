@@ -8,10 +8,11 @@ import pytest
 import torch
 
 import interp
-from interp.checkpoints import CheckpointSweep, find_checkpoints, parse_step, score_checkpoints
+from interp.results.checkpoints import CheckpointSweep, parse_step
+from interp.pipeline.checkpoints import find_checkpoints, score_checkpoints
 from interp.cli import main
-from interp.checkpoint_report import checkpoint_curves, render_sweep_html, write_sweep
-from interp.training import TrainConfig, train_model
+from interp.report.sweep_page import checkpoint_curves, render_sweep_html, write_sweep
+from interp.train.default_model import TrainConfig, train_model
 
 N_SEQS, SEQ_LEN = 4, 8
 TINY = TrainConfig(
@@ -65,7 +66,7 @@ def test_sweep_shapes_and_steps(sweep):
 def test_each_checkpoint_matches_its_own_census(sweep, run_dir):
     """Same seeded stimuli for every checkpoint: each row equals a census run alone."""
     model = interp.load_model(run_dir / "step_00002")
-    assert interp.models.special_token_ids(model) == (1,)  # MARK, saved with the checkpoint
+    assert interp.model.loading.special_token_ids(model) == (1,)  # MARK, saved with the checkpoint
     stimuli = interp.repeated_tokens(N_SEQS, SEQ_LEN, vocab_size=TINY.d_vocab, seed=3,
                                      exclude_ids=[1])
     alone = interp.score_heads(model, stimuli)
@@ -100,7 +101,7 @@ def test_bridges_with_labels(random_model, watch_model):
                                n_seqs=N_SEQS, seq_len=SEQ_LEN)
     assert result.steps == (100, 200) and result.labels == ("100", "200")
     torch.testing.assert_close(result.scores["induction"][0], result.scores["induction"][1])
-    assert result.sources == (interp.models.model_name(random_model),) * 2
+    assert result.sources == (interp.model.loading.model_name(random_model),) * 2
 
 
 def test_different_architectures_are_refused(run_dir, random_model):
@@ -195,7 +196,7 @@ def test_sweep_over_hugging_face_checkpoints(tmp_path):
 def test_sweep_excludes_tokens_and_records_them(run_dir):
     """``exclude_tokens`` (``interp sweep --exclude-tokens``) shapes the shared stimuli."""
     from interp import load_model, repeated_tokens
-    from interp.models import bos_token_id, special_token_ids
+    from interp.model.loading import bos_token_id, special_token_ids
 
     first = load_model(find_checkpoints(run_dir)[0])
     excluded = list(range(2, 20))
@@ -232,9 +233,9 @@ def test_sweep_curves_the_per_head_measures(watch_model):
     """Every per-head measure (sinks, window width, induction by distance, successor ...)
     is recorded at every checkpoint and drawn on the sweep page; a planted sink head sinks
     at every checkpoint, its look-alike neighbours do not."""
-    from interp.checkpoint_report import measure_curves, render_sweep_html
-    from interp.checkpoints import CheckpointSweep
-    from interp.planted import build_planted_model
+    from interp.report.sweep_page import measure_curves, render_sweep_html
+    from interp.results.checkpoints import CheckpointSweep
+    from interp.train.planted import build_planted_model
 
     planted = build_planted_model(roles_layer0=("previous_token", "sink_1", "local_3", "uniform"))
     watch_model(planted.model)

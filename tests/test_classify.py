@@ -12,7 +12,7 @@ from interp import (
     registered_behaviors,
     repeated_tokens,
 )
-from interp.planted import build_planted_model
+from interp.train.planted import build_planted_model
 
 TRUE_ROLES = ("previous_token", "duplicate_token", "induction")
 
@@ -196,7 +196,7 @@ def test_many_heads_are_screened_by_attribution_before_exact_ablation(watch_mode
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge import TransformerBridge
 
-    from interp.classify import MAX_EXACT_SWEEP
+    from interp.pipeline.classify import MAX_EXACT_SWEEP
 
     cfg = TransformerBridgeConfig(d_model=32, d_head=4, n_heads=40, n_layers=2, n_ctx=33,
                                   d_vocab=32, attn_only=True, normalization_type="LN", seed=1)

@@ -207,7 +207,7 @@ _LIMITED = """
 import resource, sys, torch
 torch.set_num_threads(1)
 from interp.cli import main
-from interp.models import load_model
+from interp.model.loading import load_model
 load_model(sys.argv[2])  # imports and the model itself, before the limit
 vm = int([l for l in open("/proc/self/status") if l.startswith("VmSize")][0].split()[1])
 limit = vm * 1024 + int(sys.argv[1]) * 2**20
@@ -259,7 +259,7 @@ def test_many_text_lines_stay_within_a_memory_limit(text_model_dir, tmp_path):
 
 @pytest.mark.slow
 def test_running_out_of_memory_is_an_error_that_names_batch_size(tmp_path):
-    from interp.models import DEFAULT_MODEL_DIR
+    from interp.model.loading import DEFAULT_MODEL_DIR
 
     done = _limited(300, DEFAULT_MODEL_DIR, [
         "report", "--model", "default", "--out", str(tmp_path / "r"), "--n-seqs", "20000",

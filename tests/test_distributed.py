@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 
 import interp
-from interp.checkpoint_report import write_sweep
-from interp.checkpoints import score_checkpoints
-from interp.classify import ClassifySettings
+from interp.report.sweep_page import write_sweep
+from interp.pipeline.checkpoints import score_checkpoints
+from interp.pipeline.classify import ClassifySettings
 from interp.cli import main
-from interp.report import render_json
-from interp.distributed import (
-    ITEMS_DIR, RayMissingError, expand_specs, load_spec, model_content_hash, read_spec_file,
-    run_sweep, run_zoo, spec_label,
-)
-from interp.training import TrainConfig, train_model
+from interp.report.head_report import render_json
+from interp.runs.store import ITEMS_DIR
+from interp.runs.runner import RayMissingError
+from interp.runs.specs import expand_specs, load_spec, model_content_hash, read_spec_file, spec_label
+from interp.runs.pipelines import run_sweep, run_zoo
+from interp.train.default_model import TrainConfig, train_model
 
 N_SEQS, SEQ_LEN, SEED = 4, 8, 3
 SWEEP = {"n_seqs": N_SEQS, "seq_len": SEQ_LEN, "seed": SEED}

@@ -9,7 +9,7 @@ import torch
 import interp
 
 from interp import ClassifySettings, classify_heads
-from interp.planted import build_planted_model
+from interp.train.planted import build_planted_model
 
 from conftest import watch
 
@@ -87,8 +87,8 @@ def test_local_window_head_against_previous_token_and_long_range_decoys(local):
 
 
 def test_pure_target_masks_leave_out_prediction_behaviors_unless_named():
-    from interp.behaviors import registered_behaviors
-    from interp.scoring import target_masks
+    from interp.spec.behaviors import registered_behaviors
+    from interp.engine.scoring import target_masks
 
     tokens = torch.tensor([[0, 3, 4, 3, 4]])
     masks = target_masks(tokens)  # the registry, without predictions
@@ -96,7 +96,7 @@ def test_pure_target_masks_leave_out_prediction_behaviors_unless_named():
     assert needs and not set(needs) & set(masks.targets)
     with pytest.raises(ValueError, match="needs the model's predictions"):
         target_masks(tokens, behaviors=needs)
-    predicted = interp.behaviors.Predictions(tokens=torch.tensor([[3, 4, 3, 4, 3]]),
+    predicted = interp.spec.behaviors.Predictions(tokens=torch.tensor([[3, 4, 3, 4, 3]]),
                                              probs=torch.ones(1, 5))
     masks = target_masks(tokens, behaviors=needs, predictions=predicted)
     # query 2 predicts 3 (key 1 holds it); query 3 predicts 4 (key 2)

@@ -7,31 +7,18 @@ import pytest
 import torch
 
 from conftest import watch
-from interp.ablation import measure_ablation
-from interp.head_types import (
-    SINK_THRESHOLD,
-    copy_suppression_targets,
-    induction_band_targets,
-    induction_by_distance,
-    key_position_profile,
-    local_profile,
-    mlp0_embeddings,
-    ordinal_token_sets,
-    ov_circuit_among,
-    predicted_logit_effect,
-    predicted_tokens,
-    sink_profile,
-    sink_scores,
-    successor_fraction,
-    successor_scores,
-    window_mass,
-    window_width,
-)
-from interp.hooks import capture, pattern_hook
-from interp.planted import PlantedModel, build_planted_model
-from interp.scoring import score_layer
-from interp.stimuli import Stimuli
-from interp.weights import ov_copying_scores
+from interp.engine.ablation import measure_ablation
+from interp.catalog.sink import SINK_THRESHOLD, sink_profile, sink_scores
+from interp.catalog.copy_suppression import copy_suppression_targets, predicted_logit_effect, predicted_tokens
+from interp.catalog.induction_distance import induction_band_targets, induction_by_distance
+from interp.catalog.key_position import key_position_profile
+from interp.catalog.local_window import local_profile, window_mass, window_width
+from interp.catalog.successor import mlp0_embeddings, ordinal_token_sets, ov_circuit_among, successor_fraction, successor_scores
+from interp.model.hooks import capture, pattern_hook
+from interp.train.planted import PlantedModel, build_planted_model
+from interp.engine.scoring import score_layer
+from interp.stimuli.tokens import Stimuli
+from interp.model.weights import ov_copying_scores
 
 torch.set_num_threads(1)
 

@@ -14,7 +14,7 @@ import torch
 
 import interp
 from interp import ModelLoadError, load_model
-from interp.hooks import pattern_hook
+from interp.model.hooks import pattern_hook
 
 transformers = pytest.importorskip("transformers")
 
@@ -80,7 +80,7 @@ def test_loads_offline_without_tokenizer(checkpoint, loaded, watch_model):
     assert loaded.tokenizer is None
     assert loaded.cfg.n_layers == N_LAYERS and loaded.cfg.n_heads == 4
     assert loaded.cfg.d_vocab == VOCAB
-    assert interp.models.model_name(loaded) == path.name
+    assert interp.model.loading.model_name(loaded) == path.name
 
 
 def test_logits_equal_hf(checkpoint, loaded):
@@ -152,7 +152,7 @@ def test_out_of_vocabulary_bos_is_dropped(tmp_path):
         n_layer=1, n_head=2, n_embd=32, vocab_size=VOCAB, n_positions=64))
     hf_model.save_pretrained(tmp_path)
     model = load_model(tmp_path)
-    assert interp.models.bos_token_id(model) == 0
+    assert interp.model.loading.bos_token_id(model) == 0
     result = interp.classify_heads(model, interp.ClassifySettings(n_seqs=2, seq_len=5,
                                                                   sweep=False))
     assert len(result.heads) == 2
@@ -172,7 +172,7 @@ def test_tokenizer_files_are_used(tmp_path):
     tokenizer.save_pretrained(tmp_path)
     model = load_model(tmp_path)
     assert model.tokenizer is not None
-    assert interp.models.bos_token_id(model) == 0
+    assert interp.model.loading.bos_token_id(model) == 0
     stimuli = interp.text_stimuli(model, ["w5 w6 w7 w5 w6 w7"])
     assert stimuli.tokens[0].tolist() == [0, 5, 6, 7, 5, 6, 7]
 
@@ -259,7 +259,7 @@ def test_cli_on_a_checkpoint_with_a_missing_tensor_exits_2(tmp_path, capsys):
 
 def test_special_tokens_json_is_honored_in_hugging_face_directories(tmp_path):
     from interp import ClassifySettings, classify_heads
-    from interp.models import special_token_ids
+    from interp.model.loading import special_token_ids
 
     path = _saved_gpt2(tmp_path / "gpt2")
     keep = [5, 6, 7, 8, 9, 10]

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from interp import attached_hooks, leftover_hooks
-from interp.hooks import pattern_hook, z_hook
+from interp.model.hooks import pattern_hook, z_hook
 
 
 def test_hooks_removed_after_normal_exit(random_model):

@@ -10,17 +10,16 @@ import torch
 
 import interp
 from interp import ClassifySettings, Classification, Measure, MeasureCheck, classify_heads
-from interp.head_types import (
-    copy_band_positions,
-    copy_loss_effect,
-    ordinal_stimuli,
-    sink_values,
-    successor_logit_effect,
-)
-from interp.measures import long_stimuli, resolve_measures, successor_measure, uniform_pattern
-from interp.stimuli import Stimuli
-from interp.planted import build_planted_model
-from interp.results import SCHEMA_VERSION
+from interp.catalog.induction_distance import copy_band_positions, copy_loss_effect
+from interp.catalog.successor import ordinal_stimuli, successor_logit_effect
+from interp.catalog.sink import sink_values
+from interp.stimuli.long import long_stimuli
+from interp.spec.measures import resolve_measures
+from interp.catalog.successor import successor_measure
+from interp.engine.measures import uniform_pattern
+from interp.stimuli.tokens import Stimuli
+from interp.train.planted import build_planted_model
+from interp.results.classification import SCHEMA_VERSION
 
 from conftest import watch
 
@@ -320,7 +319,7 @@ def test_key_position_profile_of_sink_local_and_uniform_heads(positional):
     flat = _of(planted, result, "uniform")["key_position"]
     assert sink[0] > 0.99 and local[-1] > 0.99
     assert max(flat) - min(flat) < 0.05 and sum(flat) == pytest.approx(1.0, abs=1e-3)
-    figure = interp.plots.measure_profiles(result, "key_position")
+    figure = interp.report.plots.measure_profiles(result, "key_position")
     assert len(figure.data) == len(result.heads)
     assert 'id="interp-measure-key_position"' in interp.render_html(result)
 

@@ -107,7 +107,7 @@ def test_save_does_not_leave_temporary_files(random_model, tmp_path):
 
 def test_special_tokens_round_trip_and_stay_out_of_stimuli(random_model, tmp_path):
     from interp import ClassifySettings, classify_heads
-    from interp.models import set_special_token_ids, special_token_ids
+    from interp.model.loading import set_special_token_ids, special_token_ids
 
     save_model(random_model, tmp_path / "plain")
     model = load_model(tmp_path / "plain")
@@ -127,14 +127,14 @@ def test_special_tokens_round_trip_and_stay_out_of_stimuli(random_model, tmp_pat
 
 
 def test_bundled_model_marks_its_mark_token(bundled_model):
-    from interp.models import special_token_ids
+    from interp.model.loading import special_token_ids
 
     assert special_token_ids(bundled_model) == (1,)
 
 
 def test_names_with_a_slash_go_to_the_name_loader(monkeypatch):
     """240 of TransformerLens' 249 names hold a '/': they are names, not directories."""
-    from interp.models import _known_names
+    from interp.model.loading import _known_names
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert "EleutherAI/pythia-14m" in _known_names()
@@ -170,7 +170,7 @@ def test_save_clears_what_the_model_does_not_have(random_model, tmp_path):
     """A tokenizer.json (or special_tokens.json) left by another model is removed."""
     from tokenizers import Tokenizer, models
 
-    from interp.models import set_special_token_ids, special_token_ids
+    from interp.model.loading import set_special_token_ids, special_token_ids
 
     out = tmp_path / "m"
     out.mkdir()

@@ -35,10 +35,10 @@ from interp import (
     save_model,
     write_report,
 )
-from interp import output_files
-from interp.checkpoint_report import write_sweep
+from interp.io import output_files
+from interp.report.sweep_page import write_sweep
 from interp.cli import main
-from interp.output_files import REPORT_SET, write_output_set
+from interp.io.output_files import REPORT_SET, write_output_set
 
 from test_report import make_document
 
@@ -53,7 +53,7 @@ def _report(seed: int) -> Classification:
     return Classification.from_dict(document)
 
 
-from interp.distributed import ITEMS_DIR  # noqa: E402  (the sweep's item store)
+from interp.runs.store import ITEMS_DIR  # noqa: E402  (the sweep's item store)
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -320,7 +320,7 @@ def _fault_trials(tmp_path, names, manifest_key, docs_old, docs_new, seeds, fres
 
 
 def _report_documents(result):
-    from interp.report import REPORT_FILES, render_html, render_json, render_markdown
+    from interp.report.head_report import REPORT_FILES, render_html, render_json, render_markdown
 
     texts = {"html": render_html(result), "json": render_json(result),
              "markdown": render_markdown(result)}
@@ -339,7 +339,7 @@ def test_report_killed_at_random_points_is_old_or_new(tmp_path):
 
 
 def test_sweep_killed_at_random_points_is_old_or_new(sweep, tmp_path):
-    from interp.checkpoint_report import SWEEP_FILES, render_sweep_html
+    from interp.report.sweep_page import SWEEP_FILES, render_sweep_html
 
     other = type(sweep).from_dict({**sweep.to_dict(), "labels": ["x", "y"]})
     docs = [

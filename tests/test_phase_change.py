@@ -3,17 +3,10 @@
 import pytest
 import torch
 
-from interp.phase_change import (
-    icl_positions,
-    in_context_score,
-    mid_frequency_ids,
-    prefix_matching_from_patterns,
-    prefix_matching_scores,
-    prefix_matching_tokens,
-    repeated_text_tokens,
-    text_windows,
-)
-from interp.stimuli import repeated_tokens
+from interp.pipeline.phase_change import icl_positions, in_context_score, prefix_matching_from_patterns, prefix_matching_scores
+from interp.stimuli.text import mid_frequency_ids, repeated_text_tokens, text_windows
+from interp.stimuli.tokens import prefix_matching_tokens
+from interp.stimuli.tokens import repeated_tokens
 
 
 def _prefix(planted, seq_len=10, n_seqs=8):
@@ -126,7 +119,7 @@ def test_repeated_text_tokens_repeat_a_span(planted, tmp_path):
 def test_per_position_loss_matches_the_copy_losses(planted):
     """Column t - 1 is the loss of token t; chunking does not change it."""
     from interp import copy_losses
-    from interp.phase_change import per_position_loss
+    from interp.pipeline.phase_change import per_position_loss
 
     stimuli = repeated_tokens(6, 10, vocab_size=24, seed=2)
     loss = per_position_loss(planted.model, stimuli.tokens, batch_size=4)

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from interp.planted import PLANTED_ROLES, PlantedModel, build_planted_model
+from interp.train.planted import PLANTED_ROLES, PlantedModel, build_planted_model
 
 torch.set_num_threads(1)
 

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from conftest import watch
-from interp.hooks import attached_hooks, capture, pattern_hook, z_hook
-from interp.planted import PLANTED_ROLES, PlantedModel, build_planted_model
+from interp.model.hooks import attached_hooks, capture, pattern_hook, z_hook
+from interp.train.planted import PLANTED_ROLES, PlantedModel, build_planted_model
 
 torch.set_num_threads(1)
 

@@ -8,17 +8,10 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from interp.classify import Classification
+from interp.results.classification import Classification
 #: The behaviors of the hand-made documents below.
 BEHAVIORS = ("previous_token", "duplicate_token", "induction")
-from interp.plots import (
-    ablation_effects,
-    attention_pattern,
-    behavior_heatmap,
-    loss_effect_heatmap,
-    pattern_grid,
-    scores_heatmaps,
-)
+from interp.report.plots import ablation_effects, attention_pattern, behavior_heatmap, loss_effect_heatmap, pattern_grid, scores_heatmaps
 
 torch.set_num_threads(1)
 
@@ -208,7 +201,7 @@ def test_attention_pattern_is_query_by_key_with_blank_future_keys():
 
 
 def test_attention_pattern_accepts_a_head_id_and_pads_short_records():
-    from interp.heads import HeadId
+    from interp.model.heads import HeadId
 
     fig = attention_pattern(make_result(), HeadId(0, 0))
     assert [list(row) for row in fig.data[0].z][0] == [1.0] + [None] * (len(TOKENS) - 1)
@@ -231,7 +224,7 @@ def test_attention_pattern_without_a_recorded_pattern_raises():
 
 def test_probe_and_distance_figures_from_a_real_classification(planted):
     from interp import ClassifySettings, classify_heads
-    from interp.plots import distance_profiles, probe_accuracy
+    from interp.report.plots import distance_profiles, probe_accuracy
 
     result = classify_heads(planted.model, ClassifySettings(n_seqs=8, seq_len=10, sweep=False))
     fig = probe_accuracy(result)

@@ -4,13 +4,7 @@ import numpy as np
 import pytest
 
 from interp import ClassifySettings
-from interp.preflight import (
-    MAX_SEED,
-    check_seed,
-    check_token_ids,
-    fit_seq_len,
-    parse_token_ids,
-)
+from interp.stimuli.preflight import MAX_SEED, check_seed, check_token_ids, fit_seq_len, parse_token_ids
 
 
 def test_seeds():

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from interp import occurrence_tokens
-from interp.ablation import residual_after_layer
+from interp.engine.ablation import residual_after_layer
 from probes import ProbeResult, fit_linear_probe, occurred_before_labels, previous_token_labels
 
 
@@ -52,7 +52,8 @@ def test_bad_input(features, labels, match):
 
 def test_probe_layers_find_where_the_planted_heads_write(planted):
     from interp import ablation_hooks, repeated_tokens
-    from interp.probing import LayerProbes, probe_layers
+    from interp.results.classification import LayerProbes
+    from interp.engine.probing import probe_layers
 
     repeated = repeated_tokens(16, 20, vocab_size=24, seed=0)
     prev = probe_layers(planted.model, repeated, "previous_token_identity")

@@ -11,11 +11,11 @@ from html.parser import HTMLParser
 import pytest
 import torch
 
-from interp.classify import Classification
+from interp.results.classification import Classification
 #: The behaviors of the hand-made documents below.
 BEHAVIORS = ("previous_token", "duplicate_token", "induction")
-from interp.report import render_html, render_json, render_markdown, write_report
-from interp.results import SCHEMA_VERSION
+from interp.report.head_report import render_html, render_json, render_markdown, write_report
+from interp.results.classification import SCHEMA_VERSION
 
 torch.set_num_threads(1)
 
@@ -273,7 +273,7 @@ def test_report_without_sweep_or_groups():
 
 @pytest.mark.slow
 def test_report_of_a_real_census(random_model, tmp_path):
-    from interp.classify import ClassifySettings, classify_heads
+    from interp.pipeline.classify import ClassifySettings, classify_heads
 
     result = classify_heads(random_model, ClassifySettings(min_lift=0.001, z=0.5, n_seqs=8))
     paths = write_report(result, tmp_path / "report")
@@ -489,7 +489,7 @@ def test_summary_names_the_stimuli_used_not_the_settings(planted):
 
 def test_sweep_hover_labels_are_escaped(planted):
     import interp
-    from interp.checkpoint_report import checkpoint_curves
+    from interp.report.sweep_page import checkpoint_curves
 
     sweep = interp.score_checkpoints([planted.model, planted.model],
                                      labels=["<b>1</b>", "<i>2</i>"], n_seqs=4, seq_len=10)

@@ -16,7 +16,7 @@ import tempfile
 import pytest
 import torch
 
-from interp.plots import attention_pattern
+from interp.report.plots import attention_pattern
 
 torch.set_num_threads(1)
 
@@ -76,14 +76,14 @@ def driver():
 
 @pytest.fixture(scope="module")
 def census(planted):
-    from interp.classify import classify_heads
+    from interp.pipeline.classify import classify_heads
 
     return classify_heads(planted.model)
 
 
 @pytest.fixture(scope="module")
 def report(census, tmp_path_factory):
-    from interp.report import write_report
+    from interp.report.head_report import write_report
 
     return write_report(census, tmp_path_factory.mktemp("report"))["html"]
 

@@ -3,18 +3,12 @@
 import pytest
 import torch
 
-from interp.behaviors import registered_behaviors
+from interp.spec.behaviors import registered_behaviors
 
 # the behaviors whose targets come from tokens alone (the others need the model's predictions)
 BEHAVIORS = tuple(b.name for b in registered_behaviors("behavior") if not b.needs_predictions)
-from interp.scoring import (
-    HeadScores,
-    distance_profile,
-    lift,
-    score_layer,
-    score_layer_all,
-    target_masks,
-)
+from interp.engine.scoring import distance_profile, score_layer, score_layer_all, target_masks
+from interp.results.scores import HeadScores, lift
 
 L = 6
 
@@ -179,8 +173,8 @@ def test_distance_profile_of_a_previous_token_head():
 
 
 def test_positional_targets_catch_a_fixed_offset_head_without_repeats():
-    from interp.scoring import positional_masks
-    from interp.stimuli import unrepeated_tokens
+    from interp.engine.scoring import positional_masks
+    from interp.stimuli.tokens import unrepeated_tokens
 
     s = unrepeated_tokens(3, L, vocab_size=64, seed=0)
     assert not torch.equal(s.tokens[:, 1 : L + 1], s.tokens[:, L + 1 :])

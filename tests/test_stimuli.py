@@ -50,8 +50,8 @@ def test_text_needs_a_tokenizer(random_model):
 
 
 def test_spaced_copy_tokens_place_each_copy_at_its_distance():
-    from interp.head_types import induction_band_targets
-    from interp.stimuli import spaced_copy_tokens
+    from interp.catalog.induction_distance import induction_band_targets
+    from interp.stimuli.tokens import spaced_copy_tokens
 
     s = spaced_copy_tokens(16, 64, vocab_size=64, distances=(5, 40), span=4, seed=2,
                            exclude_ids=[1])
@@ -78,7 +78,7 @@ def test_spaced_copy_tokens_place_each_copy_at_its_distance():
     (dict(distances=(4,), span=1), "span must be at least 2"),
 ])
 def test_spaced_copy_tokens_bad_sizes(kwargs, match):
-    from interp.stimuli import spaced_copy_tokens
+    from interp.stimuli.tokens import spaced_copy_tokens
 
     with pytest.raises(ValueError, match=match):
         spaced_copy_tokens(4, 64, vocab_size=64, **kwargs)

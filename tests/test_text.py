@@ -65,7 +65,7 @@ def test_classification_records_text_scores(text_model):
 def test_text_census_in_batches_gives_the_same_scores(text_model):
     """Texts are scored ``batch_size`` at a time (memory flat in the number of texts);
     the scores equal one pass over all of them."""
-    from interp.classify import _text_scores
+    from interp.pipeline.classify import _text_scores
 
     texts = TEXTS * 3 + ["the big red ball ran"]
     whole = score_heads(text_model, text_stimuli(text_model, texts), distance=False)
@@ -80,7 +80,7 @@ def test_text_census_in_batches_gives_the_same_scores(text_model):
 
 def test_huge_line_is_cut_before_tokenizing(text_model):
     """A 20 MB line gives the same row as a line just longer than the context."""
-    from interp.stimuli import MAX_CHARS_PER_TOKEN
+    from interp.stimuli.text import MAX_CHARS_PER_TOKEN
 
     unit = "the cat sat on a mat "
     huge = unit * (20_000_000 // len(unit))
@@ -92,7 +92,7 @@ def test_huge_line_is_cut_before_tokenizing(text_model):
 
 
 def test_read_texts_caps_what_it_reads(tmp_path):
-    from interp.preflight import read_texts
+    from interp.stimuli.preflight import read_texts
 
     assert read_texts(__file__)[0].startswith('"""')
     with pytest.raises(ValueError, match="more than 64 MiB"):
@@ -108,7 +108,7 @@ def test_read_texts_caps_what_it_reads(tmp_path):
 
 
 def test_score_texts_bad_input(text_model):
-    from interp.text_census import score_texts
+    from interp.engine.text_census import score_texts
 
     with pytest.raises(ValueError, match="non-empty list"):
         score_texts(text_model, [])

@@ -8,25 +8,15 @@ import pytest
 import torch
 
 from interp import load_model
-from interp.checkpoints import CheckpointSweep, score_checkpoints
-from interp.checkpoint_report import model_curves, render_sweep_html
+from interp.results.checkpoints import CheckpointSweep
+from interp.pipeline.checkpoints import score_checkpoints
+from interp.report.sweep_page import model_curves, render_sweep_html
 from interp.cli import main
-from interp.models import TEXT_MODEL_DIR
-from interp.phase_change import repeated_text_tokens
-from interp.text_model import heldout_documents, measure_text_heads
-from interp.text_training import (
-    TextTrainConfig,
-    _is_heldout,
-    corpus_fingerprint,
-    encode_stream,
-    load_stdlib_corpus,
-    read_heldout_documents,
-    sample_windows,
-    stdlib_files,
-    train_text_model,
-    train_tokenizer,
-    write_heldout_text,
-)
+from interp.model.loading import TEXT_MODEL_DIR
+from interp.stimuli.text import repeated_text_tokens
+from interp.pipeline.text_model import heldout_documents, measure_text_heads
+from interp.train.text_model import TextTrainConfig, _is_heldout, corpus_fingerprint, encode_stream, load_stdlib_corpus, sample_windows, stdlib_files, train_text_model, train_tokenizer, write_heldout_text
+from interp.stimuli.text import read_heldout_documents
 
 #: The behaviors the text model's heads.json is checked on.
 BEHAVIORS = ("previous_token", "duplicate_token", "induction")
@@ -184,8 +174,8 @@ def test_bundled_heldout_text_was_held_out():
 
 
 def test_long_measure_stimuli_of_a_text_model_are_held_out_text_with_copies():
-    from interp.head_types import copy_band_positions
-    from interp.phase_change import spaced_copy_text_tokens
+    from interp.catalog.induction_distance import copy_band_positions
+    from interp.stimuli.text import spaced_copy_text_tokens
 
     model = load_model("text")
     docs = heldout_documents("text")

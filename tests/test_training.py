@@ -9,13 +9,7 @@ import json
 import pytest
 import torch
 
-from interp.training import (
-    BOS_TOKEN_ID,
-    MARK_TOKEN_ID,
-    TrainConfig,
-    make_training_batch,
-    train_model,
-)
+from interp.train.default_model import BOS_TOKEN_ID, MARK_TOKEN_ID, TrainConfig, make_training_batch, train_model
 
 torch.set_num_threads(1)
 

@@ -1,0 +1,366 @@
+"""Head ablation: replace chosen heads' outputs and measure what the model loses.
+
+A head's output is its ``hook_z`` slice (``[batch, pos, d_head]``, before ``W_O``). Methods:
+
+- ``mean`` (default): the head's mean output over the batch and all real positions of the
+  same stimuli, a constant that keeps the average contribution but carries no information
+  about the current sequence;
+- ``zero``: zeros (also removes the average contribution, so it often overstates effects);
+- ``resample``: the head's output on another sequence of the batch (a seeded
+  derangement), at the same position.
+
+Metrics (each per sequence, then averaged; the effect is oriented so that a positive value
+means the head helped):
+
+- ``second_copy_loss``: mean next-token loss on the second copy of ``[BOS] r r``, the tokens
+  an induction mechanism can predict (positions ``L + 2 .. 2L``);
+- ``downstream_<behavior>``: mean score of chosen heads in later layers (the *receivers*,
+  e.g. the induction heads a previous-token head feeds) for that behavior; what they lose
+  when the head is removed;
+- ``loss``: mean next-token loss over every real position of the stimuli; its scale is
+  what ablating *every* head costs, so the relative effect is the share of all the
+  attention heads' contribution that these heads carry.
+
+The relative effect is ``effect / scale``: 1 means the heads' behavior is fully removed.
+When ``scale`` is below :data:`MIN_SCALE` the stimuli give the ablation nothing to measure
+and ``relative`` is NaN (see :func:`interp.evidence.decide`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from ..model.heads import HeadId, all_heads, check_heads
+from ..model.hooks import attached_hooks, capture, pattern_hook, resid_post_hook, z_hook
+from ..model.loading import model_device
+from ..results.evidence import MIN_SCALE, AblationEffect
+from ..spec.behaviors import resolve_behaviors
+from ..stimuli.tokens import Stimuli, check_stimuli
+from .scoring import score_layer_all, target_masks
+
+ABLATION_METHODS = ("mean", "zero", "resample")
+
+
+#: Prefix of the metric that reads later heads' scores: ``downstream_<behavior>``.
+DOWNSTREAM = "downstream_"
+
+
+def _group_by_layer(heads: Sequence[HeadId]) -> dict[int, list[int]]:
+    by_layer: dict[int, list[int]] = {}
+    for h in heads:
+        by_layer.setdefault(h.layer, []).append(h.head)
+    return by_layer
+
+
+def _capture_z(model: Any, stimuli: Stimuli, layers: Sequence[int]) -> dict[int, Tensor]:
+    names = {layer: z_hook(layer) for layer in layers}
+    captured = capture(model, stimuli.tokens, list(names.values()),
+                       stop_at_layer=max(layers) + 1)
+    return {layer: captured[name] for layer, name in names.items()}
+
+
+def _derangement(n: int, seed: int) -> Tensor:
+    """A seeded permutation with no fixed point: a random cycle through all ``n`` indices."""
+    generator = torch.Generator().manual_seed(int(seed))
+    order = torch.randperm(n, generator=generator)
+    perm = torch.empty(n, dtype=torch.long)
+    perm[order] = torch.roll(order, -1)  # order[i] takes the sequence order[i + 1]
+    return perm
+
+
+def replacement_values(
+    z: Float[Tensor, "batch pos head d_head"], valid: Tensor, method: str, seed: int
+) -> Tensor | None:
+    """What an ablated head's output is replaced by (None for ``zero``: zeros).
+
+    ``mean``: ``[head, d_head]``, the mean over the batch and the real positions;
+    ``resample``: ``[batch, pos, head, d_head]``, another sequence's output (a seeded
+    derangement of the batch) at the same position.
+    """
+    if method == "zero":
+        return None
+    if method == "mean":
+        w = valid.to(z.dtype)[:, :, None, None]  # (B, S, 1, 1)
+        return (z * w).sum((0, 1)) / w.sum((0, 1)).clamp(min=1)  # (H, d_head)
+    return z[_derangement(z.shape[0], seed)]  # (B, S, H, d_head)
+
+
+def head_replacement(
+    replacement: Tensor | None, method: str, head: int, like: Float[Tensor, "batch pos d_head"]
+) -> Tensor:
+    """One head's ablated output, broadcastable to ``like`` (``[batch, pos, d_head]``):
+    zeros, the head's mean (``[d_head]``) or the resampled outputs (``[batch, pos, d_head]``)
+    from :func:`replacement_values`. The one place a head's output is replaced."""
+    if method == "zero":
+        return torch.zeros((), dtype=like.dtype, device=like.device)
+    if method == "mean":
+        return replacement[head].to(like.dtype)  # (d_head,)
+    return replacement[: like.shape[0], : like.shape[1], head].to(like.dtype)  # (B, S, d_head)
+
+
+def ablation_hooks(
+    model: Any,
+    stimuli: Stimuli,
+    heads: Sequence[HeadId | str],
+    *,
+    method: str = "mean",
+    seed: int = 0,
+) -> list[tuple[str, Any]]:
+    """Forward hooks that ablate ``heads`` on ``stimuli`` (use with ``attached_hooks``).
+
+    The replacement values are computed here from a clean pass over the same stimuli; the
+    returned hooks write into a copy of the activation, never into a tensor they were given.
+
+    Raises:
+        ValueError: unknown method, unknown head, or fewer than 2 sequences to resample.
+    """
+    if method not in ABLATION_METHODS:
+        raise ValueError(f"unknown ablation method {method!r}; choose from {ABLATION_METHODS}")
+    parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
+    by_layer = _group_by_layer(parsed)
+    if not by_layer:
+        return []
+    if method == "resample" and stimuli.n_seqs < 2:
+        raise ValueError("resample ablation needs at least 2 sequences")
+    replacement: dict[int, Tensor] = {}
+    if method in ("mean", "resample"):
+        clean = _capture_z(model, stimuli, sorted(by_layer))
+        valid = stimuli.valid.to(model_device(model))
+        for layer, z in clean.items():  # z: (B, S, H, d_head)
+            replacement[layer] = replacement_values(z, valid, method, seed)
+
+    def make(layer: int, head_idx: list[int]):
+        def ablate(z: Tensor, hook: Any) -> Tensor:
+            out = z.clone()  # (B, S, H, d_head)
+            for head in head_idx:
+                out[:, :, head] = head_replacement(
+                    replacement.get(layer), method, head, out[:, :, head]
+                )
+            return out
+
+        return ablate
+
+    return [(z_hook(layer), make(layer, idx)) for layer, idx in by_layer.items()]
+
+
+def copy_losses(
+    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
+) -> tuple[Float[Tensor, " seq"], Float[Tensor, " seq"]]:
+    """Per-sequence mean next-token loss on the first and on the second copy of ``r``.
+
+    First copy: predictions of positions ``2..L`` (unpredictable for random tokens);
+    second copy: positions ``L + 2 .. 2L`` (predictable by induction).
+
+    Raises:
+        ValueError: the stimuli are not ``[BOS] r r`` batches.
+    """
+    if stimuli.repeat_len is None:
+        raise ValueError("copy losses need repeated-token stimuli ([BOS] r r)")
+    length = stimuli.repeat_len
+    nll = position_nll(model, stimuli, hooks)  # (B, S-1): position p predicts p + 1
+    first, second = copy_slices(length)
+    return nll[:, first].mean(-1).cpu(), nll[:, second].mean(-1).cpu()
+
+
+def copy_slices(repeat_len: int) -> tuple[slice, slice]:
+    """Prediction positions of the first copy (predicting ``2..L``) and of the second copy
+    (predicting ``L + 2 .. 2L``) in ``[BOS] r r``, as slices of a ``[batch, pos - 1]``
+    next-token loss."""
+    return slice(1, repeat_len), slice(repeat_len + 1, 2 * repeat_len)
+
+
+def token_nll(
+    logits: Float[Tensor, "batch pos vocab"], targets: Int[Tensor, "batch pos"]
+) -> Float[Tensor, "batch pos"]:
+    """Next-token loss (nats) of each position's logits against its target token; the one
+    implementation every loss in the package uses (float32 softmax)."""
+    logprobs = F.log_softmax(logits.float(), dim=-1)  # (B, P, V)
+    return -logprobs.gather(-1, targets[..., None].to(logprobs.device))[..., 0]  # (B, P)
+
+
+def stimuli_logits(
+    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
+) -> Float[Tensor, "batch pos vocab"]:
+    """Logits of one forward pass (no grad) over ``stimuli`` with ``hooks`` attached (e.g.
+    :func:`ablation_hooks`); padding is masked. On the model's device."""
+    tokens = stimuli.tokens.to(model_device(model))
+    padded = not bool(stimuli.valid.all())
+    kwargs = {"attention_mask": stimuli.valid.to(tokens.device).long()} if padded else {}
+    with torch.inference_mode(), attached_hooks(model, list(hooks)):
+        return model(tokens, **kwargs)
+
+
+def position_nll(
+    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
+) -> Float[Tensor, "batch pos_minus_1"]:
+    """Next-token loss at every position (column ``p`` predicts token ``p + 1``), with
+    ``hooks`` attached; on the model's device."""
+    logits = stimuli_logits(model, stimuli, hooks)
+    return token_nll(logits[:, :-1], stimuli.tokens[:, 1:])  # (B, S-1)
+
+
+def sequence_losses(
+    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
+) -> Float[Tensor, " seq"]:
+    """Per-sequence mean next-token loss over every real predicted position."""
+    nll = position_nll(model, stimuli, hooks)  # (B, S-1)
+    valid = stimuli.valid.to(nll.device)
+    keep = (valid[:, 1:] & valid[:, :-1]).to(nll.dtype)  # (B, S-1)
+    return ((nll * keep).sum(-1) / keep.sum(-1).clamp(min=1)).cpu()
+
+
+def downstream_score(
+    model: Any,
+    stimuli: Stimuli,
+    receivers: Sequence[HeadId | str],
+    behavior: str,
+    hooks: Sequence[tuple[str, Any]] = (),
+) -> Float[Tensor, " seq"]:
+    """Per-sequence mean ``behavior`` score of the ``receivers`` heads (range 0..1)."""
+    parsed = check_heads(list(receivers), int(model.cfg.n_layers), int(model.cfg.n_heads))
+    if not parsed:
+        raise ValueError(f"a downstream {behavior} score needs at least one receiver head")
+    (chosen,) = resolve_behaviors([behavior])
+    by_layer = _group_by_layer(parsed)
+    tokens = stimuli.tokens.to(model_device(model))
+    masks = target_masks(tokens, stimuli.valid.to(tokens.device), behaviors=[chosen])
+    collected: list[Tensor] = []
+
+    def make(layer: int, head_idx: list[int]):
+        def read(pattern: Tensor, hook: Any) -> None:
+            result = score_layer_all(pattern[:, head_idx].detach(), masks)[chosen.name]
+            collected.append(result.score.cpu())  # (B, n receivers in layer)
+
+        return read
+
+    read_hooks = [(pattern_hook(layer), make(layer, idx)) for layer, idx in by_layer.items()]
+    with torch.inference_mode(), attached_hooks(model, list(hooks) + read_hooks):
+        model(tokens, stop_at_layer=max(by_layer) + 1)
+    return torch.cat(collected, dim=1).nanmean(1)
+
+
+def summarise_effect(
+    heads: Sequence[HeadId],
+    method: str,
+    metric: str,
+    clean: Tensor,
+    ablated: Tensor,
+    effect: Tensor,
+    scale: float,
+    seed: int,
+) -> AblationEffect:
+    """An :class:`AblationEffect` from per-sequence ``clean``, ``ablated`` and ``effect``
+    (oriented so positive means the heads helped): mean, standard error over sequences,
+    and ``relative = effect / scale`` (NaN when ``scale`` is below :data:`MIN_SCALE`)."""
+    n = effect.numel()
+    stderr = float(effect.std(unbiased=True) / n**0.5) if n > 1 else float("inf")
+    mean_effect = float(effect.mean())
+    return AblationEffect(
+        heads=tuple(str(h) for h in heads),
+        method=method,
+        metric=metric,
+        clean=float(clean.mean()),
+        ablated=float(ablated.mean()),
+        effect=mean_effect,
+        stderr=stderr,
+        relative=mean_effect / scale if scale > MIN_SCALE else float("nan"),
+        scale=float(scale),
+        seed=int(seed),
+    )
+
+
+def measure_ablation(
+    model: Any,
+    stimuli: Stimuli,
+    heads: Sequence[HeadId | str],
+    *,
+    metric: str = "second_copy_loss",
+    method: str = "mean",
+    receivers: Sequence[HeadId | str] = (),
+    seed: int = 0,
+) -> AblationEffect:
+    """Ablate ``heads`` together and measure ``metric`` with and without the ablation.
+
+    Args:
+        model: a ``TransformerBridge`` (never modified; hooks always removed).
+        stimuli: the inputs (``[BOS] r r`` for ``second_copy_loss``).
+        heads: heads to ablate together, ``"L.H"`` or :class:`HeadId` (at least one).
+        metric: ``second_copy_loss`` (relative effect: share of the first-to-second-copy
+            loss drop that is lost), ``downstream_<behavior>`` (share of the receivers'
+            score for that behavior that is lost; receivers must sit in later layers than
+            every ablated head) or ``loss`` (share of what ablating every head costs).
+        method: ``mean``, ``zero`` or ``resample``.
+        receivers: heads whose score a ``downstream_<behavior>`` metric reads.
+        seed: seed of the resampling permutation.
+
+    Raises:
+        ValueError: no heads, an unknown metric, method or head, or receivers missing or
+            not in a later layer than the ablated heads.
+
+    Example:
+        >>> effect = measure_ablation(model, stimuli, ["1.0"])  # doctest: +SKIP
+        >>> effect.relative  # share of the copying benefit lost
+    """
+    parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
+    if not parsed:
+        raise ValueError("measure_ablation needs at least one head to ablate; got none")
+    check_stimuli(model, stimuli, repeated=metric == "second_copy_loss")
+    readers: list[HeadId] = []
+    if metric.startswith(DOWNSTREAM):
+        readers = check_heads(list(receivers), int(model.cfg.n_layers), int(model.cfg.n_heads))
+        if not readers:
+            raise ValueError(f"metric {metric!r} needs at least one receiver head")
+        first = min(h.layer for h in parsed)
+        early = [str(r) for r in readers if r.layer <= first]
+        if early:
+            raise ValueError(
+                f"receivers {', '.join(early)} are not in a layer after the ablated heads "
+                f"(earliest ablated layer {first}): ablating a head cannot change a head in "
+                "its own or an earlier layer"
+            )
+        resolve_behaviors([metric[len(DOWNSTREAM):]])  # the behavior must be known
+    elif metric not in ("second_copy_loss", "loss"):
+        raise ValueError(
+            f"unknown ablation metric {metric!r}; choose 'second_copy_loss', 'loss' or "
+            "'downstream_<behavior>'"
+        )
+    hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
+    if metric == "second_copy_loss":
+        first, clean = copy_losses(model, stimuli)
+        _, ablated = copy_losses(model, stimuli, hooks)
+        scale = float((first - clean).mean())
+        return summarise_effect(parsed, method, metric, clean, ablated, ablated - clean, scale,
+                                seed)
+    if metric == "loss":
+        clean = sequence_losses(model, stimuli)
+        ablated = sequence_losses(model, stimuli, hooks)
+        everything = ablation_hooks(
+            model, stimuli, all_heads(int(model.cfg.n_layers), int(model.cfg.n_heads)),
+            method=method, seed=seed,
+        )
+        scale = float((sequence_losses(model, stimuli, everything) - clean).mean())
+        return summarise_effect(parsed, method, metric, clean, ablated, ablated - clean, scale,
+                                seed)
+    behavior = metric[len(DOWNSTREAM):]
+    clean = downstream_score(model, stimuli, readers, behavior)
+    ablated = downstream_score(model, stimuli, readers, behavior, hooks)
+    scale = float(clean.mean())
+    return summarise_effect(parsed, method, metric, clean, ablated, clean - ablated, scale, seed)
+
+
+def residual_after_layer(
+    model: Any, stimuli: Stimuli, layer: int, hooks: Sequence[tuple[str, Any]] = ()
+) -> Float[Tensor, "batch pos d_model"]:
+    """The residual stream leaving block ``layer`` (optionally under ablation hooks)."""
+    if not 0 <= layer < int(model.cfg.n_layers):
+        raise ValueError(f"layer {layer} does not exist in a {model.cfg.n_layers}-layer model")
+    site = resid_post_hook(layer)
+    return capture(model, stimuli.tokens, [site], hooks=hooks, stop_at_layer=layer + 1)[
+        site
+    ].cpu()

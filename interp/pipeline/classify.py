@@ -1,0 +1,515 @@
+"""Classify every head from its scores, then test each class with an ablation.
+
+**Candidate class.** A head is a candidate for a behavior when, on the same pass, its score
+beats its own null (see :mod:`interp.scoring`) both in size and beyond noise:
+
+- lift ``(score - null) / (1 - null) >= min_lift`` (default 0.3: at least 30% of the
+  attention that could move onto the targets beyond chance does), and
+- ``score - null > z * stderr`` over sequences (default z = 3).
+
+- for behaviors that declare a positional control (content-based ones, such as
+  duplicate-token and induction): on ``[BOS] r s`` sequences without repeats (same run,
+  same seed) the head's attention on the same *positions* must lose at least half of its
+  gap over the null; a head that keeps attending there without repeats is a positional
+  shortcut.
+
+These criteria are relative to nulls measured in the same run, not to a fixed score, so
+they carry across models and stimulus lengths.
+
+**Confirmation.** Every candidate class is then put to the ablation its behavior names
+(:mod:`interp.behaviors`, run by :mod:`interp.confirm`), and :func:`interp.evidence.decide`
+gives the verdict: confirmed, refuted, or undecidable when the stimuli give the ablation
+nothing to measure. A class the ablation does not support stays in the result, marked; it
+is never dropped. Heads that share a class are also ablated together, which exposes
+redundant heads (each alone small, together clearly more than the strongest alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from ..engine.ablation import copy_losses
+from ..engine.ablation_sweep import ablation_sweep, attribution_scores
+from ..engine.census import score_heads
+from ..engine.measures import compute_measures
+from ..engine.probing import probe_layers
+from ..engine.text_census import score_texts
+from ..io.jsonsafe import finite_or_none
+from ..model.heads import HeadId, all_heads
+from ..model.hooks import attached_hooks, pattern_hook
+from ..model.loading import bos_token_id, model_device, model_name, special_token_ids
+from ..model.weights import composition_scores, key_feeders, ov_copying_scores
+from ..results.classification import BehaviorInfo, Classification, HeadClass
+from ..results.evidence import Evidence, Feeder, GroupEvidence, WeightEvidence
+from ..results.scores import HeadScores
+from ..spec.behaviors import Behavior, resolve_behaviors
+from ..spec.measures import Measure, resolve_measures
+from ..spec.probe_tasks import ProbeTask, probe_task
+from ..stimuli.long import long_stimuli as _long_stimuli
+from ..stimuli.preflight import check_seed, check_token_ids
+from ..stimuli.tokens import (
+    Stimuli,
+    check_stimuli,
+    occurrence_tokens,
+    repeated_tokens,
+    unrepeated_tokens,
+)
+from .confirm import (
+    ConfirmationContext,
+    check_marked,
+    confirm_group,
+    confirm_heads,
+    link,
+    probe_available,
+)
+
+
+@dataclass(frozen=True)
+class ClassifySettings:
+    """Every knob of a census, recorded in the report.
+
+    Attributes:
+        seed: seed of the stimuli, the resampling and the probes.
+        n_seqs: sequences of ``[BOS] r r``.
+        seq_len: length ``L`` of ``r``.
+        method: ablation method (``mean``, ``zero``, ``resample``).
+        min_lift: smallest lift (0..1) that makes a candidate.
+        z: standard errors by which score must beat null.
+        min_effect: smallest relative ablation effect (0..1) that confirms.
+        z_effect: standard errors by which the ablation effect must exceed zero.
+        sweep: also ablate every head alone on the second-copy loss (exactly; on models
+            with more than ``MAX_EXACT_SWEEP`` heads, the heads an attribution-patching
+            screen ranks highest, plus every classified head).
+        probes: fit the built-in linear probes after every layer (and, for previous-token
+            heads, with the head ablated).
+        batch_size: sequences per census forward pass (None: all at once); keeps the
+            census' memory flat as ``n_seqs`` grows.
+            Text (``texts``) is always scored in batches (of
+            ``interp.text_census.TEXT_BATCH_SIZE`` when None).
+        behaviors: the behaviors to score and classify: names or :class:`interp.Behavior`
+            values (None: every registered behavior, :func:`interp.registered_behaviors`).
+        exclude_tokens: token ids never drawn into the stimuli, besides BOS and the
+            model's special tokens (e.g. a marker token the model was trained with).
+        measures: the per-head measures to compute (:mod:`interp.measures`): names or
+            :class:`interp.Measure` values (None: every registered measure; ``()``: none).
+    """
+
+    seed: int = 0
+    n_seqs: int = 32
+    seq_len: int = 30
+    method: str = "mean"
+    min_lift: float = 0.3
+    z: float = 3.0
+    min_effect: float = 0.1
+    z_effect: float = 2.0
+    sweep: bool = True
+    probes: bool = True
+    batch_size: int | None = None
+    behaviors: tuple[Behavior | str, ...] | None = None
+    exclude_tokens: tuple[int, ...] = ()
+    measures: tuple[Measure | str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        check_seed(self.seed)
+        if isinstance(self.exclude_tokens, (str, bytes)):
+            raise ValueError("exclude_tokens must be a sequence of token ids, not a string")
+        object.__setattr__(self, "exclude_tokens", check_token_ids(
+            self.exclude_tokens, vocab_size=2**63, name="exclude_tokens"))
+        if self.measures is not None:
+            if isinstance(self.measures, (str, Measure)):
+                object.__setattr__(self, "measures", (self.measures,))
+            resolve_measures(tuple(self.measures))  # fails early on unknown names
+        if self.behaviors is not None:
+            if isinstance(self.behaviors, (str, Behavior)):
+                object.__setattr__(self, "behaviors", (self.behaviors,))
+            resolve_behaviors(tuple(self.behaviors))  # fails early on unknown names
+        if self.n_seqs < 2:
+            raise ValueError(f"n_seqs must be at least 2, got {self.n_seqs}")
+        if self.seq_len < 2:
+            raise ValueError(f"seq_len must be at least 2, got {self.seq_len}")
+        if not 0.0 < self.min_lift <= 1.0:
+            raise ValueError(f"min_lift must lie in (0, 1], got {self.min_lift}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if not 0.0 < self.min_effect <= 1.0:
+            raise ValueError(f"min_effect must lie in (0, 1], got {self.min_effect}")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["behaviors"] = [b.name for b in resolve_behaviors(self.behaviors)]
+        data["exclude_tokens"] = list(self.exclude_tokens)
+        data["measures"] = [m.name for m in resolve_measures(self.measures)]
+        return data
+
+
+def classify_heads(
+    model: Any,
+    settings: ClassifySettings | None = None,
+    *,
+    stimuli: Stimuli | None = None,
+    texts: Sequence[str] = (),
+    long_text: Sequence[str] = (),
+    progress: bool = False,
+) -> Classification:
+    """Score, classify and ablation-test every head of ``model``.
+
+    Args:
+        model: a ``TransformerBridge`` (never modified; no hook stays on it).
+        settings: the census settings (default :class:`ClassifySettings`).
+        stimuli: ``[BOS] r r`` stimuli to use instead of drawing them from the settings.
+        texts: natural text to score the heads on as well (needs a model tokenizer).
+        long_text: documents to cut the long measure stimuli from (a text model's held-out
+            text; needs a tokenizer); default random tokens.
+        progress: show progress bars on the long steps.
+
+    Returns:
+        A :class:`Classification`; the same model, settings and seed give the same result.
+
+    Example:
+        >>> result = classify_heads(load_model("default"))  # doctest: +SKIP
+        >>> print(result.summary())
+    """
+    settings = settings or ClassifySettings()
+    behaviors = resolve_behaviors(settings.behaviors)
+    n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
+    vocab = int(model.cfg.d_vocab)
+    bos = bos_token_id(model)
+    if texts and getattr(model, "tokenizer", None) is None:
+        raise ValueError("text (--text) needs a model with a tokenizer; this model has none")
+    excluded = _excluded_ids(model, settings)
+    if stimuli is None:
+        if 2 * settings.seq_len + 1 > int(model.cfg.n_ctx):
+            raise ValueError(
+                f"seq_len {settings.seq_len} needs {2 * settings.seq_len + 1} positions; "
+                f"the model's context is {model.cfg.n_ctx}"
+            )
+        stimuli = repeated_tokens(
+            settings.n_seqs, settings.seq_len, vocab_size=vocab, bos_token_id=bos,
+            seed=settings.seed, exclude_ids=excluded,
+        )
+    check_stimuli(model, stimuli, repeated=True)
+    scores = score_heads(model, stimuli, batch_size=settings.batch_size, progress=progress,
+                         behaviors=behaviors)
+    first, second = copy_losses(model, stimuli)
+    baseline = {
+        "first_copy_loss": float(first.mean()),
+        "second_copy_loss": float(second.mean()),
+    }
+    stats = {
+        b.name: (scores.score(b.name), scores.null(b.name), scores.lift(b.name),
+                 scores.stderr(b.name))
+        for b in behaviors
+    }
+    controlled = [b for b in behaviors if b.positional is not None]
+    no_repeat = None
+    if controlled:
+        unrepeated = unrepeated_tokens(
+            stimuli.n_seqs, stimuli.repeat_len, vocab_size=vocab, bos_token_id=bos,
+            seed=settings.seed, exclude_ids=excluded,
+        )
+        no_repeat = score_heads(model, unrepeated, batch_size=settings.batch_size,
+                                distance=False, positional=True, behaviors=controlled)
+    candidates = _candidates(stats, no_repeat, behaviors, n_layers, n_heads, settings)
+    context = ConfirmationContext(
+        model=model, stimuli=stimuli, occurrence=_probe_stimuli(model, settings, bos),
+        candidates=candidates, method=settings.method, seed=settings.seed,
+        min_effect=settings.min_effect, z_effect=settings.z_effect, probes=settings.probes,
+    )
+    evidence = _ablation_evidence(context, behaviors, progress)
+    loss_effects, sweep_note = _loss_sweep(model, stimuli, candidates, settings, progress)
+    groups = _group_ablations(context, behaviors, evidence)
+    layer_probes = _layer_probes(context, behaviors) if settings.probes else []
+    text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
+    weights = _weight_evidence(model, candidates, behaviors, settings.seed)
+    measured, measure_infos, checks, check_groups, long_note = _measures(
+        model, settings, stimuli, bos, long_text)
+    heads = tuple(
+        HeadClass(
+            label=str(h), layer=h.layer, index=h.head,
+            scores={b: float(stats[b][0][h]) for b in stats},
+            nulls={b: float(stats[b][1][h]) for b in stats},
+            lifts={b: float(stats[b][2][h]) for b in stats},
+            stderr={b: float(stats[b][3][h]) for b in stats},
+            classes=tuple(candidates[h]),
+            ablation=evidence[h],
+            loss_effect=loss_effects.get(h),
+            weights=weights[h],
+            no_repeat={} if no_repeat is None
+            else {b.name: float(no_repeat.score(b.name)[h]) for b in controlled},
+            distance=_rounded(scores.distance[h.layer, h.head]) if scores.distance is not None
+            else [],
+            measures={name: None if v is None else _measure_value(v[h.layer, h.head])
+                      for name, v in measured.items()},
+            checks=checks.get(h, {}),
+        )
+        for h in candidates
+    )
+    shown = [h for h, c in candidates.items() if c]
+    if n_layers * n_heads <= MAX_EXAMPLE_HEADS:
+        shown = list(candidates)
+    return Classification(
+        model={"name": model_name(model), "n_layers": n_layers, "n_heads": n_heads,
+               "d_model": int(model.cfg.d_model), "d_vocab": vocab},
+        settings={**settings.to_dict(), "stimuli": stimuli.to_dict(),
+                  "loss_sweep": sweep_note, "excluded_ids": list(excluded),
+                  "long_stimuli": long_note},
+        heads=heads,
+        groups=tuple(groups) + tuple(check_groups),
+        baseline=baseline,
+        example=_example_patterns(model, stimuli, shown),
+        probes=tuple(layer_probes),
+        text_scores=text_scores,
+        behaviors=tuple(BehaviorInfo.of(b) for b in behaviors),
+        measures=measure_infos,
+    )
+
+
+def _candidates(
+    stats: dict, no_repeat: HeadScores | None, behaviors: tuple[Behavior, ...],
+    n_layers: int, n_heads: int, settings: ClassifySettings,
+) -> dict[HeadId, list[str]]:
+    """Each head's candidate classes by the rules of the module docstring."""
+    candidates: dict[HeadId, list[str]] = {h: [] for h in all_heads(n_layers, n_heads)}
+    for behavior in behaviors:
+        if not behavior.is_class:  # controls are scored and shown, never classes
+            continue
+        score, null, lift_, se = stats[behavior.name]
+        positional = (no_repeat.score(behavior.name)
+                      if no_repeat is not None and behavior.positional is not None else None)
+        for h in candidates:
+            gap = float(score[h] - null[h])
+            # written so that a NaN score (no query had a target) never makes a candidate
+            if not (float(lift_[h]) >= settings.min_lift and gap > settings.z * float(se[h])):
+                continue
+            if positional is not None and float(positional[h] - null[h]) > gap / 2:
+                continue  # keeps its offset without repeats: a positional shortcut
+            candidates[h].append(behavior.name)
+    return candidates
+
+
+def _ablation_evidence(
+    context: ConfirmationContext, behaviors: tuple[Behavior, ...], progress: bool,
+) -> dict[HeadId, dict[str, Evidence]]:
+    """Each candidate class put to the ablation its behavior names (module docstring)."""
+    by_name = {b.name: b for b in behaviors}
+    evidence: dict[HeadId, dict[str, Evidence]] = {h: {} for h in context.candidates}
+    steps = [(h, b) for h, classes in context.candidates.items() for b in classes]
+    iterator: Any = steps
+    if progress and steps:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(steps, desc="ablations", unit="test")
+    for h, name in iterator:
+        evidence[h][name] = confirm_heads(context, by_name[name], [h])
+    return evidence
+
+
+def _group_ablations(
+    context: ConfirmationContext, behaviors: tuple[Behavior, ...],
+    evidence: dict[HeadId, dict[str, Evidence]],
+) -> list[GroupEvidence]:
+    """Ablate the heads that share a class together (exposes redundancy); each member's
+    evidence gets a pointer to its group."""
+    groups = []
+    for behavior in behaviors:
+        members = [h for h, classes in context.candidates.items() if behavior.name in classes]
+        if len(members) < 2:
+            continue
+        single = {h: evidence[h][behavior.name] for h in members}
+        group = confirm_group(context, behavior, members, single)
+        groups.append(group)
+        for h in members:
+            evidence[h][behavior.name] = evidence[h][behavior.name].with_group(
+                link(group, str(h)))
+    return groups
+
+
+def _layer_probes(
+    context: ConfirmationContext, behaviors: tuple[Behavior, ...]
+) -> list:
+    """Probe accuracy after every layer for each probe task the behaviors use."""
+    tasks: dict[str, ProbeTask] = {}
+    for b in behaviors:
+        conf = b.confirmation
+        for task in (conf.probe_task, conf.evidence_probe):
+            if task and probe_available(task, context.model):
+                spec = probe_task(task)
+                tasks.setdefault(spec.name, spec)
+    out = []
+    for spec in tasks.values():
+        stimuli = context.occurrence if spec.stimuli == "occurrence" else context.stimuli
+        out.append(probe_layers(context.model, stimuli, spec, seed=context.seed))
+    return out
+
+
+def _loss_sweep(
+    model: Any, stimuli: Stimuli, candidates: dict[HeadId, list[str]],
+    settings: ClassifySettings, progress: bool,
+) -> tuple[dict[HeadId, float], str]:
+    """Second-copy loss effect of ablating each head alone, and how it was measured."""
+    if not settings.sweep:
+        return {}, "off"
+    swept = list(candidates)
+    note = "exact, every head"
+    if len(swept) > MAX_EXACT_SWEEP:
+        # Many heads: screen all with attribution patching (one forward + backward),
+        # then ablate exactly the classified heads and the strongest estimates.
+        screen = attribution_scores(model, stimuli, method=settings.method, seed=settings.seed)
+        ranked = sorted(swept, key=lambda h: -abs(float(screen.effects[h])))
+        keep = set(ranked[:MAX_EXACT_SWEEP]) | {h for h, c in candidates.items() if c}
+        swept = [h for h in swept if h in keep]
+        note = (f"exact for {len(swept)} of {len(candidates)} heads, chosen by an "
+                "attribution-patching screen")
+    exact = ablation_sweep(model, stimuli, method=settings.method, heads=swept,
+                           seed=settings.seed, progress=progress)
+    return {h: float(exact.effects[h]) for h in swept}, note
+
+
+def _text_scores(
+    model: Any, texts: Sequence[str], batch_size: int | None = None,
+    behaviors: tuple[Behavior, ...] | None = None,
+) -> dict:
+    """Every head's scores on natural text (same scorers, token-identity targets), in
+    batches (:func:`interp.text_census.score_texts`)."""
+    scores = score_texts(model, texts, batch_size=batch_size, behaviors=behaviors)
+    heads = {}
+    for h in all_heads(scores.n_layers, scores.n_heads):
+        heads[str(h)] = {
+            b: {"score": finite_or_none(scores.score(b)[h]),
+                "null": finite_or_none(scores.null(b)[h]),
+                "lift": finite_or_none(scores.lift(b)[h])}
+            for b in scores.behaviors
+        }
+    return {"stimuli": dict(scores.stimuli), "n_queries": dict(scores.n_queries), "heads": heads}
+
+
+def _measures(
+    model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int,
+    long_text: Sequence[str] = (),
+) -> tuple:
+    """Every chosen measure of :mod:`interp.measures` for every head, and each measure's
+    check on the heads it marks: ``(values, infos, head -> measure -> Evidence, groups,
+    the long stimuli's description)``."""
+    measures = resolve_measures(settings.measures)
+    where = {"census": stimuli}
+    long_note: dict = {}
+    if any(m.kind == "pattern" and m.stimuli == "long" for m in measures):
+        errors = []
+        # text that cannot fill the context falls back to random tokens; a context too
+        # short for the copies leaves those measures unmeasured (they say so)
+        for documents in ([long_text, ()] if long_text else [()]):
+            try:
+                where["long"] = _long_stimuli(model, max(8, settings.n_seqs // 2),
+                                              seed=settings.seed + 2, bos_token_id=bos,
+                                              exclude_ids=_excluded_ids(model, settings),
+                                              documents=documents)
+            except ValueError as err:
+                errors.append(str(err))
+                continue
+            long_note = {**where["long"].description,
+                         "n_seqs": where["long"].n_seqs, "n_pos": where["long"].n_pos}
+            break
+        if errors:
+            long_note["errors"] = errors
+    values, infos = compute_measures(model, measures, where)
+    checks, groups = check_marked(model, measures, values, infos, where,
+                                  min_effect=settings.min_effect, z=settings.z_effect,
+                                  method=settings.method, seed=settings.seed)
+    return values, infos, checks, groups, long_note
+
+
+def _measure_value(value: torch.Tensor) -> float | list | None:
+    if value.ndim == 0:
+        return None if value != value else round(float(value), 6)
+    return _rounded(value)
+
+
+def _rounded(values: torch.Tensor) -> list:
+    return [None if v != v else round(float(v), 4) for v in values.tolist()]
+
+
+#: Above this many heads, the every-head loss sweep is screened by attribution patching
+#: and only the strongest estimates (plus every classified head) are ablated exactly.
+MAX_EXACT_SWEEP = 64
+
+
+#: Models with at most this many heads get every head's example pattern in the report.
+MAX_EXAMPLE_HEADS = 64
+
+
+def _example_patterns(model: Any, stimuli: Stimuli, heads: list[HeadId]) -> dict:
+    """The first sequence's tokens and each listed head's attention pattern on it."""
+    first = stimuli.subset(torch.arange(1))
+    by_layer: dict[int, list[int]] = {}
+    for h in heads:
+        by_layer.setdefault(h.layer, []).append(h.head)
+    patterns: dict[str, list] = {}
+
+    def make(layer: int):
+        def keep(pattern: torch.Tensor, hook: Any) -> None:
+            for head in by_layer[layer]:
+                rows = pattern[0, head].detach().float().cpu()  # (query, key)
+                patterns[f"{layer}.{head}"] = [
+                    [round(float(v), 3) for v in row[: q + 1]] for q, row in enumerate(rows)
+                ]
+
+        return keep
+
+    if by_layer:
+        hooks = [(pattern_hook(layer), make(layer)) for layer in sorted(by_layer)]
+        device = model_device(model)
+        with torch.inference_mode(), attached_hooks(model, hooks):
+            model(first.tokens.to(device), stop_at_layer=max(by_layer) + 1)
+    ordered = {str(h): patterns[str(h)] for h in heads if str(h) in patterns}
+    return {"tokens": first.tokens[0].tolist(), "patterns": ordered}
+
+
+def _weight_evidence(
+    model: Any, candidates: dict[HeadId, list[str]], behaviors: tuple[Behavior, ...],
+    seed: int,
+) -> dict[HeadId, WeightEvidence]:
+    """OV copying per head; for each class whose behavior declares a composition
+    ``(mode, source)``, the heads of class ``source`` that feed it, by composition above
+    the random baseline."""
+    try:
+        copying = ov_copying_scores(model)
+        modes = {b.composition[0] for b in behaviors if b.composition}
+        composition = {m: composition_scores(model, m, seed=seed) for m in sorted(modes)}
+    except (AttributeError, RuntimeError, ValueError) as err:  # exotic architectures
+        return {h: WeightEvidence(error=f"weight evidence unavailable: {err}")
+                for h in candidates}
+    out: dict[HeadId, WeightEvidence] = {}
+    for h, classes in candidates.items():
+        mode, feeders, source = None, None, None
+        for b in behaviors:
+            if b.composition and b.name in classes:
+                mode, source = b.composition
+                sources = [s for s, c in candidates.items() if source in c]
+                feeders = tuple(Feeder(label, value) for label, value
+                                in key_feeders(composition[mode], h, sources))
+                break
+        out[h] = WeightEvidence(ov_copying=float(copying[h.layer, h.head]), mode=mode,
+                                feeders=feeders, source=source)
+    return out
+
+
+def _excluded_ids(model: Any, settings: ClassifySettings) -> tuple[int, ...]:
+    """Ids never drawn into stimuli besides BOS: the model's special tokens and
+    ``settings.exclude_tokens`` (checked against the vocabulary)."""
+    given = check_token_ids(settings.exclude_tokens, int(model.cfg.d_vocab))
+    return tuple(sorted(set(special_token_ids(model)) | set(given)))
+
+
+def _probe_stimuli(model: Any, settings: ClassifySettings, bos: int) -> Stimuli:
+    """Sequences for the 'occurred before' probes (see :func:`interp.occurrence_tokens`)."""
+    special = _excluded_ids(model, settings)
+    drawable = int(model.cfg.d_vocab) - 1 - len(special)
+    n_pos = min(int(model.cfg.n_ctx), 2 * settings.seq_len + 1, drawable)
+    return occurrence_tokens(
+        max(settings.n_seqs, 16), n_pos, vocab_size=int(model.cfg.d_vocab), bos_token_id=bos,
+        seed=settings.seed + 1, exclude_ids=special,
+    )

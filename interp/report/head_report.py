@@ -1,0 +1,843 @@
+"""Write a head census to disk: an offline HTML page, the JSON document and Markdown.
+
+:func:`write_report` renders a :class:`~interp.results.Classification` three ways and
+writes them into one directory:
+
+- ``report.html``: one self-contained page that works offline (plotly.js is inlined once;
+  no script, style or font is fetched), rendered from the Jinja2 template
+  ``interp/templates/report.html.j2`` (autoescaped; CSS and JavaScript are the package
+  files ``report.css`` and ``report.js``): the summary, the score heatmaps, a head
+  explorer, the classification table, the ablation effects, the loss effect of each head,
+  the group ablations, model, settings and baseline losses, and a guide generated from the
+  behaviors' own descriptions. Hovering shows exact values; clicking a head (a heatmap
+  cell, a bar, a table row) or picking it from the explorer's list draws its attention
+  pattern and lists its evidence; clicking a table header sorts the table;
+- ``report.json``: ``Classification.to_dict()`` as strict JSON (NaN and infinities become
+  ``null``), which ``Classification.from_dict`` reads back;
+- ``report.md``: the summary and the same tables as GitHub Markdown, with Markdown syntax
+  in names escaped.
+
+This module only turns a result into a template context (and text); it never imports or
+runs a model. Output is deterministic: the same result gives byte-identical files.
+
+Example:
+    >>> paths = write_report(result, "report")  # doctest: +SKIP
+    >>> sorted(paths)
+    ['html', 'json', 'markdown']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from ..io.jsonsafe import finite_or_none, strict_json
+from ..io.output_files import write_output_set
+from ..results.classification import Classification, HeadClass
+from ..results.evidence import Evidence, GroupEvidence, standing
+from .pages import PLOT_CONFIG, asset, figure_divs, render_page, script_json
+from .plots import (
+    CONFIRMED_MARK,
+    UNCONFIRMED_MARK,
+    ablation_effects,
+    attention_pattern,
+    distance_profiles,
+    loss_effect_heatmap,
+    measure_heatmaps,
+    measure_profiles,
+    pattern_title,
+    probe_accuracy,
+    scores_heatmaps,
+)
+
+#: File name of each rendering in the report directory.
+REPORT_FILES: dict[str, str] = {
+    "html": "report.html",
+    "json": "report.json",
+    "markdown": "report.md",
+}
+
+
+_NA = "n/a"
+
+
+#: Id of the explorer's attention-pattern figure (redrawn by the page script).
+PATTERN_DIV = "interp-pattern"
+
+
+_NAV = (
+    ("summary", "summary"), ("scores", "scores"), ("explore", "head explorer"),
+    ("heads", "heads"), ("ablations", "ablations"), ("loss", "loss effects"),
+    ("groups", "groups"), ("probes", "probes"), ("distance", "distances"),
+    ("measures", "measures"),
+    ("text", "text"), ("setup", "settings"), ("guide", "how to read this"),
+)
+
+
+_GROUP_HEADER = ("behavior", "heads", "metric", "clean → ablated", "effect ± stderr",
+                 "relative", "strongest alone", "redundancy", "adds nothing")
+
+
+def render_json(classification: Classification) -> str:
+    """The ``report.json`` document: ``to_dict()`` as strict JSON, ending in a newline.
+
+    Every NaN or infinite float is replaced by ``null`` (so any JSON parser reads it).
+
+    Example:
+        >>> document = json.loads(render_json(result))  # doctest: +SKIP
+    """
+    return json.dumps(strict_json(classification.to_dict()), indent=2, allow_nan=False) + "\n"
+
+
+def render_markdown(classification: Classification) -> str:
+    """The report as GitHub Markdown: settings, baseline, summary and the tables.
+
+    Every piece of text from the result is escaped for Markdown and HTML (a model named
+    ``![x](http://...)`` stays text).
+
+    Example:
+        >>> text = render_markdown(result)  # doctest: +SKIP
+    """
+    c = classification
+    behaviors = list(c.behavior_names)
+    lines = [f"# Attention-head census: {_md(_model_name(c))}", "", _md(_lead(c)), ""]
+
+    lines += ["## Model and settings", "", "| | |", "|---|---|"]
+    lines += [f"| model.{_md(k)} | {_md(_value_text(v))} |" for k, v in c.model.items()]
+    lines += [f"| settings.{_md(k)} | {_md(_value_text(v))} |" for k, v in c.settings.items()]
+    lines.append("")
+
+    lines += ["## Baseline", ""]
+    baseline = _baseline_rows(c)
+    if baseline:
+        lines += ["| | loss (nats) |", "|---|---|"]
+        lines += [f"| {_md(name)} | {_md(value)} |" for name, value in baseline]
+    else:
+        lines.append("Not recorded.")
+    lines.append("")
+
+    summary = _summary(c)
+    fence = "```"
+    while fence in summary:
+        fence += "`"
+    lines += ["## Summary", "", fence + "text", summary, fence, ""]
+
+    lines += ["## Heads", "", _md(_legend()), ""]
+    header = ["head", "classes"]
+    header += [f"{b} (score / null / lift)" for b in behaviors]
+    header += ["ablation evidence", "loss effect"]
+    lines.append("| " + " | ".join(_md(h) for h in header) + " |")
+    lines.append("|" + "|".join(["---"] * 2 + ["--:"] * len(behaviors) + ["---", "--:"]) + "|")
+    for h in c.heads:
+        cells = [_md(h.label), _md(_with_marks(_classes_plain(h), _marks(c, h)))]
+        for b in behaviors:
+            cell = _md(_score_triple(h, b))
+            cells.append(f"**{cell}**" if b in h.classes else cell)
+        cells.append("<br>".join(_md(line) for line in _evidence_lines(h)) or "")
+        cells.append(_md(_fmt(h.loss_effect, ".4f")))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+
+    lines += ["## Group ablations", ""]
+    if c.groups:
+        lines.append("| " + " | ".join(_md(h) for h in _GROUP_HEADER) + " |")
+        lines.append("|---|---|---|--:|--:|--:|---|---|---|")
+        for g in c.groups:
+            lines.append("| " + " | ".join(_md(x) for x in _group_cells(g)) + " |")
+        lines.append("")
+        lines += [f"- {_md('+'.join(g.heads))}: {_md(g.reason)}" for g in c.groups]
+    else:
+        lines.append("No behavior had two or more heads, so no group was ablated.")
+    lines.append("")
+
+    lines += ["## Measures", ""]
+    table = _measures_table(c)
+    if table["columns"]:
+        lines += [f"- {_md(line)}" for line in table["marked"]] + [""]
+        if table["checks"]:
+            lines += [f"- {_md(line)}" for line in table["checks"]] + [""]
+        lines.append("| head | " + " | ".join(_md(m) for m in table["columns"]) + " |")
+        lines.append("|---|" + "|".join(["--:"] * len(table["columns"])) + "|")
+        for row in table["rows"]:
+            cells = [_md(row["label"])] + [_md(" ".join(c["lines"])) for c in row["cells"]]
+            lines.append("| " + " | ".join(cells) + " |")
+    else:
+        lines.append("No per-head measure was computed.")
+    lines.append("")
+
+    lines += ["## How to read this", ""]
+    for title, text in _guide(c):
+        lines += [f"**{_md(title)}** {_md(text)}", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_html(classification: Classification) -> str:
+    """The report as one self-contained, offline, interactive HTML page (module docstring).
+
+    Example:
+        >>> page = render_html(result)  # doctest: +SKIP
+    """
+    c = classification
+    first = _first_head(c)
+    specs = [
+        ("interp-scores", scores_heatmaps(c)),
+        ("interp-ablation-effects", ablation_effects(c)),
+        ("interp-loss-effect", loss_effect_heatmap(c)),
+        ("interp-probes", probe_accuracy(c)),
+        ("interp-distance", distance_profiles(c)),
+        ("interp-measures", measure_heatmaps(c)),
+    ]
+    profiles = [m.name for m in c.measures if m.is_profile]
+    specs += [(f"interp-measure-{name}", measure_profiles(c, name)) for name in profiles]
+    if first is not None and first in _patterns(c):
+        specs.append((PATTERN_DIV, attention_pattern(c, first)))
+    divs = figure_divs(specs)
+    return render_page(
+        "report.html.j2",
+        css=asset("report.css"),
+        script=asset("report.js"),
+        name=_model_name(c),
+        lead=_lead(c),
+        nav=_NAV,
+        summary=_summary(c),
+        marks={"yes": CONFIRMED_MARK, "no": UNCONFIRMED_MARK},
+        figures={
+            "scores": divs["interp-scores"], "ablations": divs["interp-ablation-effects"],
+            "loss": divs["interp-loss-effect"], "probes": divs["interp-probes"],
+            "distance": divs["interp-distance"], "pattern": divs.get(PATTERN_DIV),
+            "measures": divs["interp-measures"],
+            "profiles": [divs[f"interp-measure-{name}"] for name in profiles],
+        },
+        measures=_measures_table(c),
+        explorer=_explorer(c, first),
+        legend=_legend(),
+        table=_heads_table(c),
+        group_header=_GROUP_HEADER,
+        groups=[_group_row(g) for g in c.groups],
+        text=_text_scores(c),
+        model_rows=[(str(k), _value_text(v)) for k, v in c.model.items()],
+        settings_rows=[(str(k), _value_text(v)) for k, v in c.settings.items()],
+        baseline=_baseline_rows(c),
+        guide=_guide(c),
+        page_data=script_json(strict_json(_page_data(c, first))),
+    )
+
+
+def write_report(classification: Classification, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write ``report.html``, ``report.json`` and ``report.md`` into ``out_dir``.
+
+    Everything is rendered before anything is written; the files are then written as one
+    set by :func:`interp.output_files.write_output_set`: safe temporaries (never following a
+    planted link), each renamed into place, ``report.json`` last with the run id and the
+    sha256 of the other two (``interp check DIR`` detects a set mixed by a crash). On
+    failure the temporary files (and a directory this call created) are removed, and a
+    failure before the renames leaves any earlier report in ``out_dir`` as it was.
+
+    Args:
+        classification: the census result.
+        out_dir: the directory to write into; created (with parents) if missing. Existing
+            report files in it are replaced.
+
+    Returns:
+        ``{"html": path, "json": path, "markdown": path}``.
+
+    Raises:
+        NotADirectoryError: ``out_dir`` (or one of its parents) is an existing file.
+
+    Example:
+        >>> paths = write_report(result, "report")  # doctest: +SKIP
+        >>> paths["html"]
+        PosixPath('report/report.html')
+    """
+    out = Path(out_dir)
+    for path in (out, *out.parents):
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(
+                f"cannot write a report into {str(out)!r}: {str(path)!r} is an existing "
+                "file, not a directory"
+            )
+    documents = {
+        "html": render_html(classification),
+        "json": render_json(classification),
+        "markdown": render_markdown(classification),
+    }
+    return write_output_set(
+        out_dir, {key: (REPORT_FILES[key], text) for key, text in documents.items()},
+        manifest="json",
+    )
+
+
+def _cell(lines: Any, cls: str = "num", sort: float | None = None, title: str = "") -> dict:
+    """A table cell for the template: text line(s), class, sort key and hover title."""
+    if isinstance(lines, str):
+        lines = [lines]
+    return {"lines": list(lines), "cls": cls, "sort": None if sort is None else repr(sort),
+            "title": title}
+
+
+def _num_cell(value: Any, spec: str, cls: str, title: str) -> dict:
+    return _cell(_fmt(value, spec), cls, finite_or_none(value), title)
+
+
+def _heads_table(c: Classification) -> dict:
+    """The classification table: sortable headers carry ``data-col`` (the cell index in a
+    row) and ``data-type``; numeric cells carry ``data-sort`` (the raw value) and a
+    ``title`` with more digits. Control behaviors (never classes) get a score column only;
+    their null and lift are in the score's hover text."""
+    behaviors = list(c.behavior_names)
+    columns = [{"name": b, "control": c.is_control(b),
+                "words": ("score",) if c.is_control(b) else ("score", "null", "lift")}
+               for b in behaviors]
+    words, col = [], 2
+    for column in columns:
+        for word in column["words"]:
+            words.append((col, word))
+            col += 1
+    tail = [(col + 1, "loss effect"), (col + 2, "OV copying"), (col + 3, "feeders")]
+    rows = []
+    for h in c.heads:
+        cells = []
+        for column in columns:
+            b = column["name"]
+            score, null, lift = h.scores.get(b), h.nulls.get(b), h.lifts.get(b)
+            cls = "num cls" if b in h.classes else "num"
+            title = f"{b} score {_fmt(score, '.8g')} ± {_fmt(h.stderr.get(b), '.3g')} (stderr)"
+            if column["control"]:
+                title += f", null {_fmt(null, '.4g')}, lift {_fmt(lift, '.3g')}"
+                cells.append(_num_cell(score, ".3f", cls, title))
+                continue
+            cells += [
+                _num_cell(score, ".3f", cls, title),
+                _num_cell(null, ".3f", "num", f"{b} null {_fmt(null, '.8g')}"),
+                _num_cell(lift, ".3f", "num", f"{b} lift {_fmt(lift, '.8g')}"),
+            ]
+        cells.append(_cell(_evidence_lines(h), "ev"))
+        cells.append(_num_cell(h.loss_effect, ".4f", "num",
+                               f"second-copy loss change {_fmt(h.loss_effect, '.8g')} nats"))
+        ov = h.weights.ov_copying
+        cells.append(_num_cell(ov, ".3f", "num", f"OV copying {_fmt(ov, '.8g')} (-1..1)"))
+        feeders = h.weights.feeders
+        if feeders is None:
+            cells.append(_cell([], ""))
+        elif not feeders:
+            cells.append(_cell("none", "", None, "no head of the source class composes above "
+                                                 "random"))
+        else:
+            cells.append(_cell([_feeder_text(f) for f in feeders], "num",
+                               finite_or_none(feeders[0].excess),
+                               f"{h.weights.mode}-composition above its random baseline"))
+        rows.append({
+            "label": h.label,
+            "classes": [{"name": b, "ok": b in h.confirmed_classes,
+                         "mark": CONFIRMED_MARK if b in h.confirmed_classes
+                         else UNCONFIRMED_MARK} for b in h.classes],
+            "classes_sort": _classes_plain(h) if h.classes else "",
+            "marks": _marks(c, h),
+            "cells": cells,
+        })
+    return {"behaviors": columns, "words": words, "tail": tail, "rows": rows}
+
+
+def _measures_table(c: Classification) -> dict:
+    """The measures section: one column per measure (a profile shows its peak bin), the
+    marked heads highlighted, and one line per marking measure naming its heads."""
+    columns, cells_of = [], []
+    for m in c.measures:
+        columns.append(m.name)
+        cells_of.append(m)
+    rows = []
+    for h in c.heads:
+        cells = []
+        for m in cells_of:
+            value = h.measures.get(m.name)
+            if m.is_profile:
+                if isinstance(value, list) and any(finite_or_none(v) is not None
+                                                   for v in value):
+                    peak = max(range(len(value)),
+                               key=lambda i: -math.inf if finite_or_none(value[i]) is None
+                               else value[i])
+                    text = f"peak {m.bins[peak]} ({_fmt(value[peak], '.2f')})"
+                    title = ", ".join(f"{b}: {_fmt(v, '.3f')}" for b, v in zip(m.bins, value))
+                    cells.append(_cell(text, "num", peak, title))
+                else:
+                    cells.append(_cell(_NA, "num"))
+                continue
+            cls = "num cls" if m.passes(value) else "num"
+            cells.append(_num_cell(value, ".3f", cls, f"{m.name} {_fmt(value, '.8g')}"))
+        rows.append({"label": h.label, "cells": cells})
+    marked = []
+    for m in c.measures:
+        if m.note:
+            marked.append(f"{m.name}: {m.note}")
+        elif m.threshold is not None:
+            heads = [h + _check_text(c, h, m) for h in c.marked_by(m.name)]
+            marked.append(f"{m.label}: {', '.join(heads) if heads else 'none'} "
+                          f"({m.rule()}; a measure, not an ablation-confirmed class)")
+    checks = [f"{h.label} {m.check_claim} {_check_mark(ev)}: {ev.reason}"
+              + (f"; {_group_line(ev)}" if ev.group is not None else "")
+              for m in c.measures for h in c.heads
+              if (ev := h.checks.get(m.name)) is not None]
+    return {"columns": columns, "rows": rows, "marked": marked, "checks": checks}
+
+
+def _check_text(c: Classification, label: str, m: Any) -> str:
+    evidence = c.head(label).checks.get(m.name)
+    if not m.check_claim or evidence is None:
+        return ""
+    return f" ({m.check_claim} {_check_mark(evidence)})"
+
+
+def _feeder_text(feeder: Any) -> str:
+    return f"{feeder.head} ({_fmt(feeder.excess, '+.3f')})"
+
+
+def _patterns(c: Classification) -> dict:
+    patterns = c.example.get("patterns") if isinstance(c.example, dict) else None
+    return patterns if isinstance(patterns, dict) else {}
+
+
+def _first_head(c: Classification) -> str | None:
+    """The head the explorer opens on: among heads with an example pattern and a confirmed
+    class, the one in the latest layer (the end of a circuit), highest lift first; else the
+    first classified head with a pattern, else the first head with one, else the first."""
+    patterns = _patterns(c)
+    confirmed = [(h.layer, h.lifts.get(b, -1.0), -_order(c, h.label), h.label)
+                 for h in c.heads if h.label in patterns for b in h.confirmed_classes]
+    if confirmed:
+        return max(confirmed)[-1]
+    for keep in (lambda h: bool(h.classes), lambda h: True):
+        for h in c.heads:
+            if h.label in patterns and keep(h):
+                return h.label
+    return c.heads[0].label if c.heads else None
+
+
+def _order(c: Classification, label: str) -> int:
+    return [h.label for h in c.heads].index(label)
+
+
+def _explorer(c: Classification, first: str | None) -> list[dict]:
+    patterns = _patterns(c)
+    return [
+        {"label": h.label, "selected": h.label == first,
+         "text": f"{h.label} — {_with_marks(_classes_plain(h), _marks(c, h))}"
+                 + ("" if h.label in patterns else " (no pattern)")}
+        for h in c.heads
+    ]
+
+
+def _page_data(c: Classification, first: str | None) -> dict:
+    """The data the page script reads (``#interp-data``)."""
+    example = c.example if isinstance(c.example, dict) else {}
+    return {
+        "first": first,
+        "figure": PATTERN_DIV,
+        "config": PLOT_CONFIG,
+        "tokens": list(example.get("tokens") or []),
+        "patterns": _patterns(c),
+        "heads": {
+            h.label: {
+                "title": pattern_title(c, h.label),
+                "classes": _classes_plain(h),
+                "sections": _head_sections(c, h),
+            }
+            for h in c.heads
+        },
+    }
+
+
+def _head_sections(c: Classification, h: HeadClass) -> list[list]:
+    """The explorer's text panel for one head: ``[[title, [line, ...]], ...]``."""
+    sections: list[list] = []
+    scores = []
+    for b in c.behavior_names:
+        if b not in h.scores:
+            continue
+        mark = " (classed)" if b in h.classes else ""
+        no_repeat = h.no_repeat.get(b)
+        shortcut = (
+            f", same positions without repeats {_fmt(no_repeat, '.4f')}"
+            if no_repeat is not None else ""
+        )
+        scores.append(
+            f"{b}: score {_fmt(h.scores.get(b), '.4f')}, null {_fmt(h.nulls.get(b), '.4f')}, "
+            f"lift {_fmt(h.lifts.get(b), '.3f')}, stderr {_fmt(h.stderr.get(b), '.2g')}"
+            f"{shortcut}{mark}"
+        )
+    sections.append(["Scores", scores or ["none recorded"]])
+    for behavior in h.classes:
+        ev = h.ablation.get(behavior)
+        if ev is None:
+            sections.append([f"Ablation: {behavior}", ["not tested"]])
+            continue
+        status = h.status(behavior)
+        mark = CONFIRMED_MARK if behavior in h.confirmed_classes else UNCONFIRMED_MARK
+        words = {"refuted": "not confirmed", "undecidable": "undecided"}.get(status, status)
+        lines = [f"{words} by {ev.method} ablation" + (f": {ev.reason}" if ev.reason else "")]
+        lines += _measurement_lines(ev)
+        if ev.probe is not None:
+            probe_mark = CONFIRMED_MARK if ev.probe.confirmed else UNCONFIRMED_MARK
+            lines.append(
+                f"also a probe, {ev.probe.metric}: clean {_fmt(ev.probe.clean, '.4g')} → "
+                f"ablated {_fmt(ev.probe.ablated, '.4g')}, relative "
+                f"{_fmt(ev.probe.relative, '.3f')} {probe_mark}"
+            )
+        if ev.receivers:
+            lines.append(f"receivers (later {ev.metric.removeprefix('downstream_')} heads): "
+                         + ", ".join(ev.receivers))
+        if ev.group is not None:
+            lines.append(_group_line(ev))
+        sections.append([f"Ablation: {behavior} {mark}", lines])
+    for m in c.measures:
+        evidence = h.checks.get(m.name)
+        if evidence is not None:
+            sections.append([f"Check: {m.check_claim} {_check_mark(evidence)}",
+                             _check_lines(evidence)])
+    sections.append(["Weights", _weight_lines(h)])
+    loss = ("not measured" if h.loss_effect is None
+            else f"second-copy loss change when ablated alone: {_fmt(h.loss_effect, '+.4f')} "
+                 "nats")
+    sections.append(["Loss effect", [loss]])
+    if h.label not in _patterns(c):
+        sections.append(["Example pattern", ["not recorded for this head"]])
+    return sections
+
+
+def _measurement_lines(ev: Evidence) -> list[str]:
+    lines = [
+        f"metric {ev.metric}: clean {_fmt(ev.clean, '.4g')} → ablated {_fmt(ev.ablated, '.4g')}",
+        f"effect {_fmt(ev.effect, '.4g')} ± {_fmt(ev.stderr, '.2g')} (stderr)",
+        f"relative {_fmt(ev.relative, '.3f')} ± {_fmt(ev.relative_stderr, '.2g')} "
+        f"(effect / scale, scale {_fmt(ev.scale, '.4g')}; 1 = the behavior fully removed)",
+    ]
+    if ev.note:
+        lines.append(ev.note)
+    if ev.chance is not None:
+        lines.append(f"probe chance accuracy {_fmt(ev.chance, '.3f')}")
+    return lines
+
+
+def _group_line(ev: Evidence) -> str:
+    group = ev.group
+    assert group is not None
+    mark = CONFIRMED_MARK if group.confirmed else UNCONFIRMED_MARK
+    share = "adds to the group" if group.adds else "adds nothing to the group"
+    return (f"ablated with {'+'.join(group.heads)} together: relative "
+            f"{_fmt(group.relative, '.3f')}, redundancy {mark}; this head {share}")
+
+
+def _weight_lines(h: HeadClass) -> list[str]:
+    w = h.weights
+    lines = []
+    if w.error is not None:
+        lines.append(w.error)
+    if w.ov_copying is not None:
+        lines.append(f"OV copying {_fmt(w.ov_copying, '.3f')} (-1..1; near 1: attending to "
+                     "a token raises its logit)")
+    if w.feeders is not None:
+        kind = {"Q": "query", "K": "key", "V": "value"}.get(str(w.mode), "")
+        lines.append(
+            f"{kind} feeders ({w.mode}-composition above random): "
+            + (", ".join(_feeder_text(f) for f in w.feeders) if w.feeders
+               else f"none among the {w.source or 'source'} heads")
+        )
+    return lines or ["not recorded"]
+
+
+def _group_cells(g: GroupEvidence) -> list[str]:
+    t = g.together
+    idle = [h for h in g.heads if not g.adds.get(h)]
+    return [
+        g.behavior,
+        "+".join(g.heads),
+        t.metric,
+        f"{_fmt(t.clean, '.4g')} → {_fmt(t.ablated, '.4g')}",
+        f"{_fmt(t.effect, '.4g')} ± {_fmt(t.stderr, '.2g')}",
+        _fmt(t.relative, ".3f"),
+        f"{g.strongest} ({_fmt(g.alone.get(g.strongest), '.3f')})",
+        "confirmed" if g.confirmed else "not shown",
+        ", ".join(idle) or "—",
+    ]
+
+
+def _group_row(g: GroupEvidence) -> list[dict]:
+    """Template cells of one group row (numbers with more digits on hover)."""
+    t = g.together
+    titles = {
+        3: f"clean {_fmt(t.clean, '.8g')} → ablated {_fmt(t.ablated, '.8g')}",
+        4: f"effect {_fmt(t.effect, '.8g')} ± {_fmt(t.stderr, '.4g')}",
+        5: f"relative {_fmt(t.relative, '.8g')} ± {_fmt(t.relative_stderr, '.4g')}"
+           + (f"; {t.note}" if t.note else ""),
+        7: g.reason,
+    }
+    return [_cell(text, "num" if i in (3, 4, 5) else "", None, titles.get(i, ""))
+            for i, text in enumerate(_group_cells(g))]
+
+
+def _evidence_lines(h: HeadClass) -> list[str]:
+    lines = []
+    for behavior in h.classes:
+        ev = h.ablation.get(behavior)
+        if ev is None:
+            lines.append(f"{behavior}: not tested")
+            continue
+        mark = CONFIRMED_MARK if behavior in h.confirmed_classes else UNCONFIRMED_MARK
+        spread = "" if ev.relative_stderr is None else f" ± {ev.relative_stderr:.2g}"
+        if ev.status == "undecidable":
+            text = (f"{mark} {behavior}: {ev.reason}; {ev.metric} {_fmt(ev.clean, '.4g')} → "
+                    f"{_fmt(ev.ablated, '.4g')} (effect {_fmt(ev.effect, '.3g')} ± "
+                    f"{_fmt(ev.stderr, '.2g')})")
+        else:
+            text = (
+                f"{mark} {behavior}: {ev.metric} {_fmt(ev.clean, '.4g')} → "
+                f"{_fmt(ev.ablated, '.4g')}, relative {_fmt(ev.relative, '.3f')}{spread} "
+                f"(effect {_fmt(ev.effect, '.3g')} ± {_fmt(ev.stderr, '.2g')})"
+            )
+        if ev.receivers:
+            text += f", receivers {', '.join(ev.receivers)}"
+        if ev.group is not None:
+            group = ev.group
+            text += (f"; with {'+'.join(group.heads)} together: relative "
+                     f"{_fmt(group.relative, '.3f')} "
+                     f"{CONFIRMED_MARK if group.confirmed else UNCONFIRMED_MARK}"
+                     + ("" if group.adds else ", adds nothing"))
+        if ev.note:
+            text += f" [{ev.note}]"
+        lines.append(text)
+    return lines
+
+
+def _marks(c: Classification, h: HeadClass) -> list[str]:
+    """The labels of the measures that mark ``h`` (e.g. ``sink (measure)``), each followed
+    by its check's mark where the measure has a check (``sink (measure), no-op sink ✓``)."""
+    marks = []
+    for m in c.measures:
+        if not (m.label and m.passes(h.measures.get(m.name))):
+            continue
+        evidence = h.checks.get(m.name)
+        if m.check_claim and evidence is not None:
+            marks.append(f"{m.label}, {m.check_claim} {_check_mark(evidence)}")
+        else:
+            marks.append(m.label)
+    return marks
+
+
+def _check_mark(evidence: Evidence) -> str:
+    return {"confirmed": CONFIRMED_MARK, "confirmed together": f"{CONFIRMED_MARK} (together)",
+            "refuted": UNCONFIRMED_MARK}.get(standing(evidence), "(undecided)")
+
+
+def _check_lines(evidence: Evidence) -> list[str]:
+    """A measure check's verdict and numbers for a head's panel."""
+    status = standing(evidence)
+    words = {"undecidable": "undecided"}.get(status, status)
+    lines = [f"{words} ({evidence.method}): {evidence.reason}",
+             f"metric {evidence.metric}: effect {_fmt(evidence.effect, '.4g')} ± "
+             f"{_fmt(evidence.stderr, '.2g')} (stderr), relative "
+             f"{_fmt(evidence.relative, '.3f')} (effect / scale, scale "
+             f"{_fmt(evidence.scale, '.4g')})"]
+    if evidence.note:
+        lines.append(evidence.note)
+    if evidence.group is not None:
+        lines.append(_group_line(evidence))
+    return lines
+
+
+def _with_marks(classes: str, marks: list[str]) -> str:
+    if not marks:
+        return classes
+    return ", ".join(marks) if classes == "—" else f"{classes}, {', '.join(marks)}"
+
+
+def _classes_plain(h: HeadClass) -> str:
+    if not h.classes:
+        return "—"
+    return ", ".join(
+        f"{b} {CONFIRMED_MARK if b in h.confirmed_classes else UNCONFIRMED_MARK}"
+        for b in h.classes
+    )
+
+
+def _score_triple(h: HeadClass, behavior: str) -> str:
+    return " / ".join(
+        _fmt(d.get(behavior), ".3f") for d in (h.scores, h.nulls, h.lifts)
+    )
+
+
+def _text_scores(c: Classification) -> dict | None:
+    """Each head's lift on the user's text next to its lift on [BOS] r r."""
+    text = c.text_scores or {}
+    if not text.get("heads"):
+        return None
+    behaviors = [b for b in c.behavior_names if not c.is_control(b)]
+    rows = []
+    for h in c.heads:
+        entry = text["heads"].get(h.label, {})
+        values = []
+        for b in behaviors:
+            values += [_fmt(entry.get(b, {}).get("lift"), ".2f"), _fmt(h.lifts.get(b), ".2f")]
+        rows.append({"label": h.label, "cells": values})
+    stimuli = text.get("stimuli", {})
+    return {"behaviors": behaviors, "rows": rows, "n_seqs": stimuli.get("n_seqs", "?"),
+            "n_pos": stimuli.get("n_pos", "?")}
+
+
+def _baseline_rows(c: Classification) -> list[tuple[str, str]]:
+    b = c.baseline
+    if not b:
+        return []
+    rows = [(str(k).replace("_", " "), _fmt(v, ".4f")) for k, v in b.items()]
+    first = finite_or_none(b.get("first_copy_loss"))
+    second = finite_or_none(b.get("second_copy_loss"))
+    if first is not None and second is not None:
+        rows.append(("copy benefit (first − second)", f"{first - second:.4f}"))
+    return rows
+
+
+def _lead(c: Classification) -> str:
+    m, s = c.model, c.settings
+    text = f"{m.get('n_layers', '?')} layers × {m.get('n_heads', '?')} heads"
+    if "d_model" in m:
+        text += f", d_model {m['d_model']}"
+    if "d_vocab" in m:
+        text += f", vocabulary {m['d_vocab']}"
+    text += f"; {c.stimuli_text()}, {s.get('method', '?')} ablation, seed {s.get('seed', '?')}."
+    return text
+
+
+def _legend() -> str:
+    return (
+        f"Classes: {CONFIRMED_MARK} confirmed by ablation (alone, or together with its group), "
+        f"{UNCONFIRMED_MARK} candidate the ablation did not confirm. Per behavior: score / "
+        "null / lift (the classed ones highlighted). Evidence: the ablation metric, its value "
+        "clean → ablated, and the relative effect (1 = the behavior fully removed). Loss "
+        "effect: second-copy loss change (nats) when the head alone is ablated."
+    )
+
+
+def _guide(c: Classification) -> list[tuple[str, str]]:
+    """How to read the report; each behavior's definition and test come from the behavior
+    itself (its recorded description and confirmation)."""
+    s = c.settings
+    min_lift, z = _value_text(s.get("min_lift", "?")), _value_text(s.get("z", "?"))
+    min_effect = _value_text(s.get("min_effect", "?"))
+    z_effect = _value_text(s.get("z_effect", "?"))
+    guide = []
+    for info in (c.behavior(name) for name in c.behavior_names):
+        kind = "Control" if info.kind == "control" else "Behavior"
+        text = info.description
+        if info.confirmation:
+            text += f" Confirmation: {info.confirmation}."
+        if info.positional_control:
+            text += " Checked against the no-repeat positional control."
+        guide.append((f"{kind} {info.name}.", text))
+    for m in c.measures:
+        text = m.description
+        if m.threshold is not None:
+            text += f" Heads with {m.rule()} are listed as {m.label}: evidence, not a class."
+        if m.check:
+            text += (f" Each is put to a check, {m.check_claim}: {m.check} Decided like the "
+                     "ablations (confirmed, refuted, or undecided).")
+        if m.note:
+            text += f" ({m.note}.)"
+        guide.append((f"Measure {m.name}.", text))
+    guide += [
+        ("Score (0..1).",
+         "The attention mass a head puts on a query's targets (as each behavior defines "
+         "them above), averaged over the queries that have a target, then over sequences. "
+         "BOS and the query itself are never targets of the behaviors."),
+        ("Null (0..1).",
+         "The mass the head would put on the targets if they were no more attractive than "
+         "the other eligible keys, measured on the same attention pattern. A head that "
+         "attends uniformly scores exactly its null; only the score above it means anything."),
+        ("Lift (−1..1).",
+         "(score − null) / (1 − null): the share of the attention that could move onto the "
+         "targets beyond chance that does."),
+        ("Candidate class.",
+         f"A head is classed as a behavior when its lift is at least {min_lift} and its score "
+         f"beats its null by more than {z} standard errors over sequences. Behaviors with a "
+         "positional control must also lose at least half of that gap on [BOS] r s "
+         "sequences without repeats (same positions): a head that keeps attending there "
+         "without repeats is a positional shortcut."),
+        ("Confirmation.",
+         f"Each class is tested by ablating the head ({s.get('method', '?')} ablation) as its "
+         "behavior says. The relative effect is what is lost as a share of what the behavior "
+         f"achieves at all (1 = fully removed); it must reach {min_effect} and the effect must "
+         f"exceed {z_effect} standard errors. A class the ablation does not support stays in "
+         "the report, marked unconfirmed."),
+        ("Cannot confirm.",
+         "When the stimuli give the ablation nothing to measure (no drop from first- to "
+         "second-copy loss, a probe at chance, receivers without the behavior), the class is "
+         "neither confirmed nor refuted: the report says so, with the absolute effect."),
+        ("Relative effects outside 0..1.",
+         "Above 1 the ablation removed more than the behavior achieves (the heads also do "
+         "other work the metric sees); below 0 the model did better without the heads."),
+        ("Group ablations.",
+         "Heads sharing a class are also ablated together. Redundancy is confirmed only when "
+         "together they do clearly more than the strongest member alone; a member whose "
+         "removal from the group changes nothing adds nothing and stays unconfirmed."),
+        ("Weights.",
+         "Evidence read from the weights alone, with no input. OV copying (−1..1): near 1, "
+         "attending to a token raises that token's logit; near 0, no consistent effect. "
+         "Feeders: the heads whose output this head's queries, keys or values read "
+         "(composition), by how far it exceeds that of random weights."),
+    ]
+    return guide
+
+
+def _summary(c: Classification) -> str:
+    try:
+        return c.summary()
+    except (KeyError, TypeError, ValueError) as err:  # incomplete hand-made results
+        return f"(no summary: {type(err).__name__}: {err})"
+
+
+def _model_name(c: Classification) -> str:
+    return str(c.model.get("name", "unnamed model"))
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_value_text(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_value_text(v) for v in value)
+    if isinstance(value, float):
+        return _fmt(value, "g")
+    return str(value)
+
+
+def _fmt(value: Any, spec: str) -> str:
+    """Format a number; ``n/a`` for None and NaN."""
+    if value is None:
+        return _NA
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if math.isnan(value):
+        return _NA
+    return format(value, spec)
+
+
+#: Characters that start Markdown links, images, emphasis, code, tables or HTML; escaped in
+#: text taken from a result (``_`` inside words does not emphasize in GitHub Markdown).
+_MD_SPECIAL = "\\`*[]|!~"
+
+
+def _md(value: Any) -> str:
+    """Escape text for Markdown: every Markdown (and HTML) special character becomes
+    literal, and newlines become spaces, so a name like ``![x](http://...)`` stays text."""
+    out = []
+    for ch in str(value).replace("\r", " ").replace("\n", " "):
+        if ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)

@@ -1,0 +1,217 @@
+"""Many models, one item each: checkpoint sweeps and model zoos, serially or on Ray, resumable.
+
+A sweep (:func:`run_sweep`) scores every checkpoint of a training run; a zoo
+(:func:`run_zoo`) classifies several models and compares them. Both are lists of
+independent *items* (one model each), run by :func:`run_items`:
+
+- **Serially** in this process (the default), or **on Ray** (``ray=...``): each item is one
+  Ray task (``num_cpus=1``; ``num_gpus=1`` where the cluster has GPUs, and the device then
+  defaults to ``cuda``). ``ray="local"`` starts a Ray instance on this machine with
+  ``workers`` CPUs; an address (``"ray://host:10001"``, ``"host:6379"`` or ``"auto"``)
+  joins a running cluster (``ray start --head`` on one machine, ``ray start --address ...``
+  on the others; every node needs ``interp`` installed). Results stream back as they finish
+  (a progress bar), and the output is assembled in a fixed order, so it is byte-identical to
+  the serial run: the stimuli are drawn from the seed on each worker, the same way.
+- **Resumable**: each finished item's result is written (atomically) to
+  ``OUT/items/<key>.json``. The key is a SHA-256 over the model's content (every file of its
+  directory; the weights of a planted model; the name and revision of a hub model) and the
+  settings that change the result, so a rerun computes only the items that are missing, a
+  changed setting (or changed weights) computes afresh, and moving a run directory does not.
+- **Failures**: a worker process that dies is retried by Ray (``max_retries``); an item that
+  fails for a reason of its own (a corrupt checkpoint, a hub model with no network) is
+  reported in the output (``failed`` in ``sweep.json`` / ``zoo.json``) and the rest goes on.
+  Failed items are not stored, so a rerun tries them again.
+
+Model specs are everything :func:`interp.load_model` takes, plus ``planted`` /
+``planted:NAME`` (the hand-set oracles of :mod:`interp.planted`, see :data:`PLANTED_SPECS`)
+and, in a spec file (:func:`read_spec_file`), hub models at a training checkpoint
+(``{"model": "EleutherAI/pythia-70m", "checkpoint_value": 1000}``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..pipeline.checkpoints import (
+    CheckpointScores,
+    assemble_sweep,
+    plan_checkpoints,
+    score_checkpoint,
+)
+from ..pipeline.classify import ClassifySettings, classify_heads
+from ..pipeline.text_model import heldout_source
+from ..report.head_report import write_report
+from ..report.sweep_page import write_sweep
+from ..report.zoo_page import write_zoo
+from ..results.classification import Classification
+from ..stimuli.preflight import check_seed
+from .runner import run_items
+from .specs import expand_specs, load_spec, spec_label, spec_source
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """A sweep written by :func:`run_sweep`: the sweep, its files and what was computed."""
+
+    sweep: Any  # interp.checkpoints.CheckpointSweep
+    paths: dict[str, Path]
+    computed: tuple[str, ...] = ()
+    reused: tuple[str, ...] = ()
+
+
+def score_item(spec: dict, *, n_seqs: int, seq_len: int | None, seed: int,
+               device: Any = None, dtype: Any = None, batch_size: int | None = None,
+               device_map: Any = None, exclude_tokens: Sequence[int] = (),
+               heldout_text: str | None = None) -> Any:
+    """One checkpoint of a sweep (the Ray task's body): load, then
+    :func:`interp.checkpoints.score_checkpoint` with stimuli drawn from the seed."""
+    model = load_spec(spec, device=device, dtype=dtype, device_map=device_map)
+    texts = heldout_source(heldout_text) if heldout_text else None
+    return score_checkpoint(model, n_seqs=n_seqs, seq_len=seq_len, seed=seed,
+                            batch_size=batch_size, exclude_tokens=exclude_tokens,
+                            heldout_texts=texts, label=spec_label(spec))
+
+
+def run_sweep(
+    checkpoints: Sequence[Any],
+    out_dir: str | os.PathLike,
+    *,
+    n_seqs: int = 32,
+    seq_len: int | None = 30,
+    seed: int = 0,
+    device: str | None = None,
+    dtype: str | None = None,
+    batch_size: int | None = None,
+    device_map: Any = None,
+    exclude_tokens: Sequence[int] = (),
+    heldout_text: str | None = None,
+    ray: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    progress: bool = False,
+) -> SweepRun:
+    """Score every checkpoint (serially or on Ray), resumably, and write the sweep.
+
+    The same as :func:`interp.score_checkpoints` followed by
+    :func:`interp.checkpoint_report.write_sweep` (the same bytes), except that each
+    checkpoint is stored under ``out_dir/items/`` as it finishes (a rerun computes only
+    what is missing) and a checkpoint that fails is listed in ``sweep.failed`` instead of
+    stopping the sweep.
+
+    Args:
+        checkpoints: arguments of :func:`expand_specs` (directories, a run directory, a
+            ``.json`` spec file, ``planted:NAME``, hub names, spec dicts).
+        out_dir: where ``sweep.json``, ``sweep.html`` and ``items/`` go.
+        n_seqs, seq_len, seed, device, dtype, batch_size, exclude_tokens: as in
+            :func:`interp.score_checkpoints`.
+        device_map: for Hugging Face checkpoints (:func:`interp.load_model`).
+        heldout_text: a held-out text file or a model that ships one (``"text"``): the
+            in-context score and the repeated-text curves of every checkpoint
+            (:func:`interp.text_model.heldout_source`).
+        ray, workers, threads, progress: as in :func:`run_items`.
+
+    Returns:
+        A :class:`SweepRun`.
+
+    Raises:
+        ValueError: no checkpoint could be scored, or they differ in shape.
+        RayMissingError: ``ray`` given and Ray not installed.
+    """
+    specs = expand_specs(checkpoints)
+    labels = [spec_label(s) for s in specs]
+    _, names, order, steps = plan_checkpoints(specs, labels)
+    check_seed(seed)
+    settings = {"n_seqs": n_seqs, "seq_len": seq_len, "seed": seed, "device": device,
+                "dtype": dtype, "batch_size": batch_size, "device_map": device_map,
+                "exclude_tokens": [int(t) for t in exclude_tokens],
+                "heldout_text": None if heldout_text is None else os.fspath(heldout_text)}
+    run = run_items(score_item, "checkpoint_scores", specs, settings, out_dir, ray=ray,
+                    workers=workers, threads=threads, progress=progress)
+    done = [i for i in order if names[i] in run.results]
+    sweep = assemble_sweep(
+        [names[i] for i in done],
+        [steps[order.index(i)] for i in done],
+        [spec_source(specs[i]) for i in done],
+        [CheckpointScores.from_dict(run.results[names[i]]) for i in done],
+        failed=[{"checkpoint": names[i], "source": spec_source(specs[i]),
+                 "error": run.failed[names[i]]} for i in order if names[i] in run.failed],
+    )
+    paths = write_sweep(sweep, out_dir)
+    return SweepRun(sweep=sweep, paths=paths, computed=run.computed, reused=run.reused)
+
+
+@dataclass(frozen=True)
+class ZooRun:
+    """A zoo written by :func:`run_zoo`.
+
+    Attributes:
+        models: label -> the model's :class:`interp.Classification`, in the given order.
+        failed: label -> error message.
+        paths: ``{"html": ..., "json": ...}`` of the comparison page; each model's report
+            is in ``out_dir/<label>/``.
+    """
+
+    models: dict[str, Any]
+    failed: dict[str, str]
+    paths: dict[str, Path]
+    computed: tuple[str, ...] = ()
+    reused: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def classify_item(spec: dict, *, settings: dict, device: Any = None, dtype: Any = None,
+                  device_map: Any = None) -> Any:
+    """One model of a zoo (the Ray task's body): load, then :func:`interp.classify_heads`."""
+    model = load_spec(spec, device=device, dtype=dtype, device_map=device_map)
+    return classify_heads(model, ClassifySettings(**settings), progress=False)
+
+
+def run_zoo(
+    models: Sequence[Any],
+    out_dir: str | os.PathLike,
+    *,
+    settings: Any = None,
+    device: str | None = None,
+    dtype: str | None = None,
+    device_map: Any = None,
+    ray: str | None = None,
+    workers: int | None = None,
+    threads: int | None = None,
+    progress: bool = False,
+) -> ZooRun:
+    """Classify every model (serially or on Ray), resumably; write each model's report into
+    ``out_dir/<label>/`` and the comparison page (``zoo.html``, ``zoo.json``) into
+    ``out_dir`` (:mod:`interp.zoo_report`).
+
+    Args:
+        models: arguments of :func:`expand_specs`.
+        settings: a :class:`interp.ClassifySettings` (default: its defaults).
+        device, dtype, device_map, ray, workers, threads, progress: as in :func:`run_sweep`.
+
+    Raises:
+        ValueError: no model could be classified.
+    """
+    specs = expand_specs(models)
+    labels = [spec_label(s) for s in specs]
+    settings = settings or ClassifySettings()
+    task_settings = {"settings": settings.to_dict(), "device": device, "dtype": dtype,
+                     "device_map": device_map}
+    run = run_items(classify_item, "classification", specs, task_settings, out_dir, ray=ray,
+                    workers=workers, threads=threads, progress=progress)
+    if not run.results:
+        raise ValueError("no model could be classified: " + "; ".join(
+            f"{k}: {v}" for k, v in run.failed.items()))
+    out = Path(out_dir)
+    classified = {label: Classification.from_dict(run.results[label])
+                  for label in labels if label in run.results}
+    for label, result in classified.items():
+        write_report(result, out / label)
+    sources = {label: spec_source(spec) for label, spec in zip(labels, specs)}
+    failed = {label: run.failed[label] for label in labels if label in run.failed}
+    paths = write_zoo(classified, out, failed=failed, sources=sources)
+    return ZooRun(models=classified, failed=failed, paths=paths, computed=run.computed,
+                  reused=run.reused, sources=sources)
