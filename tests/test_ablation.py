@@ -5,7 +5,7 @@ import torch
 
 from interp import ablation_hooks, attached_hooks, copy_losses, measure_ablation, repeated_tokens
 from interp.engine.ablation import residual_after_layer
-from interp.engine.ablation import _derangement
+from interp.spec.ablation_methods import derangement
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +61,10 @@ def test_mean_ablation_preserves_the_average_output(planted, stimuli):
 
 def test_resample_permutation_has_no_fixed_point_and_is_seeded():
     for n in (2, 3, 10):
-        perm = _derangement(n, seed=4)
+        perm = derangement(n, seed=4)
         assert sorted(perm.tolist()) == list(range(n))
         assert not (perm == torch.arange(n)).any()
-        assert torch.equal(perm, _derangement(n, seed=4))
+        assert torch.equal(perm, derangement(n, seed=4))
 
 
 def test_hooks_removed_when_the_forward_raises(planted, stimuli):
@@ -97,3 +97,53 @@ def test_ablations_that_measure_nothing_are_refused_up_front(planted, stimuli, k
     """No heads, or receivers no ablated head can reach: an error, not an effect of 0."""
     with pytest.raises(ValueError, match=match):
         measure_ablation(planted.model, stimuli, **kwargs)
+
+
+def test_ablation_methods_are_registry_entries(planted, stimuli):
+    """A method is a registered object: a new one is chosen by name like the built-ins, and
+    every path (hooks, exact sweep, attribution screen) replaces outputs through it."""
+    from interp import ablation_sweep
+    from interp.engine.ablation_sweep import attribution_scores
+    from interp.spec.ablation_methods import (
+        ZeroAblation,
+        ablation_method,
+        ablation_method_names,
+        register_ablation_method,
+        unregister_ablation_method,
+    )
+
+    assert ablation_method_names()[:3] == ("mean", "zero", "resample")
+    with pytest.raises(ValueError, match=r"unknown ablation method 'nope'; choose from \("):
+        ablation_method("nope")
+    with pytest.raises(ValueError, match="resample ablation needs at least 2 sequences"):
+        ablation_method("resample").check(1)
+
+    class Nothing(ZeroAblation):  # zeros under another name: must agree with "zero"
+        pass
+
+    register_ablation_method(Nothing(name="nothing", description="zeros again"))
+    try:
+        heads = planted.heads_with_role("induction")
+        same = measure_ablation(planted.model, stimuli, heads, method="nothing")
+        zero = measure_ablation(planted.model, stimuli, heads, method="zero")
+        assert same.method == "nothing" and same.effect == pytest.approx(zero.effect)
+        swept = ablation_sweep(planted.model, stimuli, method="nothing")
+        assert torch.allclose(swept.effects, ablation_sweep(planted.model, stimuli,
+                                                            method="zero").effects)
+        screened = attribution_scores(planted.model, stimuli, method="nothing")
+        assert torch.allclose(screened.effects, attribution_scores(
+            planted.model, stimuli, method="zero").effects)
+    finally:
+        unregister_ablation_method("nothing")
+    with pytest.raises(ValueError, match="unknown ablation method"):
+        measure_ablation(planted.model, stimuli, heads, method="nothing")
+
+
+def test_seeds_are_derived_by_purpose():
+    from interp.stimuli.seeds import SEED_OFFSETS, derive_seed
+
+    assert derive_seed(5, "census") == 5
+    assert len(set(SEED_OFFSETS.values())) == len(SEED_OFFSETS)  # no two purposes share
+    assert {derive_seed(0, p) for p in SEED_OFFSETS} == set(SEED_OFFSETS.values())
+    with pytest.raises(KeyError, match="known"):
+        derive_seed(0, "typo")

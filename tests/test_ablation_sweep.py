@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from interp import attached_hooks, copy_losses, leftover_hooks, measure_ablation, repeated_tokens
-from interp.engine.ablation import _derangement
+from interp.spec.ablation_methods import derangement
 from interp.model.hooks import z_hook
 from interp.stimuli.tokens import Stimuli
 from interp.engine.ablation_sweep import AblationSweep, _run_blocks, ablation_sweep, attribution_scores
@@ -133,7 +133,7 @@ def test_attribution_is_the_directional_derivative(method):
         elif method == "mean":
             target = z.mean((0, 1)).expand_as(z)
         else:
-            target = z[_derangement(z.shape[0], 4)]
+            target = z[derangement(z.shape[0], 4)]
 
         def shifted(step):
             def hook(act, hook, step=step):

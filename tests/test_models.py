@@ -187,7 +187,7 @@ def test_save_clears_what_the_model_does_not_have(random_model, tmp_path):
 
 
 def test_save_model_leaves_no_temporary_on_failure(random_model, tmp_path, monkeypatch):
-    import interp.output_files as output_files
+    import interp.io.output_files as output_files
 
     save_model(random_model, tmp_path / "m")
     before = {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()}

@@ -382,14 +382,14 @@ from interp.cli import main
 from test_output_files import _KillAt
 k, argv = int(sys.argv[1]), sys.argv[2:]
 tracer = _KillAt(k)
-real_write = __import__("interp.output_files", fromlist=["write_files"]).write_files
+real_write = __import__("interp.io.output_files", fromlist=["write_files"]).write_files
 def traced(*args, **kwargs):
     sys.settrace(tracer)
     try:
         return real_write(*args, **kwargs)
     finally:
         sys.settrace(None)
-import interp.output_files as of
+import interp.io.output_files as of
 of.write_files = traced
 sys.exit(main(argv))
 """

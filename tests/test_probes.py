@@ -66,5 +66,34 @@ def test_probe_layers_find_where_the_planted_heads_write(planted):
     assert gone.accuracy[1] < 0.3 and gone.ablated == (head,)
     assert LayerProbes.from_dict(gone.to_dict()) == gone
     assert len(gone.to_table()) == 3
-    with pytest.raises(ValueError, match="unknown probe task"):
+    with pytest.raises(KeyError, match="unknown probe task"):
         probe_layers(planted.model, repeated, "sentiment")
+
+
+def test_probe_tasks_are_a_registry():
+    """Probe tasks live on the one registry implementation: a name registers once, lookups
+    name what is registered, and a task can be replaced or removed."""
+    from interp.spec.probe_tasks import (
+        ProbeTask,
+        probe_task,
+        register_probe_task,
+        registered_probe_tasks,
+        unregister_probe_task,
+    )
+
+    names = [t.name for t in registered_probe_tasks()]
+    assert names[:2] == ["previous_token_identity", "occurred_before"]
+    original = probe_task("occurred_before")
+    with pytest.raises(ValueError, match="registered already"):
+        register_probe_task(ProbeTask("occurred_before", original.labels))
+    with pytest.raises(TypeError, match="ProbeTask"):
+        register_probe_task("occurred_before")
+    twin = ProbeTask("occurred_before", original.labels, stimuli="census")
+    try:
+        assert register_probe_task(twin, replace=True) is probe_task("occurred_before")
+    finally:
+        register_probe_task(original, replace=True)
+    extra = register_probe_task(ProbeTask("extra_task", original.labels))
+    assert unregister_probe_task("extra_task") is extra
+    with pytest.raises(KeyError, match="known"):
+        unregister_probe_task("extra_task")

@@ -236,7 +236,7 @@ def test_writing_into_a_file_raises_and_leaves_nothing(result, tmp_path):
 
 
 def test_failed_rename_leaves_no_files_and_no_new_directory(result, tmp_path, monkeypatch):
-    import interp.output_files as output_files
+    import interp.io.output_files as output_files
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
@@ -248,7 +248,7 @@ def test_failed_rename_leaves_no_files_and_no_new_directory(result, tmp_path, mo
 
 
 def test_failed_render_writes_nothing(result, tmp_path, monkeypatch):
-    import interp.report as report
+    import interp.report.head_report as report
 
     def fail(classification):
         raise RuntimeError("render failed")

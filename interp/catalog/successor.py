@@ -31,6 +31,7 @@ from ..model.heads import HeadId, check_heads
 from ..model.weights import head_params
 from ..results.evidence import AblationEffect, Evidence
 from ..spec.measures import Measure, MeasureCheck, register_measure
+from ..stimuli.seeds import derive_seed
 from ..stimuli.tokens import Stimuli
 
 #: Ordinal sequences whose members a tokenizer may hold as single tokens (Gould et al.).
@@ -330,7 +331,8 @@ def successor_measure(
         sets = sets_of(model)
         context = ordinal_stimuli(sets, SUCCESSOR_SEQS, min(int(model.cfg.n_ctx) - 1, 32),
                                   vocab_size=int(model.cfg.d_vocab),
-                                  bos_token_id=stimuli.bos_token_id, seed=seed + 3)
+                                  bos_token_id=stimuli.bos_token_id,
+                                  seed=derive_seed(seed, "successor_context"))
         effect = successor_logit_effect(model, context, heads, sets, method=method, seed=seed)
         return Evidence.from_effect(effect, min_effect, z)
 

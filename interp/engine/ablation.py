@@ -1,13 +1,8 @@
 """Head ablation: replace chosen heads' outputs and measure what the model loses.
 
-A head's output is its ``hook_z`` slice (``[batch, pos, d_head]``, before ``W_O``). Methods:
-
-- ``mean`` (default): the head's mean output over the batch and all real positions of the
-  same stimuli, a constant that keeps the average contribution but carries no information
-  about the current sequence;
-- ``zero``: zeros (also removes the average contribution, so it often overstates effects);
-- ``resample``: the head's output on another sequence of the batch (a seeded
-  derangement), at the same position.
+A head's output is its ``hook_z`` slice (``[batch, pos, d_head]``, before ``W_O``), replaced
+by an ablation method of the registry (:mod:`interp.spec.ablation_methods`: ``mean``, the
+default, ``zero``, ``resample``).
 
 Metrics (each per sequence, then averaged; the effect is oriented so that a positive value
 means the head helped):
@@ -40,12 +35,10 @@ from ..model.heads import HeadId, all_heads, check_heads
 from ..model.hooks import attached_hooks, capture, pattern_hook, resid_post_hook, z_hook
 from ..model.loading import model_device
 from ..results.evidence import MIN_SCALE, AblationEffect
+from ..spec.ablation_methods import AblationMethod, ablation_method
 from ..spec.behaviors import resolve_behaviors
 from ..stimuli.tokens import Stimuli, check_stimuli
 from .scoring import score_layer_all, target_masks
-
-ABLATION_METHODS = ("mean", "zero", "resample")
-
 
 #: Prefix of the metric that reads later heads' scores: ``downstream_<behavior>``.
 DOWNSTREAM = "downstream_"
@@ -65,43 +58,22 @@ def _capture_z(model: Any, stimuli: Stimuli, layers: Sequence[int]) -> dict[int,
     return {layer: captured[name] for layer, name in names.items()}
 
 
-def _derangement(n: int, seed: int) -> Tensor:
-    """A seeded permutation with no fixed point: a random cycle through all ``n`` indices."""
-    generator = torch.Generator().manual_seed(int(seed))
-    order = torch.randperm(n, generator=generator)
-    perm = torch.empty(n, dtype=torch.long)
-    perm[order] = torch.roll(order, -1)  # order[i] takes the sequence order[i + 1]
-    return perm
-
-
 def replacement_values(
-    z: Float[Tensor, "batch pos head d_head"], valid: Tensor, method: str, seed: int
+    z: Float[Tensor, "batch pos head d_head"], valid: Tensor, method: AblationMethod | str,
+    seed: int,
 ) -> Tensor | None:
-    """What an ablated head's output is replaced by (None for ``zero``: zeros).
-
-    ``mean``: ``[head, d_head]``, the mean over the batch and the real positions;
-    ``resample``: ``[batch, pos, head, d_head]``, another sequence's output (a seeded
-    derangement of the batch) at the same position.
-    """
-    if method == "zero":
-        return None
-    if method == "mean":
-        w = valid.to(z.dtype)[:, :, None, None]  # (B, S, 1, 1)
-        return (z * w).sum((0, 1)) / w.sum((0, 1)).clamp(min=1)  # (H, d_head)
-    return z[_derangement(z.shape[0], seed)]  # (B, S, H, d_head)
+    """What an ablated head's output is replaced by, from a clean pass's outputs (None for
+    a method that needs none); :meth:`interp.spec.ablation_methods.AblationMethod.values`."""
+    return ablation_method(method).values(z, valid, seed)
 
 
 def head_replacement(
-    replacement: Tensor | None, method: str, head: int, like: Float[Tensor, "batch pos d_head"]
+    replacement: Tensor | None, method: AblationMethod | str, head: int,
+    like: Float[Tensor, "batch pos d_head"],
 ) -> Tensor:
-    """One head's ablated output, broadcastable to ``like`` (``[batch, pos, d_head]``):
-    zeros, the head's mean (``[d_head]``) or the resampled outputs (``[batch, pos, d_head]``)
-    from :func:`replacement_values`. The one place a head's output is replaced."""
-    if method == "zero":
-        return torch.zeros((), dtype=like.dtype, device=like.device)
-    if method == "mean":
-        return replacement[head].to(like.dtype)  # (d_head,)
-    return replacement[: like.shape[0], : like.shape[1], head].to(like.dtype)  # (B, S, d_head)
+    """One head's ablated output, broadcastable to ``like`` (``[batch, pos, d_head]``), from
+    :func:`replacement_values`. The one place a head's output is replaced."""
+    return ablation_method(method).replace(replacement, head, like)
 
 
 def ablation_hooks(
@@ -120,28 +92,24 @@ def ablation_hooks(
     Raises:
         ValueError: unknown method, unknown head, or fewer than 2 sequences to resample.
     """
-    if method not in ABLATION_METHODS:
-        raise ValueError(f"unknown ablation method {method!r}; choose from {ABLATION_METHODS}")
+    chosen = ablation_method(method)
     parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
     by_layer = _group_by_layer(parsed)
     if not by_layer:
         return []
-    if method == "resample" and stimuli.n_seqs < 2:
-        raise ValueError("resample ablation needs at least 2 sequences")
+    chosen.check(stimuli.n_seqs)
     replacement: dict[int, Tensor] = {}
-    if method in ("mean", "resample"):
+    if chosen.needs_clean_pass:
         clean = _capture_z(model, stimuli, sorted(by_layer))
         valid = stimuli.valid.to(model_device(model))
         for layer, z in clean.items():  # z: (B, S, H, d_head)
-            replacement[layer] = replacement_values(z, valid, method, seed)
+            replacement[layer] = chosen.values(z, valid, seed)
 
     def make(layer: int, head_idx: list[int]):
         def ablate(z: Tensor, hook: Any) -> Tensor:
             out = z.clone()  # (B, S, H, d_head)
             for head in head_idx:
-                out[:, :, head] = head_replacement(
-                    replacement.get(layer), method, head, out[:, :, head]
-                )
+                out[:, :, head] = chosen.replace(replacement.get(layer), head, out[:, :, head])
             return out
 
         return ablate

@@ -45,12 +45,11 @@ from ..model.heads import HeadId, all_heads, check_heads
 from ..model.hooks import attached_hooks, resid_post_hook, resid_pre_hook, z_hook
 from ..model.loading import model_device, model_name
 from ..results.evidence import MIN_SCALE
+from ..spec.ablation_methods import ablation_method
 from ..stimuli.tokens import Stimuli, check_stimuli
 from .ablation import (
-    ABLATION_METHODS,
     copy_slices,
     head_replacement,
-    replacement_values,
     token_nll,
 )
 
@@ -175,8 +174,7 @@ class AblationSweep:
 
 def _check(model: Any, stimuli: Stimuli, method: str) -> int:
     """Validate the inputs; return the repeat length ``L``."""
-    if method not in ABLATION_METHODS:
-        raise ValueError(f"unknown ablation method {method!r}; choose from {ABLATION_METHODS}")
+    replacer = ablation_method(method)
     check_stimuli(model, stimuli, repeated=True)
     length = stimuli.repeat_len
     if stimuli.n_pos < 2 * length + 1:
@@ -188,8 +186,7 @@ def _check(model: Any, stimuli: Stimuli, method: str) -> int:
     second = stimuli.tokens[:, length + 1 : 2 * length + 1]  # (B, L)
     if not torch.equal(first, second):
         raise ValueError("stimuli are not repeated: the second copy differs from the first")
-    if method == "resample" and stimuli.n_seqs < 2:
-        raise ValueError("resample ablation needs at least 2 sequences")
+    replacer.check(stimuli.n_seqs)
     return int(length)
 
 
@@ -361,7 +358,8 @@ def ablation_sweep(
     hooks: list[tuple[str, Any]] = [
         (resid_pre_hook(lay), keep(resid_pre, lay)) for lay in sorted(resid_layers)
     ]
-    if method != "zero":
+    replacer = ablation_method(method)
+    if replacer.needs_clean_pass:
         hooks += [(z_hook(lay), keep(clean_z, lay)) for lay in layers]
     hooks.append((resid_post_hook(n_layers - 1), _stop))
 
@@ -382,10 +380,8 @@ def ablation_sweep(
             direct = _blocks_run_alone(model, check_layer, resid_pre[check_layer], after)
             valid = stimuli.valid.to(device)
             for layer in layers:
-                replacement = (
-                    None if method == "zero"
-                    else replacement_values(clean_z[layer], valid, method, seed)
-                )
+                replacement = (replacer.values(clean_z[layer], valid, seed)
+                               if replacer.needs_clean_pass else None)
                 clean_z.pop(layer, None)
                 layer_heads = by_layer[layer]
                 for start in range(0, len(layer_heads), heads_per_pass):
@@ -445,6 +441,7 @@ def attribution_scores(
         >>> screen.effects.argmax()  # the head the screen thinks matters most
     """
     length = _check(model, stimuli, method)
+    replacer = ablation_method(method)
     first_copy, second_copy = copy_slices(length)
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
     device = model_device(model)
@@ -479,13 +476,7 @@ def attribution_scores(
         per_seq = torch.empty((stimuli.n_seqs, n_layers, n_heads), dtype=torch.float64)
         for layer, grad in zip(order, grads):
             z = zs[layer].detach()  # (B, S, H, d_head)
-            replacement = replacement_values(z, valid, method, seed)
-            if method == "zero":
-                delta = -z
-            elif method == "mean":
-                delta = replacement.to(z.dtype) - z  # (H, d_head) broadcast -> (B, S, H, d_head)
-            else:
-                delta = replacement.to(z.dtype) - z
+            delta = replacer.difference(replacer.values(z, valid, seed), z)  # (B, S, H, d_head)
             estimate = (grad.double() * delta.double()).sum((1, 3))  # (B, H)
             per_seq[:, layer] = estimate.cpu()
     return _summarise(

@@ -43,7 +43,7 @@ def probe_layers(
     Args:
         model: a ``TransformerBridge`` (not modified; hooks always removed).
         stimuli: the sequences (for ``occurred_before`` use :func:`interp.occurrence_tokens`).
-        task: a :class:`ProbeTask` or the name of one in :data:`PROBE_TASKS`.
+        task: a :class:`ProbeTask` or a registered name (:mod:`interp.spec.probe_tasks`).
         hooks: extra forward hooks during capture, e.g. :func:`interp.ablation_hooks`.
         ablated, method: recorded in the result to say which ablation ``hooks`` perform.
         seed: seed of the probes' train/test split.

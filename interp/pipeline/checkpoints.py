@@ -54,6 +54,7 @@ from ..results.checkpoints import CURVE_TENSORS, CheckpointSweep, parse_step
 from ..spec.measures import registered_measures
 from ..stimuli.long import long_stimuli
 from ..stimuli.preflight import check_seed, check_token_ids, fit_seq_len
+from ..stimuli.seeds import derive_seed
 from ..stimuli.text import (
     mid_frequency_ids,
     repeated_text_tokens,
@@ -261,7 +262,7 @@ def sweep_measures(
         return {}
     where = {"census": stimuli}
     try:
-        where["long"] = long_stimuli(model, max(8, stimuli.n_seqs // 2), seed=seed + 2,
+        where["long"] = long_stimuli(model, max(8, stimuli.n_seqs // 2), seed=derive_seed(seed, "long_stimuli"),
                                      bos_token_id=bos_token_id(model), exclude_ids=exclude_ids)
     except ValueError:  # a context too short for the copies
         pass

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -43,14 +43,21 @@ from ..model.heads import HeadId, all_heads
 from ..model.hooks import attached_hooks, pattern_hook
 from ..model.loading import bos_token_id, model_device, model_name, special_token_ids
 from ..model.weights import composition_scores, key_feeders, ov_copying_scores
-from ..results.classification import BehaviorInfo, Classification, HeadClass
+from ..results.classification import (
+    BehaviorInfo,
+    Classification,
+    HeadClass,
+    MeasureInfo,
+)
 from ..results.evidence import Evidence, Feeder, GroupEvidence, WeightEvidence
-from ..results.scores import HeadScores
+from ..results.scores import HeadScores, ScoreSummary
+from ..spec.ablation_methods import ablation_method
 from ..spec.behaviors import Behavior, resolve_behaviors
 from ..spec.measures import Measure, resolve_measures
 from ..spec.probe_tasks import ProbeTask, probe_task
-from ..stimuli.long import long_stimuli as _long_stimuli
+from ..stimuli.long import long_stimuli
 from ..stimuli.preflight import check_seed, check_token_ids
+from ..stimuli.seeds import derive_seed
 from ..stimuli.tokens import (
     Stimuli,
     check_stimuli,
@@ -76,7 +83,8 @@ class ClassifySettings:
         seed: seed of the stimuli, the resampling and the probes.
         n_seqs: sequences of ``[BOS] r r``.
         seq_len: length ``L`` of ``r``.
-        method: ablation method (``mean``, ``zero``, ``resample``).
+        method: ablation method, a name in :mod:`interp.spec.ablation_methods` (``mean``,
+            ``zero``, ``resample``).
         min_lift: smallest lift (0..1) that makes a candidate.
         z: standard errors by which score must beat null.
         min_effect: smallest relative ablation effect (0..1) that confirms.
@@ -115,6 +123,7 @@ class ClassifySettings:
 
     def __post_init__(self) -> None:
         check_seed(self.seed)
+        ablation_method(self.method)  # fails early on an unknown method
         if isinstance(self.exclude_tokens, (str, bytes)):
             raise ValueError("exclude_tokens must be a sequence of token ids, not a string")
         object.__setattr__(self, "exclude_tokens", check_token_ids(
@@ -199,11 +208,7 @@ def classify_heads(
         "first_copy_loss": float(first.mean()),
         "second_copy_loss": float(second.mean()),
     }
-    stats = {
-        b.name: (scores.score(b.name), scores.null(b.name), scores.lift(b.name),
-                 scores.stderr(b.name))
-        for b in behaviors
-    }
+    stats = {b.name: scores.summary(b.name) for b in behaviors}
     controlled = [b for b in behaviors if b.positional is not None]
     no_repeat = None
     if controlled:
@@ -215,7 +220,7 @@ def classify_heads(
                                 distance=False, positional=True, behaviors=controlled)
     candidates = _candidates(stats, no_repeat, behaviors, n_layers, n_heads, settings)
     context = ConfirmationContext(
-        model=model, stimuli=stimuli, occurrence=_probe_stimuli(model, settings, bos),
+        model=model, stimuli=stimuli, occurrence=_probe_stimuli(model, settings, bos, excluded),
         candidates=candidates, method=settings.method, seed=settings.seed,
         min_effect=settings.min_effect, z_effect=settings.z_effect, probes=settings.probes,
     )
@@ -225,15 +230,14 @@ def classify_heads(
     layer_probes = _layer_probes(context, behaviors) if settings.probes else []
     text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
     weights = _weight_evidence(model, candidates, behaviors, settings.seed)
-    measured, measure_infos, checks, check_groups, long_note = _measures(
-        model, settings, stimuli, bos, long_text)
+    measured = _measures(model, settings, stimuli, bos, excluded, long_text)
     heads = tuple(
         HeadClass(
             label=str(h), layer=h.layer, index=h.head,
-            scores={b: float(stats[b][0][h]) for b in stats},
-            nulls={b: float(stats[b][1][h]) for b in stats},
-            lifts={b: float(stats[b][2][h]) for b in stats},
-            stderr={b: float(stats[b][3][h]) for b in stats},
+            scores={b: float(s.score[h]) for b, s in stats.items()},
+            nulls={b: float(s.null[h]) for b, s in stats.items()},
+            lifts={b: float(s.lift[h]) for b, s in stats.items()},
+            stderr={b: float(s.stderr[h]) for b, s in stats.items()},
             classes=tuple(candidates[h]),
             ablation=evidence[h],
             loss_effect=loss_effects.get(h),
@@ -243,8 +247,8 @@ def classify_heads(
             distance=_rounded(scores.distance[h.layer, h.head]) if scores.distance is not None
             else [],
             measures={name: None if v is None else _measure_value(v[h.layer, h.head])
-                      for name, v in measured.items()},
-            checks=checks.get(h, {}),
+                      for name, v in measured.values.items()},
+            checks=measured.checks.get(h, {}),
         )
         for h in candidates
     )
@@ -256,20 +260,21 @@ def classify_heads(
                "d_model": int(model.cfg.d_model), "d_vocab": vocab},
         settings={**settings.to_dict(), "stimuli": stimuli.to_dict(),
                   "loss_sweep": sweep_note, "excluded_ids": list(excluded),
-                  "long_stimuli": long_note},
+                  "long_stimuli": measured.long_stimuli},
         heads=heads,
-        groups=tuple(groups) + tuple(check_groups),
+        groups=tuple(groups) + tuple(measured.groups),
         baseline=baseline,
         example=_example_patterns(model, stimuli, shown),
         probes=tuple(layer_probes),
         text_scores=text_scores,
         behaviors=tuple(BehaviorInfo.of(b) for b in behaviors),
-        measures=measure_infos,
+        measures=measured.infos,
     )
 
 
 def _candidates(
-    stats: dict, no_repeat: HeadScores | None, behaviors: tuple[Behavior, ...],
+    stats: dict[str, ScoreSummary], no_repeat: HeadScores | None,
+    behaviors: tuple[Behavior, ...],
     n_layers: int, n_heads: int, settings: ClassifySettings,
 ) -> dict[HeadId, list[str]]:
     """Each head's candidate classes by the rules of the module docstring."""
@@ -277,15 +282,16 @@ def _candidates(
     for behavior in behaviors:
         if not behavior.is_class:  # controls are scored and shown, never classes
             continue
-        score, null, lift_, se = stats[behavior.name]
+        stat = stats[behavior.name]
         positional = (no_repeat.score(behavior.name)
                       if no_repeat is not None and behavior.positional is not None else None)
         for h in candidates:
-            gap = float(score[h] - null[h])
+            gap = float(stat.score[h] - stat.null[h])
             # written so that a NaN score (no query had a target) never makes a candidate
-            if not (float(lift_[h]) >= settings.min_lift and gap > settings.z * float(se[h])):
+            if not (float(stat.lift[h]) >= settings.min_lift
+                    and gap > settings.z * float(stat.stderr[h])):
                 continue
-            if positional is not None and float(positional[h] - null[h]) > gap / 2:
+            if positional is not None and float(positional[h] - stat.null[h]) > gap / 2:
                 continue  # keeps its offset without repeats: a positional shortcut
             candidates[h].append(behavior.name)
     return candidates
@@ -387,13 +393,24 @@ def _text_scores(
     return {"stimuli": dict(scores.stimuli), "n_queries": dict(scores.n_queries), "heads": heads}
 
 
+class MeasureResults(NamedTuple):
+    """What :func:`_measures` found: each measure's ``[layer, head]`` values (None where
+    unavailable) and description, each marked head's check evidence (head -> measure ->
+    evidence), the checks' group ablations, and how the long stimuli were drawn."""
+
+    values: dict[str, torch.Tensor | None]
+    infos: tuple[MeasureInfo, ...]
+    checks: dict[HeadId, dict[str, Evidence]]
+    groups: list[GroupEvidence]
+    long_stimuli: dict
+
+
 def _measures(
     model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int,
-    long_text: Sequence[str] = (),
-) -> tuple:
-    """Every chosen measure of :mod:`interp.measures` for every head, and each measure's
-    check on the heads it marks: ``(values, infos, head -> measure -> Evidence, groups,
-    the long stimuli's description)``."""
+    excluded: tuple[int, ...], long_text: Sequence[str] = (),
+) -> MeasureResults:
+    """Every chosen measure (:mod:`interp.spec.measures`) for every head, and each
+    measure's check on the heads it marks."""
     measures = resolve_measures(settings.measures)
     where = {"census": stimuli}
     long_note: dict = {}
@@ -403,10 +420,10 @@ def _measures(
         # short for the copies leaves those measures unmeasured (they say so)
         for documents in ([long_text, ()] if long_text else [()]):
             try:
-                where["long"] = _long_stimuli(model, max(8, settings.n_seqs // 2),
-                                              seed=settings.seed + 2, bos_token_id=bos,
-                                              exclude_ids=_excluded_ids(model, settings),
-                                              documents=documents)
+                where["long"] = long_stimuli(
+                    model, max(8, settings.n_seqs // 2),
+                    seed=derive_seed(settings.seed, "long_stimuli"), bos_token_id=bos,
+                    exclude_ids=excluded, documents=documents)
             except ValueError as err:
                 errors.append(str(err))
                 continue
@@ -419,7 +436,7 @@ def _measures(
     checks, groups = check_marked(model, measures, values, infos, where,
                                   min_effect=settings.min_effect, z=settings.z_effect,
                                   method=settings.method, seed=settings.seed)
-    return values, infos, checks, groups, long_note
+    return MeasureResults(values, infos, checks, groups, long_note)
 
 
 def _measure_value(value: torch.Tensor) -> float | list | None:
@@ -504,12 +521,13 @@ def _excluded_ids(model: Any, settings: ClassifySettings) -> tuple[int, ...]:
     return tuple(sorted(set(special_token_ids(model)) | set(given)))
 
 
-def _probe_stimuli(model: Any, settings: ClassifySettings, bos: int) -> Stimuli:
+def _probe_stimuli(
+    model: Any, settings: ClassifySettings, bos: int, excluded: tuple[int, ...],
+) -> Stimuli:
     """Sequences for the 'occurred before' probes (see :func:`interp.occurrence_tokens`)."""
-    special = _excluded_ids(model, settings)
-    drawable = int(model.cfg.d_vocab) - 1 - len(special)
+    drawable = int(model.cfg.d_vocab) - 1 - len(excluded)
     n_pos = min(int(model.cfg.n_ctx), 2 * settings.seq_len + 1, drawable)
     return occurrence_tokens(
         max(settings.n_seqs, 16), n_pos, vocab_size=int(model.cfg.d_vocab), bos_token_id=bos,
-        seed=settings.seed + 1, exclude_ids=special,
+        seed=derive_seed(settings.seed, "occurrence_probe"), exclude_ids=excluded,
     )

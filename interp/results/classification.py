@@ -129,7 +129,7 @@ class LayerProbes:
     """One probe task's held-out accuracy at the embedding and after every layer.
 
     Attributes:
-        task: a probe task's name (:data:`interp.probing.PROBE_TASKS`).
+        task: a probe task's name (:func:`interp.spec.probe_tasks.registered_probe_tasks`).
         results: one :class:`probes.ProbeResult` per site: ``blocks.0.hook_resid_pre``
             (the embedding), then ``blocks.L.hook_resid_post`` for each layer.
         ablated: heads ablated while capturing (empty for a clean run).

@@ -9,6 +9,7 @@ targets. Pure data (no model is run here).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from jaxtyping import Float
@@ -22,6 +23,17 @@ def lift(
 ) -> Float[Tensor, "..."]:
     """``(score - null) / (1 - null)``: share of the attention beyond chance on targets."""
     return (score - null) / (1 - null).clamp(min=1e-6)
+
+
+class ScoreSummary(NamedTuple):
+    """One behavior's statistics for every head, each ``[layer, head]``: mean score and null
+    (0..1), lift ``(score - null) / (1 - null)`` and the standard error of score - null
+    over sequences."""
+
+    score: Float[Tensor, "layer head"]
+    null: Float[Tensor, "layer head"]
+    lift: Float[Tensor, "layer head"]
+    stderr: Float[Tensor, "layer head"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,12 @@ class HeadScores:
         var = torch.where(present, (diff - mean) ** 2, torch.zeros_like(diff)).sum(0)
         var = var / (n - 1).clamp(min=1)
         return (var / n).sqrt()
+
+    def summary(self, behavior: str) -> ScoreSummary:
+        """Score, null, lift and standard error of ``behavior``, each ``[layer, head]``,
+        computed once (the classifier reads all four for every head)."""
+        return ScoreSummary(self.score(behavior), self.null(behavior), self.lift(behavior),
+                            self.stderr(behavior))
 
     def _check(self, behavior: str) -> str:
         if behavior not in self.per_seq_score:

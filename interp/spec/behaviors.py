@@ -79,7 +79,7 @@ class Confirmation:
         kind: one of :data:`CONFIRMATION_KINDS`.
         receivers: ``downstream``: the behavior whose heads in later layers read this one.
         probe_task: ``probe``: the probe task, a :class:`ProbeTask` or the name of one in
-            :data:`interp.probing.PROBE_TASKS`.
+            :func:`interp.spec.probe_tasks.registered_probe_tasks`.
         fn: ``custom``: ``fn(model, stimuli, heads, method=..., seed=...)`` returning an
             :class:`interp.AblationEffect` oriented so positive means the heads helped.
         evidence_probe: a probe task whose accuracy under the ablation is recorded as

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .registry import Registry
+
 
 @dataclass(frozen=True)
 class ProbeTask:
@@ -37,26 +39,35 @@ class ProbeTask:
             raise ValueError(f"probe task {self.name!r}: labels must be callable")
 
 
-#: Probe tasks by name (add with :func:`register_probe_task`).
-PROBE_TASKS: dict[str, ProbeTask] = {}
+_REGISTRY: Registry[ProbeTask] = Registry("probe task", ProbeTask)
 
 
-def register_probe_task(task: ProbeTask) -> ProbeTask:
-    """Add a probe task that behaviors can name."""
-    if not isinstance(task, ProbeTask):
-        raise TypeError(f"expected an interp.behaviors.ProbeTask, got {type(task).__name__}")
-    PROBE_TASKS[task.name] = task
-    return task
+def register_probe_task(task: ProbeTask, *, replace: bool = False) -> ProbeTask:
+    """Add a probe task that behaviors can name.
+
+    Raises:
+        TypeError: not a :class:`ProbeTask`.
+        ValueError: a task of that name is registered and ``replace`` is False.
+    """
+    return _REGISTRY.add(task, replace=replace)
+
+
+def unregister_probe_task(name: str) -> ProbeTask:
+    """Remove a probe task from the registry; returns it."""
+    return _REGISTRY.remove(name)
+
+
+def registered_probe_tasks() -> tuple[ProbeTask, ...]:
+    """Every registered probe task, in registration order."""
+    return _REGISTRY.values()
 
 
 def probe_task(task: ProbeTask | str) -> ProbeTask:
     """A :class:`ProbeTask` given itself or its registered name.
 
     Raises:
-        ValueError: an unknown name.
+        KeyError: an unknown name (the message lists the registered ones).
     """
     if isinstance(task, ProbeTask):
         return task
-    if task not in PROBE_TASKS:
-        raise ValueError(f"unknown probe task {task!r}; choose from {list(PROBE_TASKS)}")
-    return PROBE_TASKS[task]
+    return _REGISTRY.get(task)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 #: Largest seed accepted: seeds feed torch generators, numpy and scikit-learn (which take
-#: at most 2**32 - 1), some with a small offset added (``seed + 7919``).
+#: at most 2**32 - 1), some with an offset added (:func:`interp.stimuli.seeds.derive_seed`).
 MAX_SEED = 2**31 - 1
 
 

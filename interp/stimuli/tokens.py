@@ -17,6 +17,8 @@ import torch
 from jaxtyping import Bool, Int
 from torch import Tensor
 
+from .seeds import derive_seed
+
 
 @dataclass(frozen=True)
 class Stimuli:
@@ -188,7 +190,7 @@ def unrepeated_tokens(
     first = repeated_tokens(n_seqs, seq_len, vocab_size=vocab_size, bos_token_id=bos_token_id,
                             seed=seed, exclude_ids=exclude_ids)
     second = repeated_tokens(n_seqs, seq_len, vocab_size=vocab_size,
-                             bos_token_id=bos_token_id, seed=seed + 7919,
+                             bos_token_id=bos_token_id, seed=derive_seed(seed, "unrepeated_second_half"),
                              exclude_ids=exclude_ids)
     tokens = torch.cat([first.tokens[:, : seq_len + 1], second.tokens[:, 1 : seq_len + 1]], 1)
     return Stimuli(
