@@ -11,9 +11,9 @@ Typical use (each step is one call)::
     interp.write_report(result, "report")
 
 What a behavior *is* (its targets, null, controls and confirmation) lives in one registry,
-:mod:`interp.behaviors`; :class:`Behavior` and :func:`register_behavior` add a head type.
+:mod:`interp.spec.behaviors`; :class:`Behavior` and :func:`register_behavior` add a head type.
 Per-head statistics that are not attention on target keys (sinks, window width, successor
-scores) are :class:`Measure` values in :mod:`interp.measures`.
+scores) are :class:`Measure` values in :mod:`interp.spec.measures`.
 The top level exports the pipeline and its result types; building blocks (hooks, scoring
 maths, probes, weights, planted oracles) stay importable from their modules.
 """

@@ -7,7 +7,7 @@
 - ``interp zoo --models SPEC ... --out DIR``: classify several models, write each one's
   report and a comparison page (``zoo.html``, ``zoo.json``).
 - ``interp check DIR``: checks that the report or sweep files in ``DIR`` belong together
-  (one run id; see :mod:`interp.output_files`); exit 1 when a set is mixed.
+  (one run id; see :mod:`interp.io.output_files`); exit 1 when a set is mixed.
 
 Whatever can be checked before the census is (the output directory, the seed, the device,
 ``--exclude-tokens``, the ``--text`` file, whether the model has a tokenizer for it), so
@@ -32,6 +32,7 @@ from .report.head_report import write_report
 from .report.sweep_page import best_head
 from .runs.pipelines import run_sweep, run_zoo
 from .runs.runner import RayMissingError
+from .spec.ablation_methods import ablation_method_names
 from .spec.behaviors import registered_behaviors
 from .stimuli.preflight import (
     DEFAULT_SEQ_LEN,
@@ -48,27 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser(
-        "report",
+        "report", parents=[_common_flags(fit_seq_len=True), _ablation_flags()],
         help="score, classify and ablation-test every head; write report.html/json/md",
     )
     report.add_argument("--model", default="default",
                         help="'default' (bundled), a model directory, or a TransformerLens name")
     report.add_argument("--out", required=True, help="directory to write the report into")
-    report.add_argument("--seed", type=int, default=0, help="seed of stimuli and ablations")
-    report.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
-    report.add_argument("--seq-len", type=int, default=None,
-                        help="length of r (default 30, or the longest that fits the "
-                             "model's context, said so)")
-    report.add_argument("--method", default="mean", choices=["mean", "zero", "resample"],
-                        help="ablation method")
-    report.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
-    report.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
-    report.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1; the bundled model is tiny)")
     report.add_argument("--batch-size", type=int, default=None,
                         help="sequences per census forward pass (default: all at once)")
-    report.add_argument("--no-sweep", action="store_true",
-                        help="skip ablating every head alone (faster on big models)")
     report.add_argument("--text", default=None, metavar="FILE",
                         help="also score the heads on this text file, one text per line "
                              "(needs a model with a tokenizer); default for a model that "
@@ -76,40 +64,22 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--stimuli", default="auto", choices=["auto", "random", "text"],
                         help="[BOS] r r stimuli: random tokens, or spans of the model's "
                              "held-out text (auto: text where the model ships held-out text)")
-    report.add_argument("--exclude-tokens", default="", metavar="IDS",
-                        help="token ids never drawn into the stimuli, comma-separated "
-                             "(e.g. a marker token; special_tokens.json is read too)")
-    report.add_argument("--quiet", action="store_true", help="no progress bars")
-    _add_device_map(report)
 
     sweep = commands.add_parser(
-        "sweep",
+        "sweep", parents=[_common_flags(fit_seq_len=True), _ray_flags()],
         help="score every head at every checkpoint of a training run; write sweep.json/html",
     )
     sweep.add_argument("--model", nargs="+", required=True, metavar="DIR",
                        help="checkpoint directories (steps parsed from names like "
                             "step_00100), or one run directory holding them")
     sweep.add_argument("--out", required=True, help="directory to write sweep.json/html into")
-    sweep.add_argument("--seed", type=int, default=0, help="seed of the stimuli")
-    sweep.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
-    sweep.add_argument("--seq-len", type=int, default=None,
-                       help="length of r (default 30, or the longest that fits the "
-                            "checkpoints' context, said so)")
-    sweep.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
-    sweep.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
-    sweep.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    sweep.add_argument("--exclude-tokens", default="", metavar="IDS",
-                       help="token ids never drawn into the stimuli, comma-separated")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     sweep.add_argument("--heldout-text", default=None, metavar="FILE_OR_MODEL",
                        help="held-out text for the in-context score and repeated-text scores: "
                             "a heldout.txt file, any text file (one document), or a model "
                             "that ships one (e.g. 'text')")
-    _add_device_map(sweep)
-    _add_ray(sweep)
 
     zoo = commands.add_parser(
-        "zoo",
+        "zoo", parents=[_common_flags(fit_seq_len=False), _ablation_flags(), _ray_flags()],
         help="classify several models; write each one's report and a comparison page",
     )
     zoo.add_argument("--models", nargs="+", required=True, metavar="SPEC",
@@ -117,21 +87,6 @@ def _parser() -> argparse.ArgumentParser:
                           "planted:duplicate, hub names, or .json spec files")
     zoo.add_argument("--out", required=True,
                      help="directory for zoo.html/json and one report directory per model")
-    zoo.add_argument("--seed", type=int, default=0, help="seed of stimuli and ablations")
-    zoo.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
-    zoo.add_argument("--seq-len", type=int, default=30, help="length of r")
-    zoo.add_argument("--method", default="mean", choices=["mean", "zero", "resample"],
-                     help="ablation method")
-    zoo.add_argument("--no-sweep", action="store_true",
-                     help="skip ablating every head alone (faster on big models)")
-    zoo.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
-    zoo.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
-    zoo.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    zoo.add_argument("--exclude-tokens", default="", metavar="IDS",
-                     help="token ids never drawn into the stimuli, comma-separated")
-    zoo.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_device_map(zoo)
-    _add_ray(zoo)
 
     check = commands.add_parser(
         "check", help="check that the report/sweep files in a directory belong together",
@@ -140,20 +95,67 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_device_map(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device-map", default=None, metavar="MAP",
+def _common_flags(*, fit_seq_len: bool) -> argparse.ArgumentParser:
+    """The flags of ``report``, ``sweep`` and ``zoo`` (a parent parser, built afresh per
+    subcommand: argparse shares a parent's actions, so one instance would share defaults).
+
+    Args:
+        fit_seq_len: ``--seq-len`` defaults to None (the caller fits the default to the
+            model's context) instead of ``DEFAULT_SEQ_LEN``.
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    stimuli = parent.add_argument_group("stimuli")
+    stimuli.add_argument("--seed", type=int, default=0,
+                         help="seed of the stimuli (and of the ablations)")
+    stimuli.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
+    if fit_seq_len:
+        stimuli.add_argument("--seq-len", type=int, default=None,
+                             help=f"length of r (default {DEFAULT_SEQ_LEN}, or the longest "
+                                  "that fits the model's context, said so)")
+    else:
+        stimuli.add_argument("--seq-len", type=int, default=DEFAULT_SEQ_LEN,
+                             help=f"length of r (default {DEFAULT_SEQ_LEN})")
+    stimuli.add_argument("--exclude-tokens", default="", metavar="IDS",
+                         help="token ids never drawn into the stimuli, comma-separated "
+                              "(e.g. a marker token; special_tokens.json is read too)")
+    device = parent.add_argument_group("device")
+    device.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
+    device.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
+    device.add_argument("--device-map", default=None, metavar="MAP",
                         help="spread a Hugging Face model over devices: 'auto' (accelerate's "
                              "balanced map), or a JSON object module -> device")
+    device.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    device.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parent
 
 
-def _add_ray(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
-                        help="run each model as a Ray task: alone, on a local Ray started "
-                             "here; with an address (e.g. auto, ray://head:10001), on that "
-                             "cluster (needs `pip install -e .[ray]`)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="CPUs of the local Ray (default: all), or the most tasks in "
-                             "flight on a cluster")
+def _ablation_flags() -> argparse.ArgumentParser:
+    """The flags of ``report`` and ``zoo`` that choose the ablations (a parent parser).
+
+    ``--method`` offers the ablation methods registered when the parser is built
+    (:func:`interp.spec.ablation_methods.ablation_method_names`, the one list of them).
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    ablation = parent.add_argument_group("ablation")
+    ablation.add_argument("--method", default="mean", choices=ablation_method_names(),
+                          help="ablation method")
+    ablation.add_argument("--no-sweep", action="store_true",
+                          help="skip ablating every head alone (faster on big models)")
+    return parent
+
+
+def _ray_flags() -> argparse.ArgumentParser:
+    """The flags of ``sweep`` and ``zoo`` that run them on Ray (a parent parser)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    ray = parent.add_argument_group("ray")
+    ray.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                     help="run each model as a Ray task: alone, on a local Ray started "
+                          "here; with an address (e.g. auto, ray://head:10001), on that "
+                          "cluster (needs `pip install -e .[ray]`)")
+    ray.add_argument("--workers", type=int, default=None,
+                     help="CPUs of the local Ray (default: all), or the most tasks in "
+                          "flight on a cluster")
+    return parent
 
 
 def _device_map(value: str | None) -> str | dict | None:

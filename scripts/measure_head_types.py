@@ -1,4 +1,4 @@
-"""Head-type evidence (interp.head_types) on the bundled default model: prints every
+"""Head-type evidence (interp.catalog) on the bundled default model: prints every
 head's sink, local-window, induction-by-distance, key-position, copy-suppression and
 successor numbers. CPU, one thread, a few seconds.
 

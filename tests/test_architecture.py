@@ -4,11 +4,11 @@
   own subpackage or the layers below it, at the top of the file. An import inside a
   function is allowed only for an optional or heavy third-party dependency (Ray, tqdm,
   transformers, TransformerLens, ...), never for a module of ``interp``.
-- Reporting reads results only: ``interp.report`` never imports a layer that loads or runs
+- Reporting reads results only: ``interp.report.head_report`` never imports a layer that loads or runs
   a model (type-checking imports and the head label type ``model.heads`` excepted).
 - The head types of ``interp.catalog`` are independent: none imports another, so each is
   one file and the registration order is the order ``catalog/__init__`` imports them in.
-- plotly is imported only inside ``interp.report``.
+- plotly is imported only inside ``interp.report.head_report``.
 - Full TransformerLens hook names (``blocks.0.attn.hook_pattern``) are built only in
   ``interp/model/hooks.py``.
 - Behaviors are data: outside the catalog (where each head type registers itself and names

@@ -7,7 +7,9 @@ import sys
 import pytest
 
 from interp import save_model
-from interp.cli import main
+from interp.cli import _parser, main
+from interp.spec.ablation_methods import ablation_method_names
+from interp.stimuli.preflight import DEFAULT_SEQ_LEN
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +76,39 @@ def test_python_dash_m_entry_point():
     done = subprocess.run([sys.executable, "-m", "interp", "--help"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and "report" in done.stdout and "sweep" in done.stdout
+
+
+
+# ------------------------------------------------------------- flags shared by subcommands
+
+REQUIRED = {"report": ["--out", "o"], "sweep": ["--model", "m", "--out", "o"],
+            "zoo": ["--models", "m", "--out", "o"]}
+SHARED = {"seed": 0, "n_seqs": 32, "exclude_tokens": "", "device": None, "dtype": None,
+          "device_map": None, "threads": 1, "quiet": False}
+
+
+@pytest.mark.parametrize("command", sorted(REQUIRED))
+def test_shared_flags_have_one_meaning_in_every_subcommand(command):
+    args = _parser().parse_args([command, *REQUIRED[command]])
+    assert {k: getattr(args, k) for k in SHARED} == SHARED
+    # report and sweep fit the default length to the context; zoo uses it as is
+    assert args.seq_len == (DEFAULT_SEQ_LEN if command == "zoo" else None)
+    assert hasattr(args, "method") == (command != "sweep")
+    assert hasattr(args, "ray") == (command != "report")
+    given = _parser().parse_args([command, *REQUIRED[command], "--seed", "3", "--n-seqs", "4",
+                                  "--seq-len", "9", "--threads", "2", "--quiet"])
+    assert (given.seed, given.n_seqs, given.seq_len, given.threads, given.quiet) == (
+        3, 4, 9, 2, True)
+
+
+def test_method_choices_are_the_registered_ablation_methods(capsys):
+    for command in ("report", "zoo"):
+        for name in ablation_method_names():
+            args = _parser().parse_args([command, *REQUIRED[command], "--method", name])
+            assert args.method == name
+        with pytest.raises(SystemExit):
+            _parser().parse_args([command, *REQUIRED[command], "--method", "no-such-method"])
+    assert "invalid choice" in capsys.readouterr().err
 
 
 # ------------------------------------------------- errors found early, one line (issue 9)
@@ -206,7 +241,9 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
 _LIMITED = """
 import resource, sys, torch
 torch.set_num_threads(1)
-from interp.cli import main
+from interp.cli import _parser, main
+from interp.spec.ablation_methods import ablation_method_names
+from interp.stimuli.preflight import DEFAULT_SEQ_LEN
 from interp.model.loading import load_model
 load_model(sys.argv[2])  # imports and the model itself, before the limit
 vm = int([l for l in open("/proc/self/status") if l.startswith("VmSize")][0].split()[1])

@@ -1,4 +1,4 @@
-"""Head-type evidence (interp.head_types) against the planted oracles and their decoys,
+"""Head-type evidence (interp.catalog) against the planted oracles and their decoys,
 and against hand-made patterns whose answers are known exactly."""
 
 from __future__ import annotations

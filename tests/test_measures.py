@@ -1,4 +1,4 @@
-"""Per-head measures (interp.measures): the registry capability, and each built-in
+"""Per-head measures (interp.spec.measures): the registry capability, and each built-in
 measure against planted heads and their look-alikes."""
 
 from __future__ import annotations

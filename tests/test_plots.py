@@ -1,4 +1,4 @@
-"""interp.plots: each figure arranges the recorded values (layer rows, head columns) and
+"""interp.report.plots: each figure arranges the recorded values (layer rows, head columns) and
 nothing else."""
 
 from __future__ import annotations

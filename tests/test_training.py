@@ -1,5 +1,5 @@
-"""interp.training: the data is deterministic with copies at varying offsets; training is
-deterministic from the seed."""
+"""interp.train.default_model: the data is deterministic with copies at varying offsets; training is
+deterministic from the seed. interp.train.core: the loop both trainers share."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import pytest
 import torch
 
+from interp.train.core import adamw, train_loop, warmup_lr
 from interp.train.default_model import BOS_TOKEN_ID, MARK_TOKEN_ID, TrainConfig, make_training_batch, train_model
 
 torch.set_num_threads(1)
@@ -91,3 +92,54 @@ def test_training_is_deterministic_from_the_seed(tmp_path):
 def test_config_round_trips_through_json():
     cfg = TrainConfig(seed=3, mark_prob=0.25)
     assert TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+# ----------------------------------------------------------------- the shared training loop
+
+CORE = TrainConfig(seed=2, steps=5, log_every=2, warmup_steps=4, lr=0.1)
+
+
+def _linear_step(model, generator):
+    """A least-squares step on random inputs; sums (loss, 1) for the log window."""
+    x = torch.randn(8, 3, generator=generator)
+    loss = (model(x) - x.sum(-1, keepdim=True)).pow(2).mean()
+    return loss, torch.tensor([loss.item(), 1.0], dtype=torch.float64)
+
+
+def _linear_run(evaluated):
+    def evaluate(model):
+        evaluated.append(model.training)
+        return {"eval": 1.0}
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    history = train_loop(
+        model, CORE, step_loss=_linear_step,
+        summarize=lambda w: {"loss": w[0].item() / w[1].item(), "n": w[1].item()},
+        evaluate=evaluate, eval_every=4, seconds_digits=1,
+    )
+    return model, history
+
+
+def test_core_logs_evaluates_and_is_deterministic():
+    evaluated = []
+    model, history = _linear_run(evaluated)
+    assert [(h["step"], h["n"]) for h in history] == [(2, 2.0), (4, 2.0), (5, 1.0)]
+    assert [h["lr"] for h in history] == [warmup_lr(CORE, s - 1) for s in (2, 4, 5)]
+    assert [h["lr"] for h in history] == [0.05, 0.1, 0.1]
+    assert ["eval" in h for h in history] == [False, True, True] and evaluated == [True, True]
+    assert list(history[0]) == ["step", "lr", "loss", "n", "seconds"]
+    assert history[0]["seconds"] == round(history[0]["seconds"], 1) and not model.training
+    again, history_again = _linear_run([])
+    assert torch.equal(model.weight, again.weight) and torch.equal(model.bias, again.bias)
+    assert [h["loss"] for h in history] == [h["loss"] for h in history_again]
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        train_loop(model, CORE, step_loss=_linear_step, summarize=dict, checkpoint_every=0)
+
+
+def test_core_decays_matrices_only_and_not_the_named_ones():
+    model = torch.nn.Sequential(torch.nn.Embedding(5, 3), torch.nn.Linear(3, 3))
+    groups = adamw(model, CORE, no_decay={"0.weight"}).param_groups
+    assert [g["weight_decay"] for g in groups] == [CORE.weight_decay, 0.0]
+    assert groups[0]["params"] == [model[1].weight]
+    assert groups[1]["params"] == [model[0].weight, model[1].bias]

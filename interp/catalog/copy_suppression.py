@@ -1,7 +1,7 @@
 """**Copy suppression** (McDougall et al. 2023, "Copy suppression: comprehensively
 understanding an attention head"; GPT-2 small L10H7): the head attends to earlier tokens
 the model already predicts at the query (:func:`copy_suppression_targets`) and writes their
-*negative* unembedding, so its OV copying score (:func:`interp.weights.ov_copying_scores`)
+*negative* unembedding, so its OV copying score (:func:`interp.model.weights.ov_copying_scores`)
 is negative where an induction head's is positive. On ``[BOS] r r`` it attends exactly where
 an induction head does; the OV sign and :func:`predicted_logit_effect` (ablating it *raises*
 the predicted token's logit) tell them apart. Its ablation may even lower the loss, so the
@@ -104,7 +104,7 @@ def predicted_logit_effect(
     second copy of ``[BOS] r r`` (the copy-suppression confirmation).
 
     At each second-copy query (positions ``L + 1 .. 2L - 1``, the ones
-    :func:`interp.ablation.copy_losses` scores) the predicted token is the clean run's
+    :func:`interp.engine.ablation.copy_losses` scores) the predicted token is the clean run's
     argmax. Logits are centred (minus their mean over the vocabulary), so a shift shared by
     every token counts for nothing.
 
@@ -114,7 +114,7 @@ def predicted_logit_effect(
         ``ablated - clean`` (positive: the heads were holding the prediction down);
         ``scale`` the clean value (how strongly the token is predicted at all) and
         ``relative = effect / scale`` (NaN when ``scale`` is below
-        :data:`interp.ablation.MIN_SCALE`: nothing is predicted to suppress).
+        :data:`interp.results.evidence.MIN_SCALE`: nothing is predicted to suppress).
 
     Raises:
         ValueError: the stimuli are not ``[BOS] r r``, or a head does not exist.
@@ -155,7 +155,7 @@ def copy_suppression_effect(
     prediction). For a head that *writes* the prediction (an induction head, whose pattern
     is the same) the clean logit is the larger, the effect negative and ``relative``
     below 0: refuted. Where neither run predicts anything (both logits at or below
-    :data:`interp.ablation.MIN_SCALE`) the test cannot decide.
+    :data:`interp.results.evidence.MIN_SCALE`) the test cannot decide.
     """
     from dataclasses import replace
 

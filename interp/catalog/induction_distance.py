@@ -2,7 +2,7 @@
 targets of query ``q`` (keys ``2 <= k < q`` whose previous token equals the token at ``q``)
 split by the *copy distance* ``q - (k - 1)``, the distance back to the earlier occurrence of
 the current token (``L`` in ``[BOS] r r`` with ``len(r) = L``); each band is scored like any
-behavior (:func:`interp.scoring.score_layer`: score, null, counted queries). A head that
+behavior (:func:`interp.engine.scoring.score_layer`: score, null, counted queries). A head that
 attends long copies *retrieves* when ablating it raises the loss on them
 (:func:`copy_loss_effect`, on the positions :func:`copy_band_positions` finds).
 
@@ -84,7 +84,7 @@ def induction_by_distance(
             and ``"9+"`` (long range).
 
     Returns:
-        band name -> :class:`interp.scoring.LayerScores` (per-sequence score, null and
+        band name -> :class:`interp.engine.scoring.LayerScores` (per-sequence score, null and
         counted queries; NaN where a sequence has no query with a target in the band).
 
     Raises:
@@ -154,7 +154,7 @@ def copy_loss_effect(
         ``ablated`` the mean loss on the copy positions (:func:`copy_band_positions`);
         ``effect`` = ablated - clean (positive: the heads helped copy); ``scale`` the copy
         benefit, the loss on the source positions minus the loss on the copies, clean
-        (NaN ``relative`` when it is below :data:`interp.ablation.MIN_SCALE`: the model
+        (NaN ``relative`` when it is below :data:`interp.results.evidence.MIN_SCALE`: the model
         does not use these copies). Sequences without such a copy are left out.
 
     Raises:

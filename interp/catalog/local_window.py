@@ -42,7 +42,7 @@ def local_profile(
     """Mean attention on the key ``d`` back, ``d = 0..window``, over the queries
     ``q > window`` (their window never reaches BOS) whose window keys are all real.
 
-    Unlike :func:`interp.scoring.distance_profile`, every distance is averaged over the
+    Unlike :func:`interp.engine.scoring.distance_profile`, every distance is averaged over the
     same queries, so the profile sums to at most 1.
 
     Args:

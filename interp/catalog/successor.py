@@ -110,7 +110,7 @@ def ov_circuit_among(
     """Every head's OV circuit restricted to ``ids``: entry ``[l, h, i, j]`` is the logit
     of ``ids[j]`` that head ``l.h`` writes when it attends to ``ids[i]``
     (``W_E[ids] W_V W_O W_U[:, ids]``; LayerNorm and biases ignored, as in
-    :func:`interp.weights.ov_copying_scores`).
+    :func:`interp.model.weights.ov_copying_scores`).
 
     Args:
         model: a ``TransformerBridge`` (weights read only).
@@ -210,7 +210,7 @@ def successor_logit_effect(
         An :class:`interp.AblationEffect` with metric ``successor_logit``: ``effect`` =
         clean - ablated (positive: the heads raised the successor), ``scale`` the clean
         value (how strongly the model raises successors at all), ``relative`` the heads'
-        share of it (NaN where ``scale`` is below :data:`interp.ablation.MIN_SCALE`).
+        share of it (NaN where ``scale`` is below :data:`interp.results.evidence.MIN_SCALE`).
 
     Raises:
         ValueError: bad sets or heads, or no position of the stimuli holds a member with a

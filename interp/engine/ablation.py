@@ -18,7 +18,7 @@ means the head helped):
 
 The relative effect is ``effect / scale``: 1 means the heads' behavior is fully removed.
 When ``scale`` is below :data:`MIN_SCALE` the stimuli give the ablation nothing to measure
-and ``relative`` is NaN (see :func:`interp.evidence.decide`).
+and ``relative`` is NaN (see :func:`interp.results.evidence.decide`).
 """
 
 from __future__ import annotations

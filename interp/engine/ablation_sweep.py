@@ -43,7 +43,7 @@ from torch import Tensor
 from ..io.jsonsafe import tensor_to_list
 from ..model.heads import HeadId, all_heads, check_heads
 from ..model.hooks import attached_hooks, resid_post_hook, resid_pre_hook, z_hook
-from ..model.loading import model_device, model_name
+from ..model.loading import model_device, model_name, uses_rotary
 from ..results.evidence import MIN_SCALE
 from ..spec.ablation_methods import ablation_method
 from ..stimuli.tokens import Stimuli, check_stimuli
@@ -202,7 +202,7 @@ def _copy_nll(
     positions: slice,
 ) -> Float[Tensor, " batch"]:
     """Mean next-token loss of the predictions made at ``positions`` (see
-    :func:`interp.ablation.copy_slices`).
+    :func:`interp.engine.ablation.copy_slices`).
 
     Only those positions go through the final norm and the unembedding (the loss reads no
     other logits). Same arithmetic as :func:`interp.copy_losses`.
@@ -243,7 +243,14 @@ def _run_blocks(model: Any, resid: Tensor, start: int, direct: bool) -> Tensor:
 
 def _blocks_run_alone(model: Any, layer: int, before: Tensor, after: Tensor) -> bool:
     """True when block ``layer`` called on its own maps ``before`` to ``after`` as it did
-    inside the clean forward pass."""
+    inside the clean forward pass.
+
+    Never on a rotary model (Llama, Pythia, Qwen, ...): there the model computes the
+    position embeddings (cos, sin) once and hands them to every block, and a block called
+    alone would run attention without RoPE, so the sweep reruns through the model's own
+    ``forward(start_at_layer=...)`` instead."""
+    if uses_rotary(model):
+        return False
     out = model.blocks[layer](before)
     out = out[0] if isinstance(out, tuple) else out
     tight = before.dtype in (torch.float32, torch.float64)

@@ -1,7 +1,7 @@
 """The head census: every head's behavior scores from one hooked forward pass.
 
 Each layer's attention pattern is reduced to per-sequence scores inside its hook (see
-:mod:`interp.scoring` for what the scores mean), so the patterns of all layers are never
+:mod:`interp.engine.scoring` for what the scores mean), so the patterns of all layers are never
 held at once, and the pass ends as soon as the last layer's pattern is scored (no last
 MLP, no unembedding).
 """
@@ -48,7 +48,7 @@ def score_heads(
         progress: show a progress bar over batches.
         distance: also record each head's attention-distance profile.
         positional: place the duplicate and induction targets by position
-            (:func:`interp.scoring.positional_masks`) instead of by token identity; for
+            (:func:`interp.engine.scoring.positional_masks`) instead of by token identity; for
             :func:`interp.unrepeated_tokens`, the positional-shortcut control.
         behaviors: names or :class:`interp.Behavior` values to score (default: every
             registered behavior, :func:`interp.registered_behaviors`).

@@ -82,7 +82,7 @@ class LayerScores:
 def eligible_keys(
     kind: str, n_pos: int, valid: Bool[Tensor, "batch pos"]
 ) -> Bool[Tensor, "batch query key"]:
-    """The keys a behavior's null compares with (:data:`interp.behaviors.ELIGIBLE_KEYS`):
+    """The keys a behavior's null compares with (:data:`interp.spec.behaviors.ELIGIBLE_KEYS`):
     ``earlier`` keys ``1..q-1``, ``up_to_self`` keys ``1..q``, ``with_bos`` keys ``0..q``
     (queries ``q >= 1``), on real tokens only."""
     device = valid.device
@@ -115,7 +115,7 @@ def target_masks(
         behaviors: names or :class:`interp.Behavior` values (default: the registry, less
             the behaviors that need predictions when none are given).
         predictions: the model's top next-token predictions, for behaviors whose targets
-            depend on them (:func:`interp.census.predicted_tokens`).
+            depend on them (:func:`interp.engine.census.predicted_tokens`).
 
     Returns:
         The masks; the inputs are not modified.

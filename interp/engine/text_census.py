@@ -3,7 +3,7 @@
 :func:`score_texts` tokenizes and scores ``batch_size`` texts at a time
 (:func:`interp.text_stimuli`, which cuts each text to the context *before* tokenizing, then
 :func:`interp.score_heads`) and joins the per-text scores. The scores are those of
-:mod:`interp.scoring` (0..1 per head and behavior, token-identity targets); they equal one
+:mod:`interp.engine.scoring` (0..1 per head and behavior, token-identity targets); they equal one
 pass over all texts, since right padding never changes a causal model's earlier positions.
 """
 

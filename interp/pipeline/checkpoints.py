@@ -12,13 +12,13 @@ directory's name, a given label, or a bridge's model name. When every label hold
 number, the checkpoints are ordered by step; otherwise they keep the given order and their
 steps are their positions ``0, 1, 2, ...``.
 
-**Scores** are those of :mod:`interp.scoring`: per head the mean attention on a behavior's
+**Scores** are those of :mod:`interp.engine.scoring`: per head the mean attention on a behavior's
 targets (0..1), the null (the same head's attention on chance keys) and the lift
 ``(score - null) / (1 - null)``. A head "forms" where its lift rises; the first- and
 second-copy losses show the same transition from the output side (induction makes the
 second copy predictable, so its loss drops below the first copy's).
 
-**Model-level curves** (:mod:`interp.phase_change`, the induction phase change of Olsson et
+**Model-level curves** (:mod:`interp.pipeline.phase_change`, the induction phase change of Olsson et
 al. 2022): every checkpoint also gets each head's prefix-matching score (``[BOS]`` + 25
 distinct random tokens repeated 4 times; attention to the token after earlier copies) and,
 when held-out text is given (``heldout_texts``), the in-context-learning score (loss at token
@@ -107,7 +107,7 @@ class CheckpointScores:
     """One checkpoint's part of a sweep: what :func:`score_checkpoint` returns.
 
     Small and JSON-safe (:meth:`to_dict`), so it can be stored per checkpoint (resumable
-    sweeps) or sent back from a worker (:mod:`interp.distributed`).
+    sweeps) or sent back from a worker (:mod:`interp.runs`).
 
     Attributes:
         name: the loaded model's name (the source of checkpoints given as bridges).
@@ -116,7 +116,7 @@ class CheckpointScores:
         scores, nulls, stderrs: behavior -> ``[layer, head]`` (see :class:`CheckpointSweep`).
         first_copy_loss, second_copy_loss: mean next-token loss on the first and second
             copy of ``r`` (nats).
-        curves: this checkpoint's model-level curves (:mod:`interp.phase_change`), JSON-safe:
+        curves: this checkpoint's model-level curves (:mod:`interp.pipeline.phase_change`), JSON-safe:
             ``{"values": {name: value}, "info": {...}}`` (empty when none was measured).
         measures: measure -> ``[layer, head]`` (:func:`sweep_measures`).
     """
@@ -189,7 +189,7 @@ def score_checkpoint(
 ) -> CheckpointScores:
     """Load one checkpoint and score it: the unit of work of a sweep.
 
-    :func:`score_checkpoints` calls it once per checkpoint; :mod:`interp.distributed` runs
+    :func:`score_checkpoints` calls it once per checkpoint; :mod:`interp.runs` runs
     it as one task per checkpoint. Without ``stimuli`` it draws the ``[BOS] r r`` stimuli
     from ``n_seqs``, ``seq_len``, ``seed`` and this model's vocabulary, BOS and special
     tokens, so checkpoints of one run draw identical stimuli wherever they are scored.
@@ -255,7 +255,7 @@ def sweep_measures(
     model: Any, stimuli: Stimuli, *, seed: int, exclude_ids: Sequence[int] = (),
 ) -> dict[str, Float[Tensor, "layer head"]]:
     """Every registered per-head measure with one value per head (profiles left out), on
-    the sweep's stimuli and the measures' long stimuli (:func:`interp.measures.long_stimuli`,
+    the sweep's stimuli and the measures' long stimuli (:func:`interp.stimuli.long.long_stimuli`,
     skipped where the context is too short); NaN where a measure is unavailable."""
     chosen = [m for m in registered_measures() if m.bins is None]
     if not chosen:
@@ -298,7 +298,7 @@ def score_checkpoints(
             steps are parsed from them.
         n_seqs, seq_len, seed: the ``[BOS] r r`` stimuli (:func:`interp.repeated_tokens`);
             ``seq_len=None``: 30, or the longest repeat the checkpoint's context fits
-            (:func:`interp.preflight.fit_seq_len`); every checkpoint draws the same.
+            (:func:`interp.stimuli.preflight.fit_seq_len`); every checkpoint draws the same.
         stimuli: use these ``[BOS] r r`` stimuli instead (``n_seqs``, ``seq_len`` and
             ``seed`` are then not used).
         device, dtype: passed to :func:`interp.load_model` for each checkpoint loaded
@@ -306,14 +306,14 @@ def score_checkpoints(
         batch_size: sequences per forward pass of the census.
         heldout_texts: held-out documents (never trained on) for the in-context score,
             the held-out loss and the scores on repeated held-out text (needs checkpoints
-            with a tokenizer); see :mod:`interp.phase_change`.
+            with a tokenizer); see :mod:`interp.pipeline.phase_change`.
         prefix_matching: also score every head's prefix matching (cheap; on by default).
         exclude_tokens: token ids never drawn into the stimuli besides BOS and the first
             checkpoint's special tokens; recorded in the sweep's ``stimuli``.
         progress: show a progress bar over checkpoints.
         heldout_texts: held-out documents (never trained on) for the in-context score,
             the held-out loss and the scores on repeated held-out text (needs checkpoints
-            with a tokenizer); see :mod:`interp.phase_change`.
+            with a tokenizer); see :mod:`interp.pipeline.phase_change`.
         prefix_matching: also score every head's prefix matching (cheap; on by default).
 
     Returns:
@@ -458,7 +458,7 @@ def checkpoint_source(spec: Any, result: CheckpointScores) -> str:
 
 
 class _CurveCollector:
-    """Measures the model-level curves (:mod:`interp.phase_change`) checkpoint by
+    """Measures the model-level curves (:mod:`interp.pipeline.phase_change`) checkpoint by
     checkpoint; the stimuli are drawn once, from the first checkpoint."""
 
     def __init__(self, texts: Sequence[str] | None, prefix: bool, seed: int, n_seqs: int,

@@ -1,7 +1,7 @@
 """Classify every head from its scores, then test each class with an ablation.
 
 **Candidate class.** A head is a candidate for a behavior when, on the same pass, its score
-beats its own null (see :mod:`interp.scoring`) both in size and beyond noise:
+beats its own null (see :mod:`interp.engine.scoring`) both in size and beyond noise:
 
 - lift ``(score - null) / (1 - null) >= min_lift`` (default 0.3: at least 30% of the
   attention that could move onto the targets beyond chance does), and
@@ -17,7 +17,7 @@ These criteria are relative to nulls measured in the same run, not to a fixed sc
 they carry across models and stimulus lengths.
 
 **Confirmation.** Every candidate class is then put to the ablation its behavior names
-(:mod:`interp.behaviors`, run by :mod:`interp.confirm`), and :func:`interp.evidence.decide`
+(:mod:`interp.spec.behaviors`, run by :mod:`interp.pipeline.confirm`), and :func:`interp.results.evidence.decide`
 gives the verdict: confirmed, refuted, or undecidable when the stimuli give the ablation
 nothing to measure. A class the ablation does not support stays in the result, marked; it
 is never dropped. Heads that share a class are also ablated together, which exposes
@@ -97,12 +97,12 @@ class ClassifySettings:
         batch_size: sequences per census forward pass (None: all at once); keeps the
             census' memory flat as ``n_seqs`` grows.
             Text (``texts``) is always scored in batches (of
-            ``interp.text_census.TEXT_BATCH_SIZE`` when None).
+            ``interp.engine.text_census.TEXT_BATCH_SIZE`` when None).
         behaviors: the behaviors to score and classify: names or :class:`interp.Behavior`
             values (None: every registered behavior, :func:`interp.registered_behaviors`).
         exclude_tokens: token ids never drawn into the stimuli, besides BOS and the
             model's special tokens (e.g. a marker token the model was trained with).
-        measures: the per-head measures to compute (:mod:`interp.measures`): names or
+        measures: the per-head measures to compute (:mod:`interp.spec.measures`): names or
             :class:`interp.Measure` values (None: every registered measure; ``()``: none).
     """
 
@@ -380,7 +380,7 @@ def _text_scores(
     behaviors: tuple[Behavior, ...] | None = None,
 ) -> dict:
     """Every head's scores on natural text (same scorers, token-identity targets), in
-    batches (:func:`interp.text_census.score_texts`)."""
+    batches (:func:`interp.engine.text_census.score_texts`)."""
     scores = score_texts(model, texts, batch_size=batch_size, behaviors=behaviors)
     heads = {}
     for h in all_heads(scores.n_layers, scores.n_heads):

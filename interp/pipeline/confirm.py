@@ -1,7 +1,7 @@
 """Run the ablation that could refute a class: a behavior's confirmation, on heads or groups.
 
-Each behavior names its confirmation (:class:`interp.behaviors.Confirmation`); this module
-turns it into a measurement and :func:`interp.evidence.decide` turns the measurement into
+Each behavior names its confirmation (:class:`interp.spec.behaviors.Confirmation`); this module
+turns it into a measurement and :func:`interp.results.evidence.decide` turns the measurement into
 a verdict:
 
 - ``second_copy_loss`` / ``loss`` / ``downstream_<behavior>``: :func:`interp.measure_ablation`
@@ -60,7 +60,7 @@ def check_marked(
         measures, values, infos: as :func:`compute_measures` took and returned them.
         stimuli: the stimuli the measures were computed on (a check runs on its
             measure's).
-        min_effect, z: the confirmation rule's settings (:func:`interp.evidence.decide`).
+        min_effect, z: the confirmation rule's settings (:func:`interp.results.evidence.decide`).
         method, seed: the ablation method and seed of checks that ablate.
 
     Returns:
@@ -117,7 +117,7 @@ class ConfirmationContext:
         occurrence: stimuli for ``occurrence`` probe tasks.
         candidates: head -> candidate classes (receivers are read from here).
         method, seed: the ablation method and seed.
-        min_effect, z_effect: the thresholds of :func:`interp.evidence.decide`.
+        min_effect, z_effect: the thresholds of :func:`interp.results.evidence.decide`.
         probes: fit supplementary probes.
         clean_probes: cache of clean probes per (task, layer), filled as they are fitted.
     """
@@ -158,7 +158,7 @@ def confirm_group(
     ctx: ConfirmationContext, behavior: Behavior, members: list[HeadId],
     single: dict[HeadId, Evidence],
 ) -> GroupEvidence:
-    """Ablate ``members`` together and judge redundancy (see :mod:`interp.evidence`).
+    """Ablate ``members`` together and judge redundancy (see :mod:`interp.results.evidence`).
 
     Args:
         ctx: the census context.
@@ -198,7 +198,7 @@ def judge_group(
     together: Evidence | None = None, *, min_effect: float, z: float,
 ) -> GroupEvidence:
     """Redundancy of ``members`` under any test of a set of heads (see
-    :mod:`interp.evidence`): ``test(heads)`` gives the evidence for ``heads`` tested
+    :mod:`interp.results.evidence`): ``test(heads)`` gives the evidence for ``heads`` tested
     together (ablated together, for an ablation); the group is tested whole (``together``,
     unless given), each member alone and the group without each member.
 
@@ -207,7 +207,7 @@ def judge_group(
         members: at least two heads.
         test: the test of a set of heads.
         together: the whole group's evidence, when already measured.
-        min_effect, z: the settings of :func:`interp.evidence.decide`.
+        min_effect, z: the settings of :func:`interp.results.evidence.decide`.
     """
     if together is None:
         together = test(list(members))

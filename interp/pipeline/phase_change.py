@@ -19,7 +19,7 @@ BOS-sink head 0, uniform attention about ``k / q`` for ``k`` earlier copies at q
 Olsson drop the most and least common tokens; pass ``allowed_ids`` to do that
 (:func:`mid_frequency_ids` picks them from a token stream).
 
-The stimuli they run on are built in :mod:`interp.stimuli` (:func:`~interp.stimuli.tokens.prefix_matching_tokens`,
+The stimuli they run on are built in :mod:`interp.stimuli.tokens` (:func:`~interp.stimuli.tokens.prefix_matching_tokens`,
 :mod:`interp.stimuli.text`).
 """
 

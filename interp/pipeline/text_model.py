@@ -7,7 +7,7 @@ a ``# interp-heldout-file: <path>`` line (:func:`interp.text_training.write_held
 
 :func:`classify_text_model` is the census ``interp report`` runs on such a model. Its
 ``[BOS] r r`` stimuli are, by default, *repeated held-out text* (``[BOS] s s`` with ``s`` a
-span of held-out text, :func:`interp.phase_change.repeated_text_tokens`): a model of text
+span of held-out text, :func:`interp.stimuli.text.repeated_text_tokens`): a model of text
 finds uniform random tokens far out of distribution. ``stimuli="random"`` asks for the usual
 random tokens instead. :func:`measure_text_heads` writes the result as ``heads.json``.
 """
@@ -120,7 +120,7 @@ def measure_text_heads(path: str | os.PathLike, settings: ClassifySettings | Non
     for behavior in main.behavior_names:
         out[behavior] = main.heads_with(behavior, confirmed=True)
     out["notes"] = (
-        "Measured by interp.text_model.measure_text_heads with ClassifySettings "
+        "Measured by interp.pipeline.text_model.measure_text_heads with ClassifySettings "
         f"{settings.to_dict()}: the lists are the heads `interp report` confirms by ablation "
         "on [BOS] s s, s a span of held-out standard-library text (heldout.txt). "
         "'random_tokens' holds the heads confirmed on uniform random [BOS] r r, "

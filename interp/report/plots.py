@@ -12,10 +12,10 @@ cell with no recorded value (a head missing from the result, a score with no cou
 a loss effect that was not measured) is left blank. Each figure names its template
 (``plotly_white``) so that a changed ``plotly.io.templates.default`` does not change it.
 
-Plotly is used only here and in :mod:`interp.report`.
+Plotly is used only here and in :mod:`interp.report.head_report`.
 
 Example:
-    >>> from interp.classify import Classification
+    >>> from interp.pipeline.classify import Classification
     >>> fig = scores_heatmaps(Classification.from_dict(document))  # doctest: +SKIP
     >>> fig.write_html("scores.html")  # doctest: +SKIP
 """
@@ -275,7 +275,7 @@ def attention_pattern(classification: Classification, head: str | HeadId) -> go.
 
     Args:
         classification: the census result; its ``example`` holds the sequence and patterns.
-        head: ``"L.H"`` (or a :class:`~interp.heads.HeadId`).
+        head: ``"L.H"`` (or a :class:`~interp.model.heads.HeadId`).
 
     Returns:
         A figure with one ``Heatmap`` trace whose ``z`` is ``[n_pos][n_pos]`` (``None``
@@ -523,7 +523,7 @@ def distance_profiles(classification: Classification) -> go.Figure:
 
 
 def measure_heatmaps(classification: Classification) -> go.Figure:
-    """One layer x head heatmap per single-value measure (:mod:`interp.measures`), each on
+    """One layer x head heatmap per single-value measure (:mod:`interp.spec.measures`), each on
     its own colour scale; heads a measure marks (e.g. sinks) carry a ``*`` in their cell.
 
     Returns:

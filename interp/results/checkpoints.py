@@ -49,7 +49,7 @@ class CheckpointSweep:
             repeated held-out text, or None.
         curves: what the model-level curves were measured on (JSON-safe).
         measures: measure -> ``[checkpoint, layer, head]`` value of each per-head measure
-            with one value per head (:mod:`interp.measures`: sinks, window width, induction
+            with one value per head (:mod:`interp.spec.measures`: sinks, window width, induction
             by copy distance, successor ...); NaN where unavailable.
     """
 

@@ -1,7 +1,7 @@
 """The result types of a head census: what :func:`interp.classify_heads` returns.
 
 :class:`Classification` holds one :class:`HeadClass` per head (scores, candidate classes,
-typed ablation :class:`~interp.evidence.Evidence`, weight evidence), the group ablations,
+typed ablation :class:`~interp.results.evidence.Evidence`, weight evidence), the group ablations,
 the layer probes and a record of the behaviors that were scored. ``to_dict()`` is the
 ``report.json`` document (with a ``schema_version``); ``from_dict()`` reads it back. Nothing
 here runs a model, so reports and notebooks can read results without one.
@@ -169,19 +169,19 @@ class HeadClass:
     Attributes:
         label: ``"L.H"`` (``"head"`` in ``report.json``).
         layer, index: the head's layer and index within the layer.
-        scores, nulls, lifts, stderr: behavior -> value (see :mod:`interp.scoring`).
+        scores, nulls, lifts, stderr: behavior -> value (see :mod:`interp.engine.scoring`).
         classes: behaviors the head is a candidate for (confirmed or not), registry order.
-        ablation: behavior -> :class:`~interp.evidence.Evidence`, for each class.
+        ablation: behavior -> :class:`~interp.results.evidence.Evidence`, for each class.
         loss_effect: second-copy loss change when this head alone is ablated (None if
             not measured).
-        weights: :class:`~interp.evidence.WeightEvidence` (OV copying, composition feeders).
+        weights: :class:`~interp.results.evidence.WeightEvidence` (OV copying, composition feeders).
         distance: mean attention on the key ``d`` positions back, ``d = 0, 1, ...`` (BOS
             excluded; None where no query has such a key): local vs long-range heads.
         no_repeat: behavior -> the head's attention on the same *positions* in ``[BOS] r s``
             sequences without repeats (0..1), for behaviors with a positional control.
         measures: measure -> the head's value (a float, a list for profiles, None where
-            not available); see :mod:`interp.measures`.
-        checks: measure -> :class:`~interp.evidence.Evidence` of the measure's check, for
+            not available); see :mod:`interp.spec.measures`.
+        checks: measure -> :class:`~interp.results.evidence.Evidence` of the measure's check, for
             the measures that mark this head and carry one (the sink's no-op check).
     """
 

@@ -11,7 +11,7 @@ the model did better without the heads.
 
 :func:`decide` is the only place a verdict is made:
 
-- ``undecidable`` when ``scale`` is below :data:`interp.ablation.MIN_SCALE`: the stimuli
+- ``undecidable`` when ``scale`` is below :data:`interp.results.evidence.MIN_SCALE`: the stimuli
   give the ablation nothing to measure, so the class can be neither confirmed nor refuted
   (the report says so, with the absolute effect and its error);
 - ``confirmed`` when ``relative >= min_effect`` and ``effect > z * stderr``;
@@ -352,7 +352,7 @@ class Feeder:
 
 @dataclass(frozen=True)
 class WeightEvidence:
-    """Evidence read from the weights alone (see :mod:`interp.weights`).
+    """Evidence read from the weights alone (see :mod:`interp.model.weights`).
 
     Attributes:
         ov_copying: -1..1; near 1, attending to a token raises its logit.
@@ -438,7 +438,7 @@ class AblationEffect:
     def supports(self, min_relative: float, z: float = 2.0) -> bool:
         """True when the effect is both meaningful (``relative >= min_relative``) and
         clearly above the spread over sequences (``effect > z * stderr``); the rule of
-        :func:`interp.evidence.decide`."""
+        :func:`interp.results.evidence.decide`."""
         return decide(self.effect, self.stderr, self.scale, min_relative, z).confirmed
 
     def to_dict(self) -> dict:

@@ -23,7 +23,7 @@ independent *items* (one model each), run by :func:`run_items`:
   Failed items are not stored, so a rerun tries them again.
 
 Model specs are everything :func:`interp.load_model` takes, plus ``planted`` /
-``planted:NAME`` (the hand-set oracles of :mod:`interp.planted`, see :data:`PLANTED_SPECS`)
+``planted:NAME`` (the hand-set oracles of :mod:`interp.train.planted`, see :data:`PLANTED_SPECS`)
 and, in a spec file (:func:`read_spec_file`), hub models at a training checkpoint
 (``{"model": "EleutherAI/pythia-70m", "checkpoint_value": 1000}``).
 """
@@ -57,7 +57,7 @@ from .specs import expand_specs, load_spec, spec_label, spec_source
 class SweepRun:
     """A sweep written by :func:`run_sweep`: the sweep, its files and what was computed."""
 
-    sweep: Any  # interp.checkpoints.CheckpointSweep
+    sweep: Any  # interp.results.checkpoints.CheckpointSweep
     paths: dict[str, Path]
     computed: tuple[str, ...] = ()
     reused: tuple[str, ...] = ()
@@ -68,7 +68,7 @@ def score_item(spec: dict, *, n_seqs: int, seq_len: int | None, seed: int,
                device_map: Any = None, exclude_tokens: Sequence[int] = (),
                heldout_text: str | None = None) -> Any:
     """One checkpoint of a sweep (the Ray task's body): load, then
-    :func:`interp.checkpoints.score_checkpoint` with stimuli drawn from the seed."""
+    :func:`interp.pipeline.checkpoints.score_checkpoint` with stimuli drawn from the seed."""
     model = load_spec(spec, device=device, dtype=dtype, device_map=device_map)
     texts = heldout_source(heldout_text) if heldout_text else None
     return score_checkpoint(model, n_seqs=n_seqs, seq_len=seq_len, seed=seed,
@@ -111,7 +111,7 @@ def run_sweep(
         device_map: for Hugging Face checkpoints (:func:`interp.load_model`).
         heldout_text: a held-out text file or a model that ships one (``"text"``): the
             in-context score and the repeated-text curves of every checkpoint
-            (:func:`interp.text_model.heldout_source`).
+            (:func:`interp.pipeline.text_model.heldout_source`).
         ray, workers, threads, progress: as in :func:`run_items`.
 
     Returns:
@@ -185,7 +185,7 @@ def run_zoo(
 ) -> ZooRun:
     """Classify every model (serially or on Ray), resumably; write each model's report into
     ``out_dir/<label>/`` and the comparison page (``zoo.html``, ``zoo.json``) into
-    ``out_dir`` (:mod:`interp.zoo_report`).
+    ``out_dir`` (:mod:`interp.report.zoo_page`).
 
     Args:
         models: arguments of :func:`expand_specs`.

@@ -11,7 +11,7 @@ Adding a head type is one value::
     two_back = interp.Behavior(
         name="two_back",
         description="attends to the token two positions back (key q - 2).",
-        targets=lambda tokens, valid: interp.behaviors.offset_targets(tokens, 2),
+        targets=lambda tokens, valid: interp.spec.behaviors.offset_targets(tokens, 2),
         confirmation="loss",
     )
     interp.register_behavior(two_back)
@@ -23,7 +23,7 @@ that prediction's probability is below the behavior's ``min_prediction_prob``: a
 that is unsure predicts nothing). The scorer intersects them with the eligible keys, so a
 rule only says what makes a key a target.
 
-**Eligible keys** (the keys the null compares with; see :mod:`interp.scoring`):
+**Eligible keys** (the keys the null compares with; see :mod:`interp.engine.scoring`):
 ``"earlier"`` keys ``1..q-1`` (BOS and the query excluded), ``"up_to_self"`` keys
 ``1..q``, ``"with_bos"`` keys ``0..q``.
 
@@ -219,7 +219,7 @@ class Behavior:
 
 class Predictions(NamedTuple):
     """The model's top next-token prediction at each position and its probability, both
-    ``[batch, pos]`` (see :func:`interp.census.predicted_tokens`)."""
+    ``[batch, pos]`` (see :func:`interp.engine.census.predicted_tokens`)."""
 
     tokens: Int[Tensor, "batch pos"]
     probs: Float[Tensor, "batch pos"]

@@ -62,9 +62,9 @@ class MeasureCheck:
         fn: ``fn(model, stimuli, heads, *, min_effect, z, method, seed)`` -> the
             :class:`interp.Evidence` for ``heads`` tested together (one head, or a group),
             on the measure's stimuli (the census's for a weights measure), with its verdict
-            from :func:`interp.evidence.decide` (``Evidence.measured``).
+            from :func:`interp.results.evidence.decide` (``Evidence.measured``).
         groups: also test the marked heads together, like the heads that share a class
-            (:func:`interp.confirm.judge_group`): redundant heads, each unconfirmed alone,
+            (:func:`interp.pipeline.confirm.judge_group`): redundant heads, each unconfirmed alone,
             are "confirmed together". Only for tests where heads act jointly (ablations).
     """
 

@@ -18,7 +18,7 @@ def long_stimuli(
     the context later (:func:`interp.spaced_copy_tokens`), so that induction can be split
     by copy distance and attention read over the whole context. With ``documents`` (a text
     model's held-out text) the body is a window of that text instead
-    (:func:`interp.phase_change.spaced_copy_text_tokens`)."""
+    (:func:`interp.stimuli.text.spaced_copy_text_tokens`)."""
     n_pos = min(int(model.cfg.n_ctx), max_pos)
     span = 8 if n_pos >= 49 else 4
     distances = (span, (n_pos - 1) // 2)

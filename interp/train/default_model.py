@@ -16,25 +16,27 @@ token (a copy stays exact); a copy's source may contain ``MARK`` tokens, copied 
 other, but never starts with one.
 
 ``TrainConfig``'s defaults are the recipe of the bundled default model
-(``scripts/train_default_model.py``). Everything is deterministic on CPU: the model's
-initialisation comes from ``cfg.seed`` (``boot_native`` forks the RNG around it) and the data
-from a ``torch.Generator`` seeded with ``cfg.seed``; nothing reads the global RNG.
+(``scripts/train_default_model.py``); the optimiser loop is :mod:`interp.train.core`.
+Everything is deterministic on CPU: the model's initialisation comes from ``cfg.seed``
+(``boot_native`` forks the RNG around it) and the data from a ``torch.Generator`` seeded
+with ``cfg.seed``; nothing reads the global RNG.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
-from jaxtyping import Int
+from jaxtyping import Float, Int
 from torch import Tensor
 
-from ..model.loading import save_model, set_special_token_ids
+from ..model.loading import set_special_token_ids
+from .core import train_loop
 
 BOS_TOKEN_ID = 0
 
@@ -221,11 +223,6 @@ def build_model(cfg: TrainConfig) -> Any:
     return model
 
 
-def _lr_at(cfg: TrainConfig, step: int) -> float:
-    """Linear warm-up over ``warmup_steps``, then constant."""
-    return cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
-
-
 def _per_token_loss(
     model: Any, tokens: Int[Tensor, "batch seq"]
 ) -> torch.Tensor:  # (batch, seq - 2)
@@ -251,7 +248,7 @@ def train_model(
     Args:
         cfg: the full recipe.
         progress: called with each history entry as it is made.
-        checkpoint_dir: if given, the model is saved (``interp.models.save_model``) to
+        checkpoint_dir: if given, the model is saved (:func:`interp.save_model`) to
             ``checkpoint_dir / f"step_{step:05d}"`` at step 0 and every
             ``checkpoint_every`` steps (default ``cfg.log_every * 10``), and at the end.
         checkpoint_every: steps between checkpoints.
@@ -267,71 +264,36 @@ def train_model(
         >>> [h["step"] for h in history]
         [1, 2]
     """
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}")
-    every = checkpoint_every or cfg.log_every * 10
-    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
-
-    generator = torch.Generator().manual_seed(cfg.seed)
     model = build_model(cfg)
-    model.train()
-    decay = [p for p in model.parameters() if p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-        betas=cfg.betas,
+    history = train_loop(
+        model, cfg, step_loss=partial(_step_loss, cfg), summarize=_summarize, progress=progress,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=cfg.log_every * 10 if checkpoint_every is None else checkpoint_every,
     )
-    if ckpt is not None:
-        save_model(model, ckpt / f"step_{0:05d}")
-
-    history: list[dict[str, Any]] = []
-    sums = torch.zeros(3, dtype=torch.float64)  # total loss, copy loss, other loss
-    counts = torch.zeros(3, dtype=torch.float64)
-    start = time.perf_counter()
-    for step in range(cfg.steps):
-        lr = _lr_at(cfg, step)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        tokens, copied = _make_batch(cfg, generator)
-        loss_tok = _per_token_loss(model, tokens)  # (batch, seq - 2)
-        loss = loss_tok.mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-
-        with torch.no_grad():
-            # A copied token is predictable when the position before it is copied too.
-            predictable = copied[:, 2:] & copied[:, 1:-1]  # (batch, seq - 2)
-            lt = loss_tok.detach().double()
-            sums += torch.stack([lt.sum(), lt[predictable].sum(), lt[~predictable].sum()])
-            counts += torch.tensor(
-                [lt.numel(), predictable.sum().item(), (~predictable).sum().item()],
-                dtype=torch.float64,
-            )
-        done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            means = (sums / counts.clamp(min=1)).tolist()
-            entry = {
-                "step": done,
-                "lr": lr,
-                "loss": means[0],
-                "copy_loss": means[1],
-                "other_loss": means[2],
-                "seconds": time.perf_counter() - start,
-            }
-            history.append(entry)
-            if progress is not None:
-                progress(entry)
-            sums.zero_()
-            counts.zero_()
-        if ckpt is not None and (done % every == 0 or done == cfg.steps):
-            model.eval()
-            save_model(model, ckpt / f"step_{done:05d}")
-            model.train()
-    model.eval()
     return model, history
+
+
+def _step_loss(
+    cfg: TrainConfig, model: Any, generator: torch.Generator
+) -> tuple[Tensor, Float[Tensor, " 6"]]:
+    """A fresh batch's mean next-token loss, and the summed total, copy and other losses
+    followed by their token counts (``float64``)."""
+    tokens, copied = _make_batch(cfg, generator)
+    loss_tok = _per_token_loss(model, tokens)  # (batch, seq - 2)
+    with torch.no_grad():
+        # A copied token is predictable when the position before it is copied too.
+        predictable = copied[:, 2:] & copied[:, 1:-1]  # (batch, seq - 2)
+        lt = loss_tok.detach().double()
+        sums = torch.stack([lt.sum(), lt[predictable].sum(), lt[~predictable].sum()])
+        counts = torch.tensor(
+            [lt.numel(), predictable.sum().item(), (~predictable).sum().item()],
+            dtype=torch.float64,
+        )
+    return loss_tok.mean(), torch.cat([sums, counts])  # (6,)
+
+
+def _summarize(window: Float[Tensor, " 6"]) -> dict[str, float]:
+    """A log window's mean loss over all, predictable copied, and other tokens."""
+    sums, counts = window[:3], window[3:]
+    means = (sums / counts.clamp(min=1)).tolist()
+    return {"loss": means[0], "copy_loss": means[1], "other_loss": means[2]}

@@ -19,7 +19,8 @@ absolute positions, untied embeddings. What made induction heads grow within min
 CPU core (measured in shared/FACTS.md): weights initialised with std ``init_range`` = 0.1
 (GPT-2's 0.02 grew none), the position table started as sinusoids with element RMS
 ``pos_scale`` = 0.5, AdamW (0.9, 0.95), weight decay 0.1 on matrices but not on the token or
-position embeddings, lr 3e-3 after 200 warm-up steps, clip 1.0.
+position embeddings, lr 3e-3 after 200 warm-up steps, clip 1.0 (the loop is
+:mod:`interp.train.core`).
 
 Everything is deterministic on CPU: the initialisation comes from ``cfg.seed`` (``boot_native``
 forks the RNG around it) and the data offsets from a ``torch.Generator`` seeded with
@@ -32,9 +33,9 @@ import dataclasses
 import hashlib
 import math
 import sysconfig
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from ..model.loading import save_model
 from ..stimuli.text import HELDOUT_MARKER
+from .core import train_loop
 
 BOS = "<bos>"
 
@@ -262,10 +263,6 @@ def _param_name(model: Any, prefix: str) -> str:
     return names[0]
 
 
-def _lr_at(cfg: TextTrainConfig, step: int) -> float:
-    return cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
-
-
 def sample_windows(
     stream: Int[Tensor, " n"], n_seqs: int, n_ctx: int, generator: torch.Generator
 ) -> Int[Tensor, "batch n_ctx"]:
@@ -331,66 +328,31 @@ def train_text_model(
         ``(model, history)``: the trained bridge in eval mode and the log entries (``step``,
         ``lr``, ``loss``, ``seconds``; plus held-out numbers where evaluated).
     """
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be positive, got {checkpoint_every}")
-    every = checkpoint_every or cfg.eval_every
-    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
-
-    generator = torch.Generator().manual_seed(cfg.seed)
     model = build_text_model(cfg, tokenizer)
-    model.train()
-    no_decay_names = {_param_name(model, "tok_embed."), _param_name(model, "pos.")}
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (decay if p.ndim >= 2 and name not in no_decay_names else no_decay).append(p)
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
-        ],
-        lr=cfg.lr,
-        betas=cfg.betas,
+    history = train_loop(
+        model, cfg, step_loss=partial(_step_loss, cfg, train_stream), summarize=_summarize,
+        no_decay={_param_name(model, "tok_embed."), _param_name(model, "pos.")},
+        evaluate=None if eval_tokens is None else partial(_heldout_eval, eval_tokens=eval_tokens),
+        eval_every=cfg.eval_every, progress=progress, checkpoint_dir=checkpoint_dir,
+        checkpoint_every=cfg.eval_every if checkpoint_every is None else checkpoint_every,
+        seconds_digits=1,
     )
-    if ckpt is not None:
-        model.eval()
-        save_model(model, ckpt / f"step_{0:05d}")
-        model.train()
-
-    history: list[dict[str, Any]] = []
-    loss_sum, loss_n = 0.0, 0
-    start = time.perf_counter()
-    for step in range(cfg.steps):
-        lr = _lr_at(cfg, step)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        tokens = sample_windows(train_stream, cfg.batch_size, cfg.n_ctx, generator)
-        loss = per_position_loss(model, tokens).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        loss_sum += loss.item()
-        loss_n += 1
-        done = step + 1
-        if done % cfg.log_every == 0 or done == cfg.steps:
-            entry: dict[str, Any] = {
-                "step": done,
-                "lr": lr,
-                "loss": loss_sum / loss_n,
-                "seconds": round(time.perf_counter() - start, 1),
-            }
-            loss_sum, loss_n = 0.0, 0
-            if eval_tokens is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
-                entry.update(_heldout_eval(model, eval_tokens))
-            history.append(entry)
-            if progress is not None:
-                progress(entry)
-        if ckpt is not None and (done % every == 0 or done == cfg.steps):
-            model.eval()
-            save_model(model, ckpt / f"step_{done:05d}")
-            model.train()
-    model.eval()
     return model, history
+
+
+def _step_loss(
+    cfg: TextTrainConfig, stream: Int[Tensor, " n"], model: Any, generator: torch.Generator
+) -> tuple[Tensor, Float[Tensor, " 2"]]:
+    """The mean loss on fresh windows of ``stream``, and (that loss, 1) to sum (``float64``)."""
+    tokens = sample_windows(stream, cfg.batch_size, cfg.n_ctx, generator)
+    loss = per_position_loss(model, tokens).mean()
+    return loss, torch.tensor([loss.item(), 1.0], dtype=torch.float64)
+
+
+def _summarize(window: Float[Tensor, " 2"]) -> dict[str, float]:
+    """A log window's mean training loss (over its steps)."""
+    loss_sum, n_steps = window.tolist()
+    return {"loss": loss_sum / n_steps}
 
 
 def _heldout_eval(model: Any, eval_tokens: Tensor) -> dict[str, float]:
