@@ -9,6 +9,8 @@
   ``interp check``) calls mixed, and no stray temporary that looks like an output.
 - A full disk (``RLIMIT_FSIZE``) during ``interp sweep`` is a one-line error that leaves the
   old files as they were and no temporary behind.
+- Each set's file names are spelled once (``REPORT_FILES``, ``SWEEP_FILES``, ``ZOO_FILES``)
+  and the writers write exactly those.
 """
 
 from __future__ import annotations
@@ -38,7 +40,16 @@ from interp import (
 from interp.io import output_files
 from interp.report.sweep_page import write_sweep
 from interp.cli import main
-from interp.io.output_files import REPORT_SET, write_output_set
+from interp.io.output_files import (
+    REPORT_FILES,
+    REPORT_SET,
+    SWEEP_FILES,
+    SWEEP_SET,
+    ZOO_FILES,
+    OutputSet,
+    write_output_set,
+    write_set,
+)
 
 from test_report import make_document
 
@@ -190,7 +201,7 @@ def test_mixed_report_is_detected_and_refused(tmp_path, capsys):
     assert main(["check", str(b)]) == 0
     assert "complete set, run id " + run_b in capsys.readouterr().out
     (a / "report.json").unlink()  # killed before the last rename of a first write
-    assert check_output_set(a, *REPORT_SET[:1], REPORT_SET[1:]).status == "mixed"
+    assert check_output_set(a, REPORT_FILES.manifest_name, REPORT_FILES.others).status == "mixed"
     assert main(["check", str(a)]) == 1
     assert main(["check", str(tmp_path / "nothing")]) == 2
 
@@ -202,6 +213,25 @@ def test_mixed_sweep_is_detected(sweep, tmp_path):
         fh.write(b"<!-- edited -->\n")
     with pytest.raises(MixedOutputError, match="sweep.html"):
         load_sweep(tmp_path)
+
+
+def test_each_set_is_named_once_and_written_as_named(tmp_path):
+    assert REPORT_FILES.names == REPORT_SET == ("report.json", "report.html", "report.md")
+    assert SWEEP_FILES.names == SWEEP_SET == ("sweep.json", "sweep.html")
+    assert ZOO_FILES.names == ("zoo.json", "zoo.html")
+    assert sorted(REPORT_FILES.names) == sorted(REPORT_NAMES)
+    paths = write_report(_report(0), tmp_path / "r")
+    assert {k: p.name for k, p in paths.items()} == dict(REPORT_FILES.files)
+
+
+def test_write_set_writes_every_document_of_its_set_and_only_those(tmp_path):
+    pair = OutputSet({"txt": "a.txt", "json": "a.json"})
+    assert pair.manifest_name == "a.json" and pair.others == ("a.txt",)
+    paths = write_set(tmp_path, pair, {"json": "{}", "txt": "hi"})
+    assert sorted(p.name for p in paths.values()) == ["a.json", "a.txt"]
+    assert check_output_set(tmp_path, pair.manifest_name, pair.others).ok
+    with pytest.raises(ValueError, match="not those of the set"):
+        write_set(tmp_path, pair, {"json": "{}"})
 
 
 def test_empty_out_is_refused(tmp_path, monkeypatch):
@@ -279,7 +309,7 @@ def _check_trial(out: Path, old: dict[str, bytes], new: dict[str, bytes],
             present[name] = "absent"
     for path in out.iterdir():
         if path.name in names or path.name == ITEMS_DIR and path.is_dir():
-            continue  # the sweep's resumable item store (interp.distributed)
+            continue  # the sweep's resumable item store (interp.runs)
         assert re.fullmatch(r"\.(%s)\.[0-9a-f]{8}\.[A-Za-z0-9_]+\.tmp"
                             % "|".join(map(re.escape, names)),
                             path.name), f"stray file {path.name} looks like an output"
@@ -320,11 +350,11 @@ def _fault_trials(tmp_path, names, manifest_key, docs_old, docs_new, seeds, fres
 
 
 def _report_documents(result):
-    from interp.report.head_report import REPORT_FILES, render_html, render_json, render_markdown
+    from interp.report.head_report import render_html, render_json, render_markdown
 
     texts = {"html": render_html(result), "json": render_json(result),
              "markdown": render_markdown(result)}
-    return {k: (REPORT_FILES[k], v) for k, v in texts.items()}
+    return {k: (REPORT_FILES.files[k], v) for k, v in texts.items()}
 
 
 def test_report_killed_at_random_points_is_old_or_new(tmp_path):
@@ -339,12 +369,13 @@ def test_report_killed_at_random_points_is_old_or_new(tmp_path):
 
 
 def test_sweep_killed_at_random_points_is_old_or_new(sweep, tmp_path):
-    from interp.report.sweep_page import SWEEP_FILES, render_sweep_html
+    from interp.report.sweep_page import render_sweep_html
 
     other = type(sweep).from_dict({**sweep.to_dict(), "labels": ["x", "y"]})
     docs = [
-        {"json": (SWEEP_FILES["json"], json.dumps(s.to_dict(), indent=2, sort_keys=True)),
-         "html": (SWEEP_FILES["html"], render_sweep_html(s))}
+        {"json": (SWEEP_FILES.files["json"],
+                  json.dumps(s.to_dict(), indent=2, sort_keys=True)),
+         "html": (SWEEP_FILES.files["html"], render_sweep_html(s))}
         for s in (sweep, other)
     ]
     outcomes = _fault_trials(tmp_path, SWEEP_NAMES, "json", docs[0], docs[1], range(40),

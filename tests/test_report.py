@@ -1,4 +1,4 @@
-"""interp.report: the three files are complete, strict, escaped, offline and deterministic,
+"""interp.report.head_report: the three files are complete, strict, escaped, offline and deterministic,
 and a failed write leaves nothing behind."""
 
 from __future__ import annotations
@@ -465,6 +465,30 @@ def test_markdown_and_html_escape_hostile_names(tmp_path):
     assert "\\!\\[x\\](http://example.invalid/x.png) &lt;img src=x&gt; \\*b\\* \\|c\\|" in text
     page = render_html(result)
     assert "<img src=x>" not in page and "&lt;img src=x&gt;" in page
+
+
+def test_guide_states_the_recorded_thresholds():
+    document = make_document()
+    document["settings"].update(min_lift=0.45, z=2.5, min_effect=0.25, z_effect=1.5,
+                                method="zero")
+    c = Classification.from_dict(document)
+    text, page = render_markdown(c), render_html(c)
+    for rule in ("its lift is at least 0.45", "by more than 2.5 standard errors",
+                 "(zero ablation)", "it must reach 0.25", "exceed 1.5 standard errors"):
+        assert rule in text and rule in page
+    del document["settings"]["z_effect"]
+    assert "exceed ? standard errors" in render_markdown(Classification.from_dict(document))
+
+
+def test_guide_fields_are_classifier_settings():
+    from string import Formatter
+
+    from interp.pipeline.classify import ClassifySettings
+    from interp.report.head_report import _GUIDE
+
+    fields = {name for _, text in _GUIDE for _, name, _, _ in Formatter().parse(text) if name}
+    assert fields == {"min_lift", "z", "method", "min_effect", "z_effect"}
+    assert fields <= set(ClassifySettings.__dataclass_fields__)
 
 
 def test_report_json_has_a_schema_version_and_refuses_newer():

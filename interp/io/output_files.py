@@ -1,8 +1,9 @@
 """Safe, atomic writing of a set of output files, and a reader that checks a set.
 
-A report (``report.html``, ``report.md``, ``report.json``) or a sweep (``sweep.html``,
-``sweep.json``) is a *set*: files that belong together. :func:`write_output_set` writes
-one so that
+A report (``report.html``, ``report.md``, ``report.json``), a sweep (``sweep.html``,
+``sweep.json``) or a zoo (``zoo.html``, ``zoo.json``) is a *set*: files that belong
+together, named once here (:data:`REPORT_FILES`, :data:`SWEEP_FILES`, :data:`ZOO_FILES`).
+:func:`write_output_set` writes one so that
 
 - every file is written under a fresh temporary name made by ``tempfile.mkstemp`` in the
   target directory (``O_CREAT | O_EXCL | O_NOFOLLOW``): a link or
@@ -35,6 +36,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,15 +52,43 @@ RUN_ID_MARK = "<!-- interp-run-id: {} -->\n"
 _RUN_ID_RE = re.compile(rb"<!-- interp-run-id: ([0-9a-f]+) -->\s*\Z")
 
 
-#: The file sets interp writes: manifest first, then the other files.
-REPORT_SET = ("report.json", "report.html", "report.md")
-
-
-SWEEP_SET = ("sweep.json", "sweep.html")
-
-
 #: Suffix of every temporary name (hidden names: ``.<output name>.<tag>.<random>.tmp``).
 TEMP_SUFFIX = ".tmp"
+
+
+@dataclass(frozen=True)
+class OutputSet:
+    """The files of one kind of set: ``files`` maps each document's key to its file name,
+    in writing order; ``manifest`` is the key of the JSON document written last."""
+
+    files: Mapping[str, str]
+    manifest: str = "json"
+
+    @property
+    def manifest_name(self) -> str:
+        """The manifest's file name (``report.json``)."""
+        return self.files[self.manifest]
+
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The other files' names, in writing order."""
+        return tuple(name for key, name in self.files.items() if key != self.manifest)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every file name, manifest first."""
+        return (self.manifest_name, *self.others)
+
+
+#: The sets interp writes; the only place their file names are spelled.
+REPORT_FILES = OutputSet({"html": "report.html", "json": "report.json", "markdown": "report.md"})
+SWEEP_FILES = OutputSet({"json": "sweep.json", "html": "sweep.html"})
+ZOO_FILES = OutputSet({"json": "zoo.json", "html": "zoo.html"})
+
+
+#: The names of the sets ``interp check`` looks for, manifest first.
+REPORT_SET = REPORT_FILES.names
+SWEEP_SET = SWEEP_FILES.names
 
 
 class MixedOutputError(ValueError):
@@ -169,6 +199,20 @@ def write_output_set(
 
     written = write_files(out_dir, {documents[k][0]: final[k] for k in order})
     return {key: written[documents[key][0]] for key in documents}
+
+
+def write_set(
+    out_dir: str | os.PathLike, output_set: OutputSet, texts: Mapping[str, str | bytes],
+) -> dict[str, Path]:
+    """Write ``texts`` (key -> content, one per key of ``output_set``) as that set, with
+    :func:`write_output_set`. Returns key -> path written."""
+    if set(texts) != set(output_set.files):
+        raise ValueError(f"documents {sorted(texts)} are not those of the set "
+                         f"{sorted(output_set.files)}")
+    return write_output_set(
+        out_dir, {key: (name, texts[key]) for key, name in output_set.files.items()},
+        manifest=output_set.manifest,
+    )
 
 
 def write_files(

@@ -52,7 +52,7 @@ from ..results.classification import (
 from ..results.evidence import Evidence, Feeder, GroupEvidence, WeightEvidence
 from ..results.scores import HeadScores, ScoreSummary
 from ..spec.ablation_methods import ablation_method
-from ..spec.behaviors import Behavior, resolve_behaviors
+from ..spec.behaviors import POSITIONAL_SHORTCUT_SHARE, Behavior, resolve_behaviors
 from ..spec.measures import Measure, resolve_measures
 from ..spec.probe_tasks import ProbeTask, probe_task
 from ..stimuli.long import long_stimuli
@@ -291,7 +291,8 @@ def _candidates(
             if not (float(stat.lift[h]) >= settings.min_lift
                     and gap > settings.z * float(stat.stderr[h])):
                 continue
-            if positional is not None and float(positional[h] - stat.null[h]) > gap / 2:
+            if (positional is not None
+                    and float(positional[h] - stat.null[h]) > gap * POSITIONAL_SHORTCUT_SHARE):
                 continue  # keeps its offset without repeats: a positional shortcut
             candidates[h].append(behavior.name)
     return candidates

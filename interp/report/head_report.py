@@ -5,20 +5,21 @@ writes them into one directory:
 
 - ``report.html``: one self-contained page that works offline (plotly.js is inlined once;
   no script, style or font is fetched), rendered from the Jinja2 template
-  ``interp/templates/report.html.j2`` (autoescaped; CSS and JavaScript are the package
-  files ``report.css`` and ``report.js``): the summary, the score heatmaps, a head
+  ``interp/report/templates/report.html.j2`` (autoescaped; CSS and JavaScript are the
+  package files ``report.css`` and ``report.js``): the summary, the score heatmaps, a head
   explorer, the classification table, the ablation effects, the loss effect of each head,
   the group ablations, model, settings and baseline losses, and a guide generated from the
-  behaviors' own descriptions. Hovering shows exact values; clicking a head (a heatmap
-  cell, a bar, a table row) or picking it from the explorer's list draws its attention
-  pattern and lists its evidence; clicking a table header sorts the table;
+  behaviors' own descriptions and the recorded settings. Hovering shows exact values;
+  clicking a head (a heatmap cell, a bar, a table row) or picking it from the explorer's
+  list draws its attention pattern and lists its evidence; clicking a table header sorts
+  the table;
 - ``report.json``: ``Classification.to_dict()`` as strict JSON (NaN and infinities become
   ``null``), which ``Classification.from_dict`` reads back;
-- ``report.md``: the summary and the same tables as GitHub Markdown, with Markdown syntax
-  in names escaped.
+- ``report.md``: the summary, the same tables and the guide as GitHub Markdown, rendered
+  from ``report.md.j2`` (Markdown syntax in names escaped).
 
-This module only turns a result into a template context (and text); it never imports or
-runs a model. Output is deterministic: the same result gives byte-identical files.
+This module only turns a result into a template context; it never imports or runs a
+model. Output is deterministic: the same result gives byte-identical files.
 
 Example:
     >>> paths = write_report(result, "report")  # doctest: +SKIP
@@ -32,12 +33,14 @@ import json
 import math
 import os
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 from ..io.jsonsafe import finite_or_none, strict_json
-from ..io.output_files import write_output_set
+from ..io.output_files import REPORT_FILES, write_set
 from ..results.classification import Classification, HeadClass
 from ..results.evidence import Evidence, GroupEvidence, standing
+from ..spec.behaviors import POSITIONAL_SHORTCUT_SHARE
 from .pages import PLOT_CONFIG, asset, figure_divs, render_page, script_json
 from .plots import (
     CONFIRMED_MARK,
@@ -52,14 +55,6 @@ from .plots import (
     probe_accuracy,
     scores_heatmaps,
 )
-
-#: File name of each rendering in the report directory.
-REPORT_FILES: dict[str, str] = {
-    "html": "report.html",
-    "json": "report.json",
-    "markdown": "report.md",
-}
-
 
 _NA = "n/a"
 
@@ -93,85 +88,26 @@ def render_json(classification: Classification) -> str:
 
 
 def render_markdown(classification: Classification) -> str:
-    """The report as GitHub Markdown: settings, baseline, summary and the tables.
+    """The report as GitHub Markdown (``report.md.j2``): settings, baseline, summary, the
+    tables and the guide.
 
     Every piece of text from the result is escaped for Markdown and HTML (a model named
-    ``![x](http://...)`` stays text).
+    ``![x](http://...)`` stays text); the summary is printed as is, inside a code fence.
 
     Example:
         >>> text = render_markdown(result)  # doctest: +SKIP
     """
     c = classification
-    behaviors = list(c.behavior_names)
-    lines = [f"# Attention-head census: {_md(_model_name(c))}", "", _md(_lead(c)), ""]
-
-    lines += ["## Model and settings", "", "| | |", "|---|---|"]
-    lines += [f"| model.{_md(k)} | {_md(_value_text(v))} |" for k, v in c.model.items()]
-    lines += [f"| settings.{_md(k)} | {_md(_value_text(v))} |" for k, v in c.settings.items()]
-    lines.append("")
-
-    lines += ["## Baseline", ""]
-    baseline = _baseline_rows(c)
-    if baseline:
-        lines += ["| | loss (nats) |", "|---|---|"]
-        lines += [f"| {_md(name)} | {_md(value)} |" for name, value in baseline]
-    else:
-        lines.append("Not recorded.")
-    lines.append("")
-
-    summary = _summary(c)
-    fence = "```"
-    while fence in summary:
-        fence += "`"
-    lines += ["## Summary", "", fence + "text", summary, fence, ""]
-
-    lines += ["## Heads", "", _md(_legend()), ""]
-    header = ["head", "classes"]
-    header += [f"{b} (score / null / lift)" for b in behaviors]
-    header += ["ablation evidence", "loss effect"]
-    lines.append("| " + " | ".join(_md(h) for h in header) + " |")
-    lines.append("|" + "|".join(["---"] * 2 + ["--:"] * len(behaviors) + ["---", "--:"]) + "|")
-    for h in c.heads:
-        cells = [_md(h.label), _md(_with_marks(_classes_plain(h), _marks(c, h)))]
-        for b in behaviors:
-            cell = _md(_score_triple(h, b))
-            cells.append(f"**{cell}**" if b in h.classes else cell)
-        cells.append("<br>".join(_md(line) for line in _evidence_lines(h)) or "")
-        cells.append(_md(_fmt(h.loss_effect, ".4f")))
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-
-    lines += ["## Group ablations", ""]
-    if c.groups:
-        lines.append("| " + " | ".join(_md(h) for h in _GROUP_HEADER) + " |")
-        lines.append("|---|---|---|--:|--:|--:|---|---|---|")
-        for g in c.groups:
-            lines.append("| " + " | ".join(_md(x) for x in _group_cells(g)) + " |")
-        lines.append("")
-        lines += [f"- {_md('+'.join(g.heads))}: {_md(g.reason)}" for g in c.groups]
-    else:
-        lines.append("No behavior had two or more heads, so no group was ablated.")
-    lines.append("")
-
-    lines += ["## Measures", ""]
-    table = _measures_table(c)
-    if table["columns"]:
-        lines += [f"- {_md(line)}" for line in table["marked"]] + [""]
-        if table["checks"]:
-            lines += [f"- {_md(line)}" for line in table["checks"]] + [""]
-        lines.append("| head | " + " | ".join(_md(m) for m in table["columns"]) + " |")
-        lines.append("|---|" + "|".join(["--:"] * len(table["columns"])) + "|")
-        for row in table["rows"]:
-            cells = [_md(row["label"])] + [_md(" ".join(c["lines"])) for c in row["cells"]]
-            lines.append("| " + " | ".join(cells) + " |")
-    else:
-        lines.append("No per-head measure was computed.")
-    lines.append("")
-
-    lines += ["## How to read this", ""]
-    for title, text in _guide(c):
-        lines += [f"**{_md(title)}** {_md(text)}", ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    context = _shared_context(c)
+    return render_page(
+        "report.md.j2",
+        **context,
+        fence=_fence(context["summary"]),
+        behaviors=list(c.behavior_names),
+        heads=[_markdown_row(c, h) for h in c.heads],
+        groups=[{"cells": _group_cells(g), "heads": g.heads, "reason": g.reason}
+                for g in c.groups],
+    )
 
 
 def render_html(classification: Classification) -> str:
@@ -197,12 +133,10 @@ def render_html(classification: Classification) -> str:
     divs = figure_divs(specs)
     return render_page(
         "report.html.j2",
+        **_shared_context(c),
         css=asset("report.css"),
         script=asset("report.js"),
-        name=_model_name(c),
-        lead=_lead(c),
         nav=_NAV,
-        summary=_summary(c),
         marks={"yes": CONFIRMED_MARK, "no": UNCONFIRMED_MARK},
         figures={
             "scores": divs["interp-scores"], "ablations": divs["interp-ablation-effects"],
@@ -211,17 +145,10 @@ def render_html(classification: Classification) -> str:
             "measures": divs["interp-measures"],
             "profiles": [divs[f"interp-measure-{name}"] for name in profiles],
         },
-        measures=_measures_table(c),
         explorer=_explorer(c, first),
-        legend=_legend(),
         table=_heads_table(c),
-        group_header=_GROUP_HEADER,
         groups=[_group_row(g) for g in c.groups],
         text=_text_scores(c),
-        model_rows=[(str(k), _value_text(v)) for k, v in c.model.items()],
-        settings_rows=[(str(k), _value_text(v)) for k, v in c.settings.items()],
-        baseline=_baseline_rows(c),
-        guide=_guide(c),
         page_data=script_json(strict_json(_page_data(c, first))),
     )
 
@@ -230,8 +157,9 @@ def write_report(classification: Classification, out_dir: str | os.PathLike) -> 
     """Write ``report.html``, ``report.json`` and ``report.md`` into ``out_dir``.
 
     Everything is rendered before anything is written; the files are then written as one
-    set by :func:`interp.output_files.write_output_set`: safe temporaries (never following a
-    planted link), each renamed into place, ``report.json`` last with the run id and the
+    set (:data:`~interp.io.output_files.REPORT_FILES`) by
+    :func:`interp.io.output_files.write_set`: safe temporaries (never following a planted
+    link), each renamed into place, ``report.json`` last with the run id and the
     sha256 of the other two (``interp check DIR`` detects a set mixed by a crash). On
     failure the temporary files (and a directory this call created) are removed, and a
     failure before the renames leaves any earlier report in ``out_dir`` as it was.
@@ -264,10 +192,43 @@ def write_report(classification: Classification, out_dir: str | os.PathLike) -> 
         "json": render_json(classification),
         "markdown": render_markdown(classification),
     }
-    return write_output_set(
-        out_dir, {key: (REPORT_FILES[key], text) for key, text in documents.items()},
-        manifest="json",
-    )
+    return write_set(out_dir, REPORT_FILES, documents)
+
+
+def _shared_context(c: Classification) -> dict:
+    """The template context the HTML page and the Markdown share."""
+    return {
+        "name": _model_name(c),
+        "lead": _lead(c),
+        "summary": _summary(c),
+        "legend": _legend(),
+        "model_rows": [(str(k), _value_text(v)) for k, v in c.model.items()],
+        "settings_rows": [(str(k), _value_text(v)) for k, v in c.settings.items()],
+        "baseline": _baseline_rows(c),
+        "group_header": _GROUP_HEADER,
+        "measures": _measures_table(c),
+        "guide": _guide(c),
+    }
+
+
+def _markdown_row(c: Classification, h: HeadClass) -> dict:
+    """One head's row of the Markdown heads table (score / null / lift per behavior)."""
+    return {
+        "label": h.label,
+        "classes": _with_marks(_classes_plain(h), _marks(c, h)),
+        "scores": [{"text": _score_triple(h, b), "classed": b in h.classes}
+                   for b in c.behavior_names],
+        "evidence": _evidence_lines(h),
+        "loss_effect": _fmt(h.loss_effect, ".4f"),
+    }
+
+
+def _fence(text: str) -> str:
+    """A Markdown code fence (three backticks or more) that ``text`` does not contain."""
+    fence = "```"
+    while fence in text:
+        fence += "`"
+    return fence
 
 
 def _cell(lines: Any, cls: str = "num", sort: float | None = None, title: str = "") -> dict:
@@ -718,13 +679,64 @@ def _legend() -> str:
     )
 
 
+#: The guide's general entries, after each behavior's and measure's own. ``{field}`` is the
+#: value of that :class:`~interp.pipeline.classify.ClassifySettings` field recorded in the
+#: result, so the rules read as the thresholds the classifier ran with.
+_GUIDE = (
+    ("Score (0..1).", (
+        "The attention mass a head puts on a query's targets (as each behavior defines "
+        "them above), averaged over the queries that have a target, then over sequences. "
+        "BOS and the query itself are never targets of the behaviors."
+    )),
+    ("Null (0..1).", (
+        "The mass the head would put on the targets if they were no more attractive than "
+        "the other eligible keys, measured on the same attention pattern. A head that "
+        "attends uniformly scores exactly its null; only the score above it means anything."
+    )),
+    ("Lift (−1..1).", (
+        "(score − null) / (1 − null): the share of the attention that could move onto the "
+        "targets beyond chance that does."
+    )),
+    ("Candidate class.", (
+        "A head is classed as a behavior when its lift is at least {min_lift} and its score "
+        "beats its null by more than {z} standard errors over sequences. Behaviors with a "
+        "positional control must also lose at least {shortcut_loss} of that gap on [BOS] r s "
+        "sequences without repeats (same positions): a head that keeps attending there "
+        "without repeats is a positional shortcut."
+    )),
+    ("Confirmation.", (
+        "Each class is tested by ablating the head ({method} ablation) as its "
+        "behavior says. The relative effect is what is lost as a share of what the behavior "
+        "achieves at all (1 = fully removed); it must reach {min_effect} and the effect must "
+        "exceed {z_effect} standard errors. A class the ablation does not support stays in "
+        "the report, marked unconfirmed."
+    )),
+    ("Cannot confirm.", (
+        "When the stimuli give the ablation nothing to measure (no drop from first- to "
+        "second-copy loss, a probe at chance, receivers without the behavior), the class is "
+        "neither confirmed nor refuted: the report says so, with the absolute effect."
+    )),
+    ("Relative effects outside 0..1.", (
+        "Above 1 the ablation removed more than the behavior achieves (the heads also do "
+        "other work the metric sees); below 0 the model did better without the heads."
+    )),
+    ("Group ablations.", (
+        "Heads sharing a class are also ablated together. Redundancy is confirmed only when "
+        "together they do clearly more than the strongest member alone; a member whose "
+        "removal from the group changes nothing adds nothing and stays unconfirmed."
+    )),
+    ("Weights.", (
+        "Evidence read from the weights alone, with no input. OV copying (−1..1): near 1, "
+        "attending to a token raises that token's logit; near 0, no consistent effect. "
+        "Feeders: the heads whose output this head's queries, keys or values read "
+        "(composition), by how far it exceeds that of random weights."
+    )),
+)
+
+
 def _guide(c: Classification) -> list[tuple[str, str]]:
-    """How to read the report; each behavior's definition and test come from the behavior
-    itself (its recorded description and confirmation)."""
-    s = c.settings
-    min_lift, z = _value_text(s.get("min_lift", "?")), _value_text(s.get("z", "?"))
-    min_effect = _value_text(s.get("min_effect", "?"))
-    z_effect = _value_text(s.get("z_effect", "?"))
+    """How to read the report: each behavior's and measure's own description (as recorded),
+    then :data:`_GUIDE` with the recorded settings filled in (``?`` where one is missing)."""
     guide = []
     for info in (c.behavior(name) for name in c.behavior_names):
         kind = "Control" if info.kind == "control" else "Behavior"
@@ -744,47 +756,13 @@ def _guide(c: Classification) -> list[tuple[str, str]]:
         if m.note:
             text += f" ({m.note}.)"
         guide.append((f"Measure {m.name}.", text))
-    guide += [
-        ("Score (0..1).",
-         "The attention mass a head puts on a query's targets (as each behavior defines "
-         "them above), averaged over the queries that have a target, then over sequences. "
-         "BOS and the query itself are never targets of the behaviors."),
-        ("Null (0..1).",
-         "The mass the head would put on the targets if they were no more attractive than "
-         "the other eligible keys, measured on the same attention pattern. A head that "
-         "attends uniformly scores exactly its null; only the score above it means anything."),
-        ("Lift (−1..1).",
-         "(score − null) / (1 − null): the share of the attention that could move onto the "
-         "targets beyond chance that does."),
-        ("Candidate class.",
-         f"A head is classed as a behavior when its lift is at least {min_lift} and its score "
-         f"beats its null by more than {z} standard errors over sequences. Behaviors with a "
-         "positional control must also lose at least half of that gap on [BOS] r s "
-         "sequences without repeats (same positions): a head that keeps attending there "
-         "without repeats is a positional shortcut."),
-        ("Confirmation.",
-         f"Each class is tested by ablating the head ({s.get('method', '?')} ablation) as its "
-         "behavior says. The relative effect is what is lost as a share of what the behavior "
-         f"achieves at all (1 = fully removed); it must reach {min_effect} and the effect must "
-         f"exceed {z_effect} standard errors. A class the ablation does not support stays in "
-         "the report, marked unconfirmed."),
-        ("Cannot confirm.",
-         "When the stimuli give the ablation nothing to measure (no drop from first- to "
-         "second-copy loss, a probe at chance, receivers without the behavior), the class is "
-         "neither confirmed nor refuted: the report says so, with the absolute effect."),
-        ("Relative effects outside 0..1.",
-         "Above 1 the ablation removed more than the behavior achieves (the heads also do "
-         "other work the metric sees); below 0 the model did better without the heads."),
-        ("Group ablations.",
-         "Heads sharing a class are also ablated together. Redundancy is confirmed only when "
-         "together they do clearly more than the strongest member alone; a member whose "
-         "removal from the group changes nothing adds nothing and stays unconfirmed."),
-        ("Weights.",
-         "Evidence read from the weights alone, with no input. OV copying (−1..1): near 1, "
-         "attending to a token raises that token's logit; near 0, no consistent effect. "
-         "Feeders: the heads whose output this head's queries, keys or values read "
-         "(composition), by how far it exceeds that of random weights."),
-    ]
+    lose = 1.0 - POSITIONAL_SHORTCUT_SHARE  # the share of its gap a head must lose
+    constants = {"shortcut_loss": "half" if lose == 0.5 else f"{lose:.0%}"}
+    for title, text in _GUIDE:
+        fields = {name for _, name, _, _ in Formatter().parse(text) if name}
+        guide.append((title, text.format_map(
+            {name: constants[name] if name in constants
+             else _value_text(c.settings.get(name, "?")) for name in fields})))
     return guide
 
 
@@ -818,26 +796,3 @@ def _fmt(value: Any, spec: str) -> str:
     if math.isnan(value):
         return _NA
     return format(value, spec)
-
-
-#: Characters that start Markdown links, images, emphasis, code, tables or HTML; escaped in
-#: text taken from a result (``_`` inside words does not emphasize in GitHub Markdown).
-_MD_SPECIAL = "\\`*[]|!~"
-
-
-def _md(value: Any) -> str:
-    """Escape text for Markdown: every Markdown (and HTML) special character becomes
-    literal, and newlines become spaces, so a name like ``![x](http://...)`` stays text."""
-    out = []
-    for ch in str(value).replace("\r", " ").replace("\n", " "):
-        if ch == "<":
-            out.append("&lt;")
-        elif ch == ">":
-            out.append("&gt;")
-        elif ch == "&":
-            out.append("&amp;")
-        elif ch in _MD_SPECIAL:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)

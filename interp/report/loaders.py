@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..io.output_files import REPORT_SET, SWEEP_SET, read_output_set
+from ..io.output_files import REPORT_FILES, SWEEP_FILES, read_output_set
 from ..results.checkpoints import CheckpointSweep
 from ..results.classification import Classification
 
@@ -19,11 +19,13 @@ def load_report(out_dir: str | os.PathLike) -> Any:
             was written with.
     """
     return Classification.from_dict(
-        read_output_set(out_dir, "report.json", REPORT_SET[1:])
+        read_output_set(out_dir, REPORT_FILES.manifest_name, REPORT_FILES.others)
     )
 
 
 def load_sweep(out_dir: str | os.PathLike) -> Any:
     """The :class:`interp.CheckpointSweep` written by :func:`interp.write_sweep`, after
     checking that ``sweep.html`` is the page ``sweep.json`` was written with."""
-    return CheckpointSweep.from_dict(read_output_set(out_dir, "sweep.json", SWEEP_SET[1:]))
+    return CheckpointSweep.from_dict(
+        read_output_set(out_dir, SWEEP_FILES.manifest_name, SWEEP_FILES.others)
+    )

@@ -1,9 +1,13 @@
-"""HTML pages from Jinja2 templates (``interp/report/templates/``), autoescaped.
+"""Pages and documents from Jinja2 templates (``interp/report/templates/``).
 
-Every value a template prints is escaped unless it is wrapped in :class:`markupsafe.Markup`
-here: the plotly figure ``div``\\ s, the page's JSON block (escaped for ``<script>``), and
-the CSS and JavaScript package files. Templates share ``base.html.j2`` (the skeleton:
-head, styles, body, footer, scripts).
+HTML templates (``*.html.j2``) are autoescaped: every value a template prints is escaped
+unless it is wrapped in :class:`markupsafe.Markup` here: the plotly figure ``div``\\ s, the
+page's JSON block (escaped for ``<script>``), and the CSS and JavaScript package files.
+They share ``base.html.j2`` (the skeleton: head, styles, body, footer, scripts).
+
+Markdown templates (``*.md.j2``) are not autoescaped; they print every value from a result
+through the ``md`` filter (:func:`markdown_escape`). Their block tags take no line of their
+own (``trim_blocks``, ``lstrip_blocks``).
 """
 
 from __future__ import annotations
@@ -19,17 +23,22 @@ from markupsafe import Markup
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Any:
+@lru_cache(maxsize=2)
+def _environment(markdown: bool) -> Any:
+    """The Jinja2 environment of HTML templates, or (``markdown``) of Markdown ones."""
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("interp.report", "templates"),
-        autoescape=True,
+        autoescape=not markdown,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
-        trim_blocks=False,
+        trim_blocks=markdown,
+        lstrip_blocks=markdown,
     )
+    if markdown:
+        env.filters["md"] = markdown_escape
+    return env
 
 
 def asset(name: str) -> Markup:
@@ -39,8 +48,9 @@ def asset(name: str) -> Markup:
 
 
 def render_page(template: str, **context: Any) -> str:
-    """Render ``template`` with ``context`` (autoescaped); ends in one newline."""
-    text = _environment().get_template(template).render(**context)
+    """Render ``template`` with ``context`` (autoescaped HTML, or Markdown for a ``.md.j2``
+    template); ends in one newline."""
+    text = _environment(template.endswith(".md.j2")).get_template(template).render(**context)
     return text.rstrip("\n") + "\n"
 
 
@@ -59,3 +69,31 @@ def script_json(data: Any) -> Markup:
     ``\\u`` escape, so no ``</script>`` or ``<!--`` can occur. NaN must already be None."""
     text = json.dumps(data, separators=(",", ":"), allow_nan=False)
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+#: Characters that start Markdown links, images, emphasis, code, tables or HTML; escaped in
+#: text taken from a result (``_`` inside words does not emphasize in GitHub Markdown).
+_MD_SPECIAL = "\\`*[]|!~"
+
+
+def markdown_escape(value: Any) -> str:
+    """``value`` as literal Markdown text: every Markdown (and HTML) special character is
+    escaped and newlines become spaces, so a name like ``![x](http://...)`` stays text.
+
+    Example:
+        >>> markdown_escape("*b* <i>")
+        '\\\\*b\\\\* &lt;i&gt;'
+    """
+    out = []
+    for ch in str(value).replace("\r", " ").replace("\n", " "):
+        if ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)

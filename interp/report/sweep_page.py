@@ -1,4 +1,4 @@
-"""Figures and the HTML page of a checkpoint sweep (:class:`interp.checkpoints.CheckpointSweep`).
+"""Figures and the HTML page of a checkpoint sweep (:class:`interp.results.checkpoints.CheckpointSweep`).
 
 :func:`checkpoint_curves` takes a sweep and returns a ``plotly.graph_objects.Figure``; it
 arranges the recorded values and computes nothing else (the lift is the sweep's own). It
@@ -6,7 +6,7 @@ never calls ``.show()``. :func:`render_sweep_html` puts one figure per behavior 
 self-contained page (plotly.js inlined once, fixed ``div`` ids, so the same sweep gives
 the same bytes), and :func:`write_sweep` writes it with ``sweep.json``.
 
-Plotly is used only here, in :mod:`interp.plots` and in :mod:`interp.report`.
+Plotly is used only here, in :mod:`interp.report.plots` and in :mod:`interp.report.head_report`.
 """
 
 from __future__ import annotations
@@ -22,14 +22,10 @@ import torch
 from plotly.subplots import make_subplots
 
 from ..io.jsonsafe import finite_or_none
-from ..io.output_files import write_output_set
+from ..io.output_files import SWEEP_FILES, write_set
 from ..results.checkpoints import CheckpointSweep
 from ..spec.behaviors import registered_behaviors
 from .pages import asset, figure_divs, render_page
-
-#: File name of each rendering in the output directory.
-SWEEP_FILES: dict[str, str] = {"json": "sweep.json", "html": "sweep.html"}
-
 
 #: Template named by every figure (output does not depend on the global default).
 TEMPLATE = "plotly_white"
@@ -144,7 +140,7 @@ TEXT_COLORS = ("#9467bd", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#17becf")
 
 
 def measure_curves(sweep: CheckpointSweep, name: str) -> go.Figure:
-    """Every head's value of one per-head measure (:mod:`interp.measures`) at every
+    """Every head's value of one per-head measure (:mod:`interp.spec.measures`) at every
     checkpoint, one line per head (colour by layer, dash by head).
 
     Raises:
@@ -304,7 +300,7 @@ def best_head(sweep: CheckpointSweep, behavior: str, checkpoint: int) -> tuple[s
 def write_sweep(sweep: CheckpointSweep, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``sweep.json`` (:meth:`CheckpointSweep.to_dict`) and ``sweep.html`` into
     ``out_dir`` (created if missing; both rendered before either is written), as one set
-    (:func:`interp.output_files.write_output_set`: safe temporaries, atomic renames,
+    (:func:`interp.io.output_files.write_output_set`: safe temporaries, atomic renames,
     ``sweep.json`` last with the run id and the sha256 of ``sweep.html``).
 
     Returns:
@@ -314,7 +310,4 @@ def write_sweep(sweep: CheckpointSweep, out_dir: str | os.PathLike) -> dict[str,
         "json": json.dumps(sweep.to_dict(), indent=2, sort_keys=True) + "\n",
         "html": render_sweep_html(sweep),
     }
-    return write_output_set(
-        out_dir, {kind: (SWEEP_FILES[kind], text) for kind, text in texts.items()},
-        manifest="json",
-    )
+    return write_set(out_dir, SWEEP_FILES, texts)

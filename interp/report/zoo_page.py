@@ -2,7 +2,7 @@
 
 :func:`zoo_document` arranges the classifications of several models (each from
 :func:`interp.classify_heads`) into one JSON-safe document; :func:`render_zoo_html` renders
-it with the Jinja2 template ``interp/templates/zoo.html.j2`` (autoescaped: model names and
+it with the Jinja2 template ``interp/report/templates/zoo.html.j2`` (autoescaped: model names and
 error messages are text, never markup), and :func:`write_zoo` writes ``zoo.json`` and
 ``zoo.html``. Reporting code: it reads results, never models. The same results give the
 same bytes.
@@ -22,12 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..io.jsonsafe import finite_or_none
-from ..io.output_files import write_output_set
+from ..io.output_files import ZOO_FILES, write_set
 from .pages import asset, render_page
-
-#: File name of each rendering in the output directory.
-ZOO_FILES: dict[str, str] = {"json": "zoo.json", "html": "zoo.html"}
-
 
 TEMPLATE = "zoo.html.j2"
 
@@ -106,10 +102,7 @@ def write_zoo(
     document = zoo_document(models, failed=failed, sources=sources)
     texts = {"json": json.dumps(document, indent=2, sort_keys=True) + "\n",
              "html": render_zoo_html(document)}
-    return write_output_set(
-        out_dir, {kind: (ZOO_FILES[kind], text) for kind, text in texts.items()},
-        manifest="json",
-    )
+    return write_set(out_dir, ZOO_FILES, texts)
 
 
 def _grid(model: dict) -> list[list[list[str]]]:

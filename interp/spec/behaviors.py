@@ -65,6 +65,11 @@ CONFIRMATION_KINDS = ("second_copy_loss", "downstream", "probe", "loss", "custom
 KINDS = ("behavior", "control")
 
 
+#: The no-repeat positional control: a head whose attention on the targets' positions in
+#: ``[BOS] r s`` keeps more than this share of its gap over the null is a positional
+#: shortcut, refused the class.
+POSITIONAL_SHORTCUT_SHARE = 0.5
+
 TargetFn = Callable[..., Bool[Tensor, "batch query key"]]
 
 
