@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import interp
-from interp.engine.ablation import copy_losses, measure_ablation
+from interp.engine.ablation import clean_run, copy_losses, measure_ablation
 from interp.engine.ablation_sweep import ablation_sweep, attribution_scores
 from interp.engine.census import score_heads
 from interp.model.hooks import capture, pattern_hook
@@ -86,10 +86,13 @@ def test_exact_sweep_equals_one_head_at_a_time(tiny_llama, stimuli):
     through the model's own forward (with RoPE), and give what a full ablated pass gives."""
     _, model = tiny_llama
     swept = ablation_sweep(model, stimuli, method="mean")
+    clean = clean_run(model, stimuli)
     for label in ("0.1", "1.2"):
         alone = measure_ablation(model, stimuli, [label], method="mean")
         layer, head = map(int, label.split("."))
         assert float(swept.effects[layer, head]) == pytest.approx(alone.effect, abs=1e-4)
+        reused = measure_ablation(model, stimuli, [label], method="mean", clean=clean)
+        assert reused.effect == pytest.approx(alone.effect, abs=1e-4)
     screen = attribution_scores(model, stimuli, method="mean")
     assert torch.isfinite(screen.effects).all()
 

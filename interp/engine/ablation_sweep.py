@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from jaxtyping import Float, Int
+from jaxtyping import Float
 from torch import Tensor
 
 from ..io.jsonsafe import tensor_to_list
@@ -48,9 +48,10 @@ from ..results.evidence import MIN_SCALE
 from ..spec.ablation_methods import ablation_method
 from ..stimuli.tokens import Stimuli, check_stimuli
 from .ablation import (
+    copy_nll,
     copy_slices,
     head_replacement,
-    token_nll,
+    stop_forward,
 )
 
 #: How a :class:`AblationSweep` was obtained.
@@ -190,26 +191,8 @@ def _check(model: Any, stimuli: Stimuli, method: str) -> int:
     return int(length)
 
 
-def _stop(resid: Tensor, hook: Any) -> None:
-    """End the forward pass after the last block: the caller unembeds what it needs."""
-    from transformer_lens.model_bridge.exceptions import StopAtLayerException
-
-    raise StopAtLayerException(resid)
 
 
-def _copy_nll(
-    model: Any, final_resid: Float[Tensor, "batch pos d_model"], tokens: Int[Tensor, "batch pos"],
-    positions: slice,
-) -> Float[Tensor, " batch"]:
-    """Mean next-token loss of the predictions made at ``positions`` (see
-    :func:`interp.engine.ablation.copy_slices`).
-
-    Only those positions go through the final norm and the unembedding (the loss reads no
-    other logits). Same arithmetic as :func:`interp.copy_losses`.
-    """
-    start, stop = positions.start, positions.stop
-    logits = model.unembed(model.ln_final(final_resid[:, start:stop]))  # (B, P, V)
-    return token_nll(logits, tokens[:, start + 1 : stop + 1]).mean(-1)  # (B,)
 
 
 def _ablate_copies(
@@ -237,7 +220,7 @@ def _run_blocks(model: Any, resid: Tensor, start: int, direct: bool) -> Tensor:
             x = out[0] if isinstance(out, tuple) else out
         return x
     n_layers = int(model.cfg.n_layers)
-    with attached_hooks(model, [(resid_post_hook(n_layers - 1), _stop)]):
+    with attached_hooks(model, [(resid_post_hook(n_layers - 1), stop_forward)]):
         return model(resid, start_at_layer=start)
 
 
@@ -368,7 +351,7 @@ def ablation_sweep(
     replacer = ablation_method(method)
     if replacer.needs_clean_pass:
         hooks += [(z_hook(lay), keep(clean_z, lay)) for lay in layers]
-    hooks.append((resid_post_hook(n_layers - 1), _stop))
+    hooks.append((resid_post_hook(n_layers - 1), stop_forward))
 
     total = sum(len(v) for v in by_layer.values())
     bar = None
@@ -381,8 +364,8 @@ def ablation_sweep(
         with torch.inference_mode():
             with attached_hooks(model, hooks):
                 final = model(tokens)  # stops after the last block
-            first = _copy_nll(model, final, tokens, first_copy)  # predicts 2..L
-            clean = _copy_nll(model, final, tokens, second_copy)  # L+2..2L
+            first = copy_nll(model, final, tokens, first_copy)  # predicts 2..L
+            clean = copy_nll(model, final, tokens, second_copy)  # L+2..2L
             after = resid_pre.get(check_layer + 1, final)
             direct = _blocks_run_alone(model, check_layer, resid_pre[check_layer], after)
             valid = stimuli.valid.to(device)
@@ -399,7 +382,7 @@ def ablation_sweep(
                     x = resid_pre[layer].repeat(copies, 1, 1)  # (copies * B, S, d_model)
                     with attached_hooks(model, [(z_hook(layer), ablate)]):
                         out_resid = _run_blocks(model, x, layer, direct)
-                    loss = _copy_nll(
+                    loss = copy_nll(
                         model, out_resid, tokens.repeat(copies, 1), second_copy
                     ).view(copies, batch)  # (copies, B)
                     for j, head in enumerate(group):
@@ -470,15 +453,15 @@ def attribution_scores(
 
     hooks: list[tuple[str, Any]] = [(resid_pre_hook(0), as_leaf)]
     hooks += [(z_hook(layer), keep(layer)) for layer in range(n_layers)]
-    hooks.append((resid_post_hook(n_layers - 1), _stop))
+    hooks.append((resid_post_hook(n_layers - 1), stop_forward))
     with torch.inference_mode(False), torch.enable_grad():
         with attached_hooks(model, hooks):
             final = model(tokens)
-        second = _copy_nll(model, final, tokens, second_copy)  # (B,)
+        second = copy_nll(model, final, tokens, second_copy)  # (B,)
         order = list(range(n_layers))
         grads = torch.autograd.grad(second.sum(), [zs[layer] for layer in order])
     with torch.no_grad():
-        first = _copy_nll(model, final.detach(), tokens, first_copy)
+        first = copy_nll(model, final.detach(), tokens, first_copy)
         valid = stimuli.valid.to(device)
         per_seq = torch.empty((stimuli.n_seqs, n_layers, n_heads), dtype=torch.float64)
         for layer, grad in zip(order, grads):

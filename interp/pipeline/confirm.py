@@ -30,7 +30,13 @@ from torch import Tensor
 
 from probes import ProbeResult, fit_linear_probe
 
-from ..engine.ablation import ablation_hooks, measure_ablation, residual_after_layer
+from ..engine.ablation import (
+    CleanRun,
+    ablation_hooks,
+    clean_run,
+    measure_ablation,
+    residual_after_layer,
+)
 from ..io.jsonsafe import finite_or_none
 from ..model.heads import HeadId
 from ..model.hooks import resid_post_hook
@@ -132,6 +138,15 @@ class ConfirmationContext:
     z_effect: float
     probes: bool = True
     clean_probes: dict[tuple[str, int], ProbeResult] = field(default_factory=dict)
+    _clean: CleanRun | None = None
+
+    @property
+    def clean(self) -> CleanRun | None:
+        """One clean pass over the census stimuli that every ablation of them reuses
+        (:class:`interp.engine.ablation.CleanRun`); None for padded stimuli."""
+        if self._clean is None and bool(self.stimuli.valid.all()):
+            self._clean = clean_run(self.model, self.stimuli)
+        return self._clean
 
 
 def probe_available(task: Any, model: Any) -> bool:
@@ -185,7 +200,7 @@ def confirm_group(
         else:
             effect = measure_ablation(ctx.model, ctx.stimuli, heads, metric=together.metric,
                                       receivers=list(together.receivers), method=ctx.method,
-                                      seed=ctx.seed)
+                                      seed=ctx.seed, clean=ctx.clean)
             receivers = together.receivers
         return Evidence.from_effect(effect, ctx.min_effect, ctx.z_effect, receivers=receivers)
 
@@ -261,10 +276,12 @@ def _measure(
                      if conf.receivers in classes and r.layer > last and r not in heads]
         if receivers:
             effect = measure_ablation(model, stimuli, heads, metric=f"downstream_{conf.receivers}",
-                                      receivers=receivers, **common)
+                                      receivers=receivers, clean=ctx.clean, **common)
             return effect, tuple(str(r) for r in receivers)
-        return measure_ablation(model, stimuli, heads, metric="second_copy_loss", **common), ()
-    return measure_ablation(model, stimuli, heads, metric=conf.kind, **common), ()
+        return measure_ablation(model, stimuli, heads, metric="second_copy_loss",
+                                clean=ctx.clean, **common), ()
+    return measure_ablation(model, stimuli, heads, metric=conf.kind, clean=ctx.clean,
+                            **common), ()
 
 
 
