@@ -138,6 +138,18 @@ def test_a_no_op_sink_is_confirmed_and_a_reader_of_its_sink_key_refuted(sinks):
     assert result.roles()["marked"] == result.marks()
 
 
+def test_the_sink_check_of_every_marked_head_in_one_pass_agrees_with_one_at_a_time(sinks):
+    """``MeasureCheck.each`` (one forward pass for all marked heads) gives each head the
+    evidence ``fn`` gives it alone."""
+    planted, result = sinks
+    check = interp.spec.measures.get_measure("sink").check
+    heads = [interp.HeadId.parse(h) for h in result.marked_by("sink")]
+    stimuli = long_stimuli(planted.model, 8, seed=2, bos_token_id=0)
+    together = check.each(planted.model, stimuli, heads, min_effect=0.1, z=2.0)
+    alone = [check.fn(planted.model, stimuli, [h], min_effect=0.1, z=2.0) for h in heads]
+    assert len(heads) >= 2 and together == alone
+
+
 def _sink_beside(edit):
     """A planted BOS sink (0.0) beside a uniform head, its weights changed by ``edit(state)``;
     classified for the sink measure only."""

@@ -17,6 +17,7 @@ uniform head; its check, the no-op test, can refute the mark) and ``sink_key``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -238,10 +239,20 @@ def _no_op_sink(
     **_: Any,
 ) -> Evidence:
     """The no-op check of one head: its sink key must write less than the content keys'
-    5% quantile (:func:`interp.head_types.sink_values`), and clearly so over sequences."""
-    import math
-
+    5% quantile (:func:`sink_values`), and clearly so over sequences."""
     (v,) = sink_values(model, stimuli, heads)  # one head: sinks are a head's own
+    return _no_op_evidence(v, min_effect, z)
+
+
+def _no_op_sinks(
+    model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
+    **_: Any,
+) -> list[Evidence]:
+    """:func:`_no_op_sink` of every head, from one forward pass."""
+    return [_no_op_evidence(v, min_effect, z) for v in sink_values(model, stimuli, heads)]
+
+
+def _no_op_evidence(v: SinkValues, min_effect: float, z: float) -> Evidence:
     content, sink = float(v.content.mean()), float(v.sink.mean())
     gap = v.content - v.sink  # (B,): positive when the sink writes less
     stderr = float(gap.std()) / math.sqrt(len(gap)) if len(gap) > 1 else math.inf
@@ -275,6 +286,7 @@ register_measure(Measure(
         "reader) or writes a large constant from it (a bias); undecided where the head "
         "writes nothing from any key.",
         fn=_no_op_sink,
+        each=_no_op_sinks,
     ),
 ))
 

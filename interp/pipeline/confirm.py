@@ -95,13 +95,17 @@ def check_marked(
                  where: Stimuli = where) -> Evidence:
             found = check.fn(model, where, list(heads), min_effect=min_effect, z=z,
                              method=method, seed=seed)
-            if not isinstance(found, Evidence):
-                raise TypeError(f"the check of measure {m.name!r} must return an "
-                                f"interp.Evidence for heads {[str(h) for h in heads]}; got "
-                                f"{type(found).__name__}")
-            return found
+            return _checked(found, m, heads)
 
-        alone = {head: test([head]) for head in marked}
+        if check.each is not None and marked:
+            found = list(check.each(model, where, list(marked), min_effect=min_effect, z=z,
+                                    method=method, seed=seed))
+            if len(found) != len(marked):
+                raise TypeError(f"the check of measure {m.name!r} returned {len(found)} "
+                                f"evidence for {len(marked)} heads")
+            alone = {head: _checked(e, m, [head]) for head, e in zip(marked, found)}
+        else:
+            alone = {head: test([head]) for head in marked}
         if check.groups and len(marked) >= 2:
             group = judge_group(f"{m.name}: {check.claim}", marked, lambda heads: (
                 alone[heads[0]] if len(heads) == 1 else test(heads)),
@@ -111,6 +115,13 @@ def check_marked(
         for head, evidence in alone.items():
             checks.setdefault(head, {})[m.name] = evidence
     return checks, groups
+
+
+def _checked(found: Any, m: Measure, heads: list[HeadId]) -> Evidence:
+    if not isinstance(found, Evidence):
+        raise TypeError(f"the check of measure {m.name!r} must return an interp.Evidence for "
+                        f"heads {[str(h) for h in heads]}; got {type(found).__name__}")
+    return found
 
 
 @dataclass

@@ -34,7 +34,7 @@ computes them and :mod:`interp.catalog` registers the built-ins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -66,12 +66,17 @@ class MeasureCheck:
         groups: also test the marked heads together, like the heads that share a class
             (:func:`interp.pipeline.confirm.judge_group`): redundant heads, each unconfirmed alone,
             are "confirmed together". Only for tests where heads act jointly (ablations).
+        each: optional ``each(model, stimuli, heads, **same keywords)`` -> one
+            :class:`interp.Evidence` per head, each head tested *alone*, all in one call
+            (e.g. one forward pass for every marked head, where ``fn`` would run one per
+            head); must agree with ``fn`` on a single head.
     """
 
     claim: str
     description: str
     fn: Callable[..., Evidence]
     groups: bool = False
+    each: Callable[..., Sequence[Evidence]] | None = None
 
     def __post_init__(self) -> None:
         for name in ("claim", "description"):
@@ -80,6 +85,8 @@ class MeasureCheck:
                 raise ValueError(f"a measure check needs a {name} (non-empty text)")
         if not callable(self.fn):
             raise ValueError(f"measure check {self.claim!r}: fn must be callable")
+        if self.each is not None and not callable(self.each):
+            raise ValueError(f"measure check {self.claim!r}: each must be callable or None")
 
 
 @dataclass(frozen=True)
