@@ -170,3 +170,15 @@ def test_a_clean_run_gives_the_same_effects(planted, stimuli, method, watch_mode
     other = repeated_tokens(4, 20, vocab_size=24, seed=2)
     with pytest.raises(ValueError, match="other stimuli"):
         measure_ablation(planted.model, other, induction, clean=clean)
+
+
+def test_copy_suppression_effect_from_a_clean_run_is_the_same(planted, stimuli):
+    from interp.catalog.copy_suppression import copy_suppression_effect
+    from interp.engine.ablation import clean_run
+
+    clean = clean_run(planted.model, stimuli)
+    heads = planted.heads_with_role("induction")
+    full = copy_suppression_effect(planted.model, stimuli, heads)
+    fast = copy_suppression_effect(planted.model, stimuli, heads, clean=clean)
+    for name in ("clean", "ablated", "effect", "stderr", "scale", "relative"):
+        assert getattr(fast, name) == pytest.approx(getattr(full, name), abs=1e-5), name

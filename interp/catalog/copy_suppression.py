@@ -14,6 +14,7 @@ predictions; confirmed when ablating the head raises the predicted token's logit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -21,8 +22,11 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from ..engine.ablation import (
+    CleanRun,
+    ablated_final,
     ablation_hooks,
     copy_slices,
+    position_logits,
     stimuli_logits,
     summarise_effect,
 )
@@ -99,9 +103,12 @@ def predicted_logit_effect(
     *,
     method: str = "mean",
     seed: int = 0,
+    clean: CleanRun | None = None,
 ) -> AblationEffect:
     """How much ablating ``heads`` raises the logit of the token the model predicts on the
-    second copy of ``[BOS] r r`` (the copy-suppression confirmation).
+    second copy of ``[BOS] r r`` (the copy-suppression confirmation). With ``clean`` (a
+    :func:`interp.engine.ablation.clean_run` of ``stimuli``) the ablated pass restarts at
+    the first ablated layer and only the second copy is unembedded.
 
     At each second-copy query (positions ``L + 1 .. 2L - 1``, the ones
     :func:`interp.engine.ablation.copy_losses` scores) the predicted token is the clean run's
@@ -121,10 +128,21 @@ def predicted_logit_effect(
     """
     check_stimuli(model, stimuli, repeated=True)
     parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
-    hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
     second = copy_slices(stimuli.repeat_len)[1]  # the second-copy prediction positions
-    clean_logits = stimuli_logits(model, stimuli)[:, second].float()  # (B, L-1, V)
-    ablated_logits = stimuli_logits(model, stimuli, hooks)[:, second].float()
+    if clean is None:
+        hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
+        clean_logits = stimuli_logits(model, stimuli)[:, second].float()  # (B, L-1, V)
+        ablated_logits = stimuli_logits(model, stimuli, hooks)[:, second].float()
+    else:
+        if clean.stimuli is not stimuli:
+            raise ValueError("the clean run was made on other stimuli")
+        final = ablated_final(model, clean, parsed, method=method, seed=seed)
+        with torch.inference_mode():
+            if "second_copy_logits" not in clean.metrics:
+                clean.metrics["second_copy_logits"] = position_logits(
+                    model, clean.final, second).float()
+            clean_logits = clean.metrics["second_copy_logits"]  # (B, L-1, V)
+            ablated_logits = position_logits(model, final, second).float()
     predicted = clean_logits.argmax(-1, keepdim=True)  # (B, L-1, 1)
 
     def centred(logits: Tensor) -> Tensor:
@@ -143,6 +161,7 @@ def copy_suppression_effect(
     *,
     method: str = "mean",
     seed: int = 0,
+    clean: CleanRun | None = None,
 ) -> AblationEffect:
     """The copy-suppression confirmation: :func:`predicted_logit_effect` on the scale of
     the prediction the heads act on.
@@ -157,9 +176,7 @@ def copy_suppression_effect(
     below 0: refuted. Where neither run predicts anything (both logits at or below
     :data:`interp.results.evidence.MIN_SCALE`) the test cannot decide.
     """
-    from dataclasses import replace
-
-    base = predicted_logit_effect(model, stimuli, heads, method=method, seed=seed)
+    base = predicted_logit_effect(model, stimuli, heads, method=method, seed=seed, clean=clean)
     scale = max(base.clean, base.ablated)
     return replace(base, scale=scale,
                    relative=base.effect / scale if scale > MIN_SCALE else float("nan"))
@@ -171,10 +188,10 @@ def _predicted_copies(tokens: Tensor, valid: Tensor, predicted: Tensor) -> Tenso
 
 
 def _suppression_effect(model: Any, stimuli: Any, heads: list, *, method: str = "mean",
-                        seed: int = 0) -> Any:
+                        seed: int = 0, clean: CleanRun | None = None) -> Any:
     """Ablating the heads must *raise* the predicted token's logit on the second copy
     (:func:`interp.head_types.copy_suppression_effect`)."""
-    return copy_suppression_effect(model, stimuli, heads, method=method, seed=seed)
+    return copy_suppression_effect(model, stimuli, heads, method=method, seed=seed, clean=clean)
 
 
 register_behavior(Behavior(

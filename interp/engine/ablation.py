@@ -145,6 +145,15 @@ def run_from(
         return model(clean.resid_pre[start], start_at_layer=start)
 
 
+def position_logits(
+    model: Any, final_resid: Float[Tensor, "batch pos d_model"], positions: slice,
+) -> Float[Tensor, "batch n vocab"]:
+    """Logits at ``positions`` only, from the residual leaving the last block (the final
+    norm and the unembedding of those positions; the rest of the vocabulary-sized logits
+    are never computed)."""
+    return model.unembed(model.ln_final(final_resid[:, positions]))  # (B, P, V)
+
+
 def copy_nll(
     model: Any, final_resid: Float[Tensor, "batch pos d_model"], tokens: Int[Tensor, "batch pos"],
     positions: slice,
@@ -154,8 +163,21 @@ def copy_nll(
     through the final norm and the unembedding."""
     start, stop = positions.start, positions.stop
     tokens = tokens.to(final_resid.device)
-    logits = model.unembed(model.ln_final(final_resid[:, start:stop]))  # (B, P, V)
+    logits = position_logits(model, final_resid, positions)  # (B, P, V)
     return token_nll(logits, tokens[:, start + 1 : stop + 1]).mean(-1)  # (B,)
+
+
+def ablated_final(
+    model: Any, clean: CleanRun, heads: Sequence[HeadId | str], *, method: str = "mean",
+    seed: int = 0,
+) -> Float[Tensor, "batch pos d_model"]:
+    """The residual leaving the last block with ``heads`` ablated, rerun from the first
+    ablated layer of ``clean``."""
+    parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
+    if not parsed:
+        return clean.final
+    hooks = ablation_hooks(model, clean.stimuli, parsed, method=method, seed=seed, clean=clean)
+    return run_from(model, clean, min(h.layer for h in parsed), hooks)
 
 
 def _clean_copy_losses(model: Any, clean: CleanRun) -> tuple[Tensor, Tensor]:

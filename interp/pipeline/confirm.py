@@ -21,6 +21,7 @@ test of a set of heads (measure checks use it too).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -272,8 +273,10 @@ def _measure(
     ctx: ConfirmationContext, conf: Confirmation, heads: list[HeadId]
 ) -> tuple[AblationEffect, tuple[str, ...]]:
     model, stimuli = ctx.model, ctx.stimuli
-    common = {"method": ctx.method, "seed": ctx.seed}
+    common: dict[str, Any] = {"method": ctx.method, "seed": ctx.seed}
     if conf.kind == "custom":
+        if ctx.clean is not None and _takes_clean(conf.fn):
+            common["clean"] = ctx.clean
         effect = conf.fn(model, stimuli, list(heads), **common)
         if not isinstance(effect, AblationEffect):
             raise TypeError(
@@ -295,6 +298,15 @@ def _measure(
                             **common), ()
 
 
+
+
+def _takes_clean(fn: Callable[..., Any]) -> bool:
+    """Whether a custom confirmation accepts ``clean=`` (a :class:`CleanRun` of the census
+    stimuli, to reuse the clean pass); user functions need not."""
+    try:
+        return "clean" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _probe_evidence(

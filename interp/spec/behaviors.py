@@ -86,7 +86,9 @@ class Confirmation:
         probe_task: ``probe``: the probe task, a :class:`ProbeTask` or the name of one in
             :func:`interp.spec.probe_tasks.registered_probe_tasks`.
         fn: ``custom``: ``fn(model, stimuli, heads, method=..., seed=...)`` returning an
-            :class:`interp.AblationEffect` oriented so positive means the heads helped.
+            :class:`interp.AblationEffect` oriented so positive means the heads helped; a
+            function that also takes ``clean=`` gets a clean run of the stimuli
+            (:class:`interp.engine.ablation.CleanRun`) to restart ablated passes from.
         evidence_probe: a probe task whose accuracy under the ablation is recorded as
             supplementary evidence (never decides).
     """
