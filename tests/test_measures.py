@@ -410,3 +410,17 @@ def test_marked_heads_are_shown_beside_their_classes(sinks):
     page = interp.render_html(result)
     assert f'<tr data-head="{on_key}"><th>{on_key}</th><td data-sort=""><span class="measure"' in page
     assert f"| {on_key} | sink (measure), no-op sink ✗ |" in interp.render_markdown(result)
+
+
+def test_the_retrieval_check_from_a_clean_run_is_the_same():
+    from interp.engine.ablation import clean_run
+
+    planted = build_planted_model(redundant_induction=True)
+    stimuli = long_stimuli(planted.model, 8, seed=2, bos_token_id=0)
+    heads = planted.heads_with_role("induction")
+    clean = clean_run(planted.model, stimuli)
+    for chosen in ([heads[0]], heads):
+        full = copy_loss_effect(planted.model, stimuli, chosen, min_distance=9)
+        fast = copy_loss_effect(planted.model, stimuli, chosen, min_distance=9, clean=clean)
+        for name in ("clean", "ablated", "effect", "stderr", "scale"):
+            assert getattr(fast, name) == pytest.approx(getattr(full, name), abs=1e-5), name

@@ -22,7 +22,10 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from ..engine.ablation import (
+    CleanRun,
+    ablated_final,
     ablation_hooks,
+    final_nll,
     position_nll,
     summarise_effect,
 )
@@ -145,9 +148,12 @@ def copy_loss_effect(
     max_distance: int | None = None,
     method: str = "mean",
     seed: int = 0,
+    clean: CleanRun | None = None,
 ) -> AblationEffect:
     """How much ablating ``heads`` raises the loss on copies whose distance lies in the
-    band (the long-range induction check: a retrieval head must retrieve).
+    band (the long-range induction check: a retrieval head must retrieve). With ``clean``
+    (a :func:`interp.engine.ablation.clean_run` of ``stimuli``) the clean losses are read
+    once and the ablated pass restarts at the first ablated layer.
 
     Returns:
         An :class:`interp.AblationEffect` with metric ``copy_loss:<band>``: ``clean`` and
@@ -168,9 +174,20 @@ def copy_loss_effect(
     band = f"{min_distance}-{max_distance}" if max_distance is not None else f"{min_distance}+"
     if not bool(keep.any()):
         raise ValueError(f"no sequence holds a copy at distance {band}")
-    hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
-    clean_nll = position_nll(model, stimuli).cpu()
-    ablated_nll = position_nll(model, stimuli, hooks).cpu()
+    if clean is None:
+        hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed)
+        clean_nll = position_nll(model, stimuli).cpu()
+        ablated_nll = position_nll(model, stimuli, hooks).cpu()
+    else:
+        if clean.stimuli is not stimuli:
+            raise ValueError("the clean run was made on other stimuli")
+        final = ablated_final(model, clean, parsed, method=method, seed=seed)
+        with torch.inference_mode():
+            if "position_nll" not in clean.metrics:
+                clean.metrics["position_nll"] = final_nll(model, clean.final,
+                                                          stimuli.tokens).cpu()
+            clean_nll = clean.metrics["position_nll"]
+            ablated_nll = final_nll(model, final, stimuli.tokens).cpu()
 
     def mean_on(nll: Tensor, where: Tensor) -> Tensor:  # (B,)
         return (nll * where).sum(1) / where.sum(1).clamp(min=1)
@@ -206,12 +223,12 @@ register_measure(Measure(
 
 def _retrieves(
     model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
-    method: str = "mean", seed: int = 0,
+    method: str = "mean", seed: int = 0, clean: CleanRun | None = None,
 ) -> Evidence:
     """Long-range induction's check: ablating the heads must raise the loss on the long
     copies (:func:`interp.head_types.copy_loss_effect`)."""
     effect = copy_loss_effect(model, stimuli, heads, min_distance=SHORT_COPY + 1,
-                              method=method, seed=seed)
+                              method=method, seed=seed, clean=clean)
     evidence = Evidence.from_effect(effect, min_effect, z)
     said = (f"ablating takes the loss on copies more than {SHORT_COPY} back "
             f"from {effect.clean:.3g} to {effect.ablated:.3g} nats (copy benefit "

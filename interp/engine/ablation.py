@@ -167,6 +167,15 @@ def copy_nll(
     return token_nll(logits, tokens[:, start + 1 : stop + 1]).mean(-1)  # (B,)
 
 
+def final_nll(
+    model: Any, final_resid: Float[Tensor, "batch pos d_model"], tokens: Int[Tensor, "batch pos"],
+) -> Float[Tensor, "batch pos_minus_1"]:
+    """Next-token loss at every position (column ``p`` predicts token ``p + 1``) from the
+    residual leaving the last block."""
+    logits = position_logits(model, final_resid, slice(0, -1))  # (B, S-1, V)
+    return token_nll(logits, tokens[:, 1:].to(logits.device))  # (B, S-1)
+
+
 def ablated_final(
     model: Any, clean: CleanRun, heads: Sequence[HeadId | str], *, method: str = "mean",
     seed: int = 0,

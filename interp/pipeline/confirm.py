@@ -82,6 +82,16 @@ def check_marked(
     checks: dict[HeadId, dict[str, Evidence]] = {}
     groups: list[GroupEvidence] = []
     info_of = {i.name: i for i in infos}
+    runs: dict[int, CleanRun] = {}
+
+    def clean_for(where: Stimuli) -> dict[str, CleanRun]:
+        """``clean=`` for a check that takes it: one clean run per stimuli, shared."""
+        if not bool(where.valid.all()):
+            return {}
+        if id(where) not in runs:
+            runs[id(where)] = clean_run(model, where)
+        return {"clean": runs[id(where)]}
+
     for m in measures:
         value = values.get(m.name)
         if m.check is None or value is None:
@@ -94,8 +104,9 @@ def check_marked(
 
         def test(heads: list[HeadId], m: Measure = m, check: MeasureCheck = check,
                  where: Stimuli = where) -> Evidence:
+            reuse = clean_for(where) if _takes_clean(check.fn) else {}
             found = check.fn(model, where, list(heads), min_effect=min_effect, z=z,
-                             method=method, seed=seed)
+                             method=method, seed=seed, **reuse)
             return _checked(found, m, heads)
 
         if check.each is not None and marked:

@@ -62,7 +62,9 @@ class MeasureCheck:
         fn: ``fn(model, stimuli, heads, *, min_effect, z, method, seed)`` -> the
             :class:`interp.Evidence` for ``heads`` tested together (one head, or a group),
             on the measure's stimuli (the census's for a weights measure), with its verdict
-            from :func:`interp.results.evidence.decide` (``Evidence.measured``).
+            from :func:`interp.results.evidence.decide` (``Evidence.measured``). A
+            function that also takes ``clean=`` gets one clean run of those stimuli
+            (:class:`interp.engine.ablation.CleanRun`), shared by every call.
         groups: also test the marked heads together, like the heads that share a class
             (:func:`interp.pipeline.confirm.judge_group`): redundant heads, each unconfirmed alone,
             are "confirmed together". Only for tests where heads act jointly (ablations).
