@@ -103,3 +103,25 @@ def test_census_and_classification_run_without_the_rope_warning(tiny_llama, stim
     assert scores.score("previous_token").shape == (2, 4)
     result = interp.classify_heads(model, interp.ClassifySettings(seed=0, n_seqs=4, seq_len=8))
     assert len(result.heads) == 8
+    # weight evidence: OV copying is defined (grouped V expanded per query head); K
+    # composition is not, and a class that would show it says why instead
+    assert all(h.weights.ov_copying is not None for h in result.heads)
+    for h in result.heads:
+        if "induction" in h.classes:
+            assert h.weights.feeders is None and "not defined" in h.weights.error
+
+
+def test_key_composition_is_marked_undefined_on_rotary_models(tiny_llama):
+    """An induction class on a rotary model gets no K-composition feeders, and says why."""
+    from interp.pipeline.classify import _weight_evidence
+    from interp.spec.behaviors import resolve_behaviors
+
+    _, model = tiny_llama
+    candidates = {h: [] for h in interp.model.heads.all_heads(2, 4)}
+    candidates[interp.HeadId(0, 1)] = ["previous_token"]
+    candidates[interp.HeadId(1, 2)] = ["induction"]
+    evidence = _weight_evidence(model, candidates, resolve_behaviors(None), seed=0)
+    induction = evidence[interp.HeadId(1, 2)]
+    assert induction.feeders is None and induction.mode is None
+    assert "K composition is not defined for this architecture" in induction.error
+    assert all(-1 <= e.ov_copying <= 1 for e in evidence.values())

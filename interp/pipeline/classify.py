@@ -41,7 +41,13 @@ from ..engine.text_census import score_texts
 from ..io.jsonsafe import finite_or_none
 from ..model.heads import HeadId, all_heads
 from ..model.hooks import attached_hooks, pattern_hook
-from ..model.loading import bos_token_id, model_device, model_name, special_token_ids
+from ..model.loading import (
+    bos_token_id,
+    model_device,
+    model_name,
+    special_token_ids,
+    uses_rotary,
+)
 from ..model.weights import composition_scores, key_feeders, ov_copying_scores
 from ..results.classification import (
     BehaviorInfo,
@@ -492,26 +498,36 @@ def _weight_evidence(
 ) -> dict[HeadId, WeightEvidence]:
     """OV copying per head; for each class whose behavior declares a composition
     ``(mode, source)``, the heads of class ``source`` that feed it, by composition above
-    the random baseline."""
+    the random baseline. On a rotary model Q and K composition are not defined (the
+    query-key circuit depends on the relative position): those classes say so instead."""
+    modes = {b.composition[0] for b in behaviors if b.composition}
+    undefined = {m for m in modes if m in ("Q", "K")} if uses_rotary(model) else set()
     try:
         copying = ov_copying_scores(model)
-        modes = {b.composition[0] for b in behaviors if b.composition}
-        composition = {m: composition_scores(model, m, seed=seed) for m in sorted(modes)}
+        composition = {m: composition_scores(model, m, seed=seed)
+                       for m in sorted(modes - undefined)}
     except (AttributeError, RuntimeError, ValueError) as err:  # exotic architectures
         return {h: WeightEvidence(error=f"weight evidence unavailable: {err}")
                 for h in candidates}
     out: dict[HeadId, WeightEvidence] = {}
     for h, classes in candidates.items():
-        mode, feeders, source = None, None, None
+        mode, feeders, source, note = None, None, None, None
         for b in behaviors:
             if b.composition and b.name in classes:
                 mode, source = b.composition
+                if mode in undefined:
+                    note = (f"{mode} composition is not defined for this architecture: with "
+                            "rotary position embeddings the query-key circuit depends on "
+                            "the relative position, so W_Q W_K^T alone does not say which "
+                            f"{source} heads this head reads")
+                    mode, source = None, None
+                    break
                 sources = [s for s, c in candidates.items() if source in c]
                 feeders = tuple(Feeder(label, value) for label, value
                                 in key_feeders(composition[mode], h, sources))
                 break
         out[h] = WeightEvidence(ov_copying=float(copying[h.layer, h.head]), mode=mode,
-                                feeders=feeders, source=source)
+                                feeders=feeders, source=source, error=note)
     return out
 
 
