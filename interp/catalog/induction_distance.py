@@ -182,12 +182,14 @@ def copy_loss_effect(
         if clean.stimuli is not stimuli:
             raise ValueError("the clean run was made on other stimuli")
         final = ablated_final(model, clean, parsed, method=method, seed=seed)
+        needed = copies | sources  # (B, S-1): the only predictions the effect reads
         with torch.inference_mode():
-            if "position_nll" not in clean.metrics:
-                clean.metrics["position_nll"] = final_nll(model, clean.final,
-                                                          stimuli.tokens).cpu()
-            clean_nll = clean.metrics["position_nll"]
-            ablated_nll = final_nll(model, final, stimuli.tokens).cpu()
+            key = ("copy_band_nll", band)
+            if key not in clean.metrics:
+                clean.metrics[key] = final_nll(model, clean.final, stimuli.tokens,
+                                               needed).cpu()
+            clean_nll = clean.metrics[key]
+            ablated_nll = final_nll(model, final, stimuli.tokens, needed).cpu()
 
     def mean_on(nll: Tensor, where: Tensor) -> Tensor:  # (B,)
         return (nll * where).sum(1) / where.sum(1).clamp(min=1)

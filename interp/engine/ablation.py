@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from jaxtyping import Float, Int
+from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from ..model.heads import HeadId, all_heads, check_heads
@@ -169,11 +169,21 @@ def copy_nll(
 
 def final_nll(
     model: Any, final_resid: Float[Tensor, "batch pos d_model"], tokens: Int[Tensor, "batch pos"],
+    where: Bool[Tensor, "batch pos_minus_1"] | None = None,
 ) -> Float[Tensor, "batch pos_minus_1"]:
-    """Next-token loss at every position (column ``p`` predicts token ``p + 1``) from the
-    residual leaving the last block."""
-    logits = position_logits(model, final_resid, slice(0, -1))  # (B, S-1, V)
-    return token_nll(logits, tokens[:, 1:].to(logits.device))  # (B, S-1)
+    """Next-token loss (column ``p`` predicts token ``p + 1``) from the residual leaving the
+    last block; with ``where``, only at those predictions (0 elsewhere): only they go
+    through the final norm and the vocabulary-sized unembedding."""
+    targets = tokens[:, 1:].to(final_resid.device)  # (B, S-1)
+    if where is None:
+        logits = position_logits(model, final_resid, slice(0, -1))  # (B, S-1, V)
+        return token_nll(logits, targets)  # (B, S-1)
+    where = where.to(final_resid.device)
+    rows = final_resid[:, :-1][where]  # (N, d_model)
+    logits = model.unembed(model.ln_final(rows[None]))  # (1, N, V)
+    out = torch.zeros(targets.shape, dtype=torch.float32, device=final_resid.device)
+    out[where] = token_nll(logits, targets[where][None])[0]
+    return out  # (B, S-1)
 
 
 def ablated_final(

@@ -37,6 +37,7 @@ from ..engine.ablation import (
     clean_run,
     measure_ablation,
     residual_after_layer,
+    run_from,
 )
 from ..io.jsonsafe import finite_or_none
 from ..model.heads import HeadId
@@ -161,15 +162,22 @@ class ConfirmationContext:
     z_effect: float
     probes: bool = True
     clean_probes: dict[tuple[str, int], ProbeResult] = field(default_factory=dict)
-    _clean: CleanRun | None = None
+    _clean_runs: dict[int, CleanRun] = field(default_factory=dict)
 
     @property
     def clean(self) -> CleanRun | None:
         """One clean pass over the census stimuli that every ablation of them reuses
         (:class:`interp.engine.ablation.CleanRun`); None for padded stimuli."""
-        if self._clean is None and bool(self.stimuli.valid.all()):
-            self._clean = clean_run(self.model, self.stimuli)
-        return self._clean
+        return self.clean_of(self.stimuli)
+
+    def clean_of(self, stimuli: Stimuli) -> CleanRun | None:
+        """The clean run of ``stimuli`` (the census's or the occurrence probes'), made once;
+        None for padded stimuli."""
+        if not bool(stimuli.valid.all()):
+            return None
+        if id(stimuli) not in self._clean_runs:
+            self._clean_runs[id(stimuli)] = clean_run(self.model, stimuli)
+        return self._clean_runs[id(stimuli)]
 
 
 def probe_available(task: Any, model: Any) -> bool:
@@ -337,8 +345,14 @@ def _probe_evidence(
         ctx.clean_probes[task, layer] = fit_linear_probe(clean, y, task=task, site=site,
                                                          seed=ctx.seed)
     before = ctx.clean_probes[task, layer]
-    hooks = ablation_hooks(ctx.model, stimuli, heads, method=ctx.method, seed=ctx.seed)
-    ablated = residual_after_layer(ctx.model, stimuli, layer, hooks)[keep]
+    clean = ctx.clean_of(stimuli)
+    hooks = ablation_hooks(ctx.model, stimuli, heads, method=ctx.method, seed=ctx.seed,
+                           clean=clean)
+    if clean is None:
+        ablated = residual_after_layer(ctx.model, stimuli, layer, hooks)[keep]
+    else:  # rerun only the blocks from the first ablated head's to the probe's
+        start = min(h.layer for h in heads)
+        ablated = run_from(ctx.model, clean, start, hooks, stop_at_layer=layer + 1).cpu()[keep]
     after = fit_linear_probe(ablated, y, task=task, site=site, seed=ctx.seed)
     n = before.n_test
     variance = before.accuracy * (1 - before.accuracy) + after.accuracy * (1 - after.accuracy)
