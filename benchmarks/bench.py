@@ -1,11 +1,13 @@
 """Benchmark the census and the ablation sweep against TransformerLens' own tools.
 
-    PYTHONPATH=. python benchmarks/bench.py               # ~9 min on one idle core
-    PYTHONPATH=. python benchmarks/bench.py --quick       # ~5 min
-    PYTHONPATH=. python benchmarks/bench.py --small-only  # ~20 s, the bundled model only
-    PYTHONPATH=. python benchmarks/bench.py --device cuda [--dtype bfloat16]  # on a GPU
-    PYTHONPATH=. python benchmarks/bench.py --ray-sweep   # sweep of 16 checkpoints, serial vs Ray
-    PYTHONPATH=. python benchmarks/bench.py --text-only   # ~2 min, text census memory only
+    .venv/bin/python benchmarks/bench.py               # ~9 min on one idle core
+    .venv/bin/python benchmarks/bench.py --quick       # ~5 min
+    .venv/bin/python benchmarks/bench.py --small-only  # ~20 s: the bundled model's section only
+    .venv/bin/python benchmarks/bench.py --device cuda [--dtype bfloat16]  # on a GPU
+    .venv/bin/python benchmarks/bench.py --ray-sweep   # sweep of 16 checkpoints, serial vs Ray
+    .venv/bin/python benchmarks/bench.py --text-only   # ~1 min: the text census memory only
+
+(``--small-only``: 20 s, ``--text-only``: 70 s of wall time on 2 shared cores, 2026-12-04.)
 
 Results and how to read them: benchmarks/RESULTS.md.
 
@@ -511,7 +513,8 @@ def main() -> None:
                         help="token ids never drawn for the small models' stimuli "
                              "(comma-separated; default 1, the bundled model's MARK token)")
     parser.add_argument("--small-only", action="store_true",
-                        help="skip the GPT-2-shaped model (only the small models' section)")
+                        help="only the small models' section (no GPT-2-shaped model, no "
+                             "text census memory)")
     parser.add_argument("--text-only", action="store_true",
                         help="only the text census memory section")
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
@@ -559,9 +562,10 @@ def main() -> None:
                                "small_exclude": args.small_exclude}
 
     t0 = time.perf_counter()
-    if args.text_only:
-        args.small_only = True
-    if not args.small_only:
+    # --small-only: the small models' section alone; --text-only: the text census alone
+    run_gpt2 = not (args.small_only or args.text_only)
+    run_text = args.text_only or not args.small_only
+    if run_gpt2:
         timing_args = ["--worker", "time", "--model", "gpt2", "--repeats", str(repeats), *base]
         if not args.quick:
             timing_args.append("--full-sweep")
@@ -595,7 +599,7 @@ def main() -> None:
                 args.dtype: run_worker(["--worker", "classes", "--model", spec, *small_base]),
             }
     results["small"] = smalls
-    if small_model_available("default"):
+    if run_text and small_model_available("default"):
         results["text"] = {task: run_worker(["--worker", "text", "--task", task])
                            for task in TEXT_CASES}
     results["wall_s"] = time.perf_counter() - t0

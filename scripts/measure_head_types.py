@@ -1,13 +1,19 @@
+#!/usr/bin/env python3
 """Head-type evidence (interp.catalog) on the bundled default model: prints every
 head's sink, local-window, induction-by-distance, key-position, copy-suppression and
 successor numbers. CPU, one thread, a few seconds.
 
-    PYTHONPATH=. python scripts/measure_head_types.py
+    .venv/bin/python scripts/measure_head_types.py
 """
 
 from __future__ import annotations
 
-import torch
+if __name__ == "__main__":  # `scripts/measure_head_types.py` from a shell: torch is in .venv
+    from _project_python import use_project_python
+
+    use_project_python(__file__)
+
+import torch  # noqa: E402
 
 from interp import load_model
 from interp.engine.ablation import measure_ablation

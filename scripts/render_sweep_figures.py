@@ -1,6 +1,7 @@
+#!/usr/bin/env python3
 """Render a sweep's figures to PNG for the docs, with headless Chromium (no network, no kaleido).
 
-    PYTHONPATH=. python scripts/render_sweep_figures.py docs/runs/text2/sweep.json \\
+    .venv/bin/python scripts/render_sweep_figures.py docs/runs/text2/sweep.json \\
         docs/figures/text2 --title "2-layer text model"
 
 Writes ``<prefix>_model_curves.png`` (:func:`interp.report.sweep_page.model_curves`) and
@@ -17,6 +18,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+if __name__ == "__main__":  # `scripts/render_sweep_figures.py` from a shell: plotly is in .venv
+    from _project_python import use_project_python
+
+    use_project_python(__file__)
 
 
 def render(fig, png: Path, chromium: str, width: int = 1000, height: int | None = None) -> None:

@@ -1,24 +1,34 @@
+#!/usr/bin/env python3
 """Train the bundled default model, measure its heads, and write it in the project's format.
 
-    PYTHONPATH=. python scripts/train_default_model.py --out interp/bundled/default --seed 1
+    .venv/bin/python scripts/train_default_model.py --out interp/bundled/default --seed 1
+    .venv/bin/python scripts/train_default_model.py --out run/model --steps 200  # a short run
 
 Writes ``config.json`` + ``model.safetensors`` (``interp.model.loading.save_model``), ``heads.json``
 (the head roles :func:`interp.classify_heads` confirms on the trained model,
 ``Classification.roles()``) and ``training.json`` (the recipe, the loss history, final
 losses, each head's second-copy loss effect, wall time). The same seed gives bit-identical
 weights on CPU. ``--measure-only`` rewrites ``heads.json`` for a model already in ``--out``.
+``--steps N`` trains N steps instead of the recipe's 4000 (a quick try of the commands;
+induction forms between steps ~1150 and 1600, see ``interp/bundled/default/MODEL_CARD.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import sys
 import time
 from pathlib import Path
 
-import torch
+if __name__ == "__main__":  # `scripts/train_default_model.py` from a shell: torch is in .venv
+    from _project_python import use_project_python
+
+    use_project_python(__file__)
+
+import torch  # noqa: E402
 
 REPEAT_LEN = 30
 N_SEQUENCES = 32
@@ -54,12 +64,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=TRAIN_SEED, help=f"default {TRAIN_SEED}, the bundled model's"
     )
-    parser.add_argument("--checkpoint-dir", type=Path, default=None)
-    parser.add_argument("--checkpoint-every", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="optimiser steps (default: the recipe's, 4000)")
+    parser.add_argument("--checkpoint-dir", type=Path, default=None,
+                        help="also save the model at step 0 and every --checkpoint-every "
+                             "steps (step_NNNNN directories, for `interp sweep`)")
+    parser.add_argument("--checkpoint-every", type=int, default=None,
+                        help="steps between checkpoints (default 500), and the last step")
     parser.add_argument("--quiet", action="store_true", help="print no training progress")
     parser.add_argument("--measure-only", action="store_true",
                         help="do not train: rewrite heads.json of the model in --out")
     args = parser.parse_args(argv)
+    if args.steps is not None and args.steps < 1:
+        parser.error("--steps must be at least 1")
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        parser.error("--checkpoint-every must be at least 1")
 
     torch.set_num_threads(1)
     from interp.model.loading import load_model, save_model
@@ -72,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     cfg = TrainConfig(seed=args.seed)
+    if args.steps is not None:
+        cfg = dataclasses.replace(cfg, steps=args.steps)
 
     def show(entry: dict) -> None:
         if not args.quiet:

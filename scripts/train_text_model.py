@@ -1,6 +1,7 @@
+#!/usr/bin/env python3
 """Train the bundled text model on the Python standard library and write it in the project's format.
 
-    PYTHONPATH=. python scripts/train_text_model.py --out interp/bundled/text \\
+    .venv/bin/python scripts/train_text_model.py --out interp/bundled/text \\
         --checkpoint-dir runs/text2 --checkpoint-every 250
 
 Writes ``config.json`` + ``model.safetensors`` + ``tokenizer.json`` (``interp.model.loading.save_model``),
@@ -21,6 +22,11 @@ import platform
 import sys
 import time
 from pathlib import Path
+
+if __name__ == "__main__":  # `scripts/train_text_model.py` from a shell: torch is in .venv
+    from _project_python import use_project_python
+
+    use_project_python(__file__)
 
 os.environ.setdefault("RAYON_NUM_THREADS", "1")  # the BPE trainer: one core, same result
 

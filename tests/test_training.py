@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -143,3 +147,61 @@ def test_core_decays_matrices_only_and_not_the_named_ones():
     assert [g["weight_decay"] for g in groups] == [CORE.weight_decay, 0.0]
     assert groups[0]["params"] == [model[1].weight]
     assert groups[1]["params"] == [model[0].weight, model[1].bias]
+
+
+# ------------------------------------------- the training scripts, run as the docs show (issue 19)
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted(p for p in (ROOT / "scripts").glob("*.py") if not p.name.startswith("_"))
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+needs_venv = pytest.mark.skipif(
+    not VENV_PYTHON.is_file(),
+    reason="no .venv (made by scripts/setup.sh): the scripts re-execute with .venv/bin/python")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[p.name for p in SCRIPTS])
+def test_scripts_are_executable_with_a_shebang(script):
+    assert script.stat().st_mode & 0o111 == 0o111, f"chmod +x {script.name}"
+    assert script.read_text().startswith("#!/usr/bin/env python3\n")
+
+
+def _shell_without_torch(tmp_path) -> dict:
+    """An environment whose first ``python3`` is the base interpreter without site-packages
+    (``-S``): no torch, no interp, as a system Python on a fresh machine."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    fake = bin_dir / "python3"
+    fake.write_text(f'#!/bin/sh\nexec "{base}" -S "$@"\n')
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"
+    assert subprocess.run(["python3", "-c", "import torch"], env=env,
+                          capture_output=True).returncode != 0
+    return env
+
+
+@needs_venv
+def test_scripts_find_the_venv_when_the_first_python3_lacks_torch(tmp_path):
+    env = _shell_without_torch(tmp_path)
+    done = subprocess.run([str(ROOT / "scripts" / "train_default_model.py"), "--help"],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "--steps" in done.stdout and "--checkpoint-dir" in done.stdout
+
+
+@needs_venv
+@pytest.mark.slow
+def test_train_default_model_script_makes_a_short_run_with_checkpoints(tmp_path):
+    env = _shell_without_torch(tmp_path)
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "train_default_model.py"), "--out", "run/model", "--steps", "2",
+         "--checkpoint-dir", "run/ckpts", "--checkpoint-every", "1", "--quiet"],
+        env={**env, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=600,
+        cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "run" / "ckpts").iterdir()) == [
+        "step_00000", "step_00001", "step_00002"]
+    training = json.loads((tmp_path / "run" / "model" / "training.json").read_text())
+    assert training["config"]["steps"] == 2 and training["history"][-1]["step"] == 2
+    assert (tmp_path / "run" / "model" / "heads.json").is_file()
