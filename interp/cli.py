@@ -6,32 +6,47 @@
   and ``sweep.html``; resumable, and ``--ray`` runs one Ray task per checkpoint;
 - ``interp zoo --models SPEC ... --out DIR``: classify several models, write each one's
   report and a comparison page (``zoo.html``, ``zoo.json``).
-- ``interp check DIR``: checks that the report or sweep files in ``DIR`` belong together
-  (one run id; see :mod:`interp.io.output_files`); exit 1 when a set is mixed.
+- ``interp check DIR``: checks that the report, sweep or zoo files in ``DIR`` (and a zoo's
+  model reports) belong together (one run id, a manifest that fits its schema; see
+  :mod:`interp.io.output_files`); exit 1 when a set is mixed or unknown.
 
 Whatever can be checked before the census is (the output directory, the seed, the device,
-``--exclude-tokens``, the ``--text`` file, whether the model has a tokenizer for it), so
-bad input fails at once with one line. Ctrl-C prints ``interp: interrupted`` and exits 130;
+``--exclude-tokens``, the ``--text`` file, whether the model has a tokenizer for it, and
+whether ``sweep --heldout-text``'s checkpoints have one), so bad input fails at once with
+one line. ``report`` and ``zoo`` take the same model specs
+(:data:`interp.runs.specs.SPEC_HELP`). ``--quiet`` also silences what libraries print while
+models load and run. Ctrl-C prints ``interp: interrupted`` and exits 130;
 running out of memory is an error that suggests ``--batch-size``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import os
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from .io.output_files import REPORT_SET, SWEEP_SET, check_output_dir, check_output_set
-from .model.loading import ModelLoadError, check_device, load_model
-from .pipeline.classify import ClassifySettings, classify_heads
+from .io.output_files import OUTPUT_SETS, check_directory, check_output_dir
+from .io.safe_json import parse_json
+from .model.loading import DTYPE_NAMES, ModelLoadError, check_device
+from .pipeline.classify import (
+    CENSUS_SIZE,
+    LARGE_CENSUS_SIZE,
+    MAX_EXACT_SWEEP,
+    ClassifySettings,
+    census_size,
+    classify_heads,
+)
 from .pipeline.text_model import classify_text_model, heldout_documents, heldout_source
 from .report.head_report import write_report
 from .report.sweep_page import best_head
 from .runs.pipelines import run_sweep, run_zoo
 from .runs.runner import RayMissingError
+from .runs.specs import SPEC_HELP, expand_specs, has_tokenizer, load_spec, spec_label
 from .spec.ablation_methods import ablation_method_names
 from .spec.behaviors import registered_behaviors
 from .stimuli.preflight import (
@@ -49,11 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     report = commands.add_parser(
-        "report", parents=[_common_flags(fit_seq_len=True), _ablation_flags()],
+        "report", parents=[_common_flags(fit_seq_len=True, sized=True), _ablation_flags()],
         help="score, classify and ablation-test every head; write report.html/json/md",
     )
-    report.add_argument("--model", default="default",
-                        help="'default' (bundled), a model directory, or a TransformerLens name")
+    report.add_argument("--model", default="default", metavar="SPEC",
+                        help=f"the model (default: 'default'): {SPEC_HELP}")
     report.add_argument("--out", required=True, help="directory to write the report into")
     report.add_argument("--batch-size", type=int, default=None,
                         help="sequences per census forward pass (default: all at once)")
@@ -83,49 +98,68 @@ def _parser() -> argparse.ArgumentParser:
         help="classify several models; write each one's report and a comparison page",
     )
     zoo.add_argument("--models", nargs="+", required=True, metavar="SPEC",
-                     help="'default', model directories, planted, planted:redundant, "
-                          "planted:duplicate, hub names, or .json spec files")
+                     help=f"the models, each {SPEC_HELP}; or a .json spec file listing them")
     zoo.add_argument("--out", required=True,
                      help="directory for zoo.html/json and one report directory per model")
 
     check = commands.add_parser(
-        "check", help="check that the report/sweep files in a directory belong together",
+        "check", help="check that the report/sweep/zoo files in a directory belong together",
     )
-    check.add_argument("dir", help="a directory written by interp report or interp sweep")
+    check.add_argument("dir", help="a directory written by interp report, sweep or zoo")
     return parser
 
 
-def _common_flags(*, fit_seq_len: bool) -> argparse.ArgumentParser:
+def _common_flags(*, fit_seq_len: bool, sized: bool = False) -> argparse.ArgumentParser:
     """The flags of ``report``, ``sweep`` and ``zoo`` (a parent parser, built afresh per
     subcommand: argparse shares a parent's actions, so one instance would share defaults).
 
     Args:
         fit_seq_len: ``--seq-len`` defaults to None (the caller fits the default to the
             model's context) instead of ``DEFAULT_SEQ_LEN``.
+        sized: ``--n-seqs`` and ``--seq-len`` default to the model's census size
+            (:func:`interp.pipeline.classify.census_size`: smaller for large models).
     """
     parent = argparse.ArgumentParser(add_help=False)
     stimuli = parent.add_argument_group("stimuli")
     stimuli.add_argument("--seed", type=int, default=0,
                          help="seed of the stimuli (and of the ablations)")
-    stimuli.add_argument("--n-seqs", type=int, default=32, help="number of [BOS] r r sequences")
-    if fit_seq_len:
+    if sized:
+        stimuli.add_argument("--n-seqs", type=int, default=None,
+                             help=f"number of [BOS] r r sequences (default {CENSUS_SIZE[0]}; "
+                                  f"{LARGE_CENSUS_SIZE[0]} for models of more than "
+                                  f"{MAX_EXACT_SWEEP} heads)")
+    else:
+        stimuli.add_argument("--n-seqs", type=int, default=32,
+                             help="number of [BOS] r r sequences")
+    if fit_seq_len and sized:
+        stimuli.add_argument("--seq-len", type=int, default=None,
+                             help=f"length of r (default {CENSUS_SIZE[1]}; "
+                                  f"{LARGE_CENSUS_SIZE[1]} for models of more than "
+                                  f"{MAX_EXACT_SWEEP} heads; or the longest that fits the "
+                                  "model's context, said so)")
+    elif fit_seq_len:
         stimuli.add_argument("--seq-len", type=int, default=None,
                              help=f"length of r (default {DEFAULT_SEQ_LEN}, or the longest "
                                   "that fits the model's context, said so)")
     else:
-        stimuli.add_argument("--seq-len", type=int, default=DEFAULT_SEQ_LEN,
-                             help=f"length of r (default {DEFAULT_SEQ_LEN})")
+        stimuli.add_argument("--seq-len", type=int, default=_DefaultSeqLen(DEFAULT_SEQ_LEN),
+                             help=f"length of r (default {DEFAULT_SEQ_LEN}, or for a model "
+                                  "with a shorter context the longest that fits, said so)")
     stimuli.add_argument("--exclude-tokens", default="", metavar="IDS",
                          help="token ids never drawn into the stimuli, comma-separated "
                               "(e.g. a marker token; special_tokens.json is read too)")
     device = parent.add_argument_group("device")
     device.add_argument("--device", default=None, help="cpu, cuda, ... (default cpu)")
-    device.add_argument("--dtype", default=None, help="float32, bfloat16 or float16")
+    device.add_argument("--dtype", default=None, choices=DTYPE_NAMES,
+                        help="dtype of the weights and activations (default: the dtype a "
+                             "project directory was saved in, else float32)")
     device.add_argument("--device-map", default=None, metavar="MAP",
                         help="spread a Hugging Face model over devices: 'auto' (accelerate's "
                              "balanced map), or a JSON object module -> device")
     device.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    device.add_argument("--quiet", action="store_true", help="no progress bars")
+    device.add_argument("--quiet", action="store_true",
+                        help="no progress bars, and nothing the libraries print while "
+                             "models load and run (warnings and errors still show)")
     return parent
 
 
@@ -158,16 +192,56 @@ def _ray_flags() -> argparse.ArgumentParser:
     return parent
 
 
+#: Most torch threads ``--threads`` takes (torch refuses or crashes on absurd counts).
+MAX_THREADS = 1024
+
+
+class _DefaultSeqLen(int):
+    """``zoo``'s default ``--seq-len``: equal to :data:`DEFAULT_SEQ_LEN`, and marking that
+    none was given, so each model whose context is shorter gets the longest that fits."""
+
+
 def _device_map(value: str | None) -> str | dict | None:
     if value is None or not value.lstrip().startswith("{"):
         return value
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError as err:
+        parsed = parse_json(value, source="--device-map")  # bounded depth, finite numbers
+    except ValueError as err:
         raise ValueError(f"--device-map is neither a name nor a JSON object: {err}") from err
     if not isinstance(parsed, dict):
         raise ValueError("--device-map JSON must be an object (module -> device)")
     return parsed
+
+
+@contextlib.contextmanager
+def _libraries_silenced(quiet: bool) -> Iterator[None]:
+    """Under ``--quiet``, what libraries print while models load and run goes nowhere:
+    TransformerLens' "Moving model to device" lines, transformers' "Converting and
+    de-quantizing GGUF tensors" bar. interp itself prints nothing there (its own notes
+    and results are printed outside); Python warnings still reach stderr."""
+    if not quiet:
+        yield
+        return
+    stderr = sys.stderr
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with open(os.devnull, "w") as sink, warnings.catch_warnings(), \
+            contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        warnings.showwarning = show
+        yield
+
+
+def _check_tokenizers(models: Sequence[str]) -> None:
+    """``--heldout-text`` needs checkpoints with a tokenizer: checked once, on their files,
+    before any is loaded (a checkpoint whose files cannot tell, a hub name, passes here)."""
+    specs = expand_specs(models)
+    without = [spec_label(spec) for spec in specs if has_tokenizer(spec) is False]
+    if without:
+        shown = ", ".join(without[:3]) + (", ..." if len(without) > 3 else "")
+        raise ValueError(f"--heldout-text needs checkpoints with a tokenizer; "
+                         f"{len(without)} of {len(specs)} have none ({shown})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,14 +281,18 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "check":
         return _check(args.dir)
     _PROGRESS[0] = not args.quiet
+    # scikit-learn guesses "regression?" when a probe has many classes; the token-identity
+    # probes have many by design (pytest filters the same warning in pyproject.toml)
+    warnings.filterwarnings("ignore", message="The number of unique classes is greater than",
+                            category=UserWarning)
     import torch
 
-    if args.threads < 1:
-        print("interp: --threads must be at least 1", file=sys.stderr)
+    if not 1 <= args.threads <= MAX_THREADS:
+        print(f"interp: error: --threads must be from 1 to {MAX_THREADS}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
     if getattr(args, "workers", None) is not None and args.workers < 1:
-        print("interp: --workers must be at least 1", file=sys.stderr)
+        print("interp: error: --workers must be at least 1", file=sys.stderr)
         return 2
     if args.command == "sweep":
         return _sweep(args)
@@ -225,7 +303,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # Everything that can be checked before the census is checked here.
         check_output_dir(args.out)
         settings = ClassifySettings(
-            seed=args.seed, n_seqs=args.n_seqs,
+            seed=args.seed, n_seqs=args.n_seqs if args.n_seqs is not None else CENSUS_SIZE[0],
             seq_len=args.seq_len if args.seq_len is not None else DEFAULT_SEQ_LEN,
             method=args.method, sweep=not args.no_sweep, batch_size=args.batch_size,
             exclude_tokens=parse_token_ids(args.exclude_tokens),
@@ -234,14 +312,19 @@ def _main(argv: Sequence[str] | None) -> int:
         texts = read_texts(args.text) if args.text else ()
         if not args.quiet:
             print(f"loading model {args.model!r} ...", file=sys.stderr)
-        model = load_model(args.model, device=args.device, dtype=args.dtype,
-                           device_map=_device_map(args.device_map))
-        seq_len, note = fit_seq_len(int(model.cfg.n_ctx), args.seq_len)
+        device_map = _device_map(args.device_map)
+        with _libraries_silenced(args.quiet):
+            model = load_spec(args.model, device=args.device, dtype=args.dtype,
+                              device_map=device_map)
+        n_seqs, default_len = census_size(model)
+        seq_len, note = fit_seq_len(int(model.cfg.n_ctx), args.seq_len, default=default_len)
         if note:
             print(f"interp: note: {note}", file=sys.stderr)
-        settings = replace(settings, seq_len=seq_len)
-        result = _classify(model, args, settings, texts)
-        paths = write_report(result, args.out)
+        settings = replace(settings, seq_len=seq_len,
+                           n_seqs=args.n_seqs if args.n_seqs is not None else n_seqs)
+        with _libraries_silenced(args.quiet):
+            result = _classify(model, args, settings, texts)
+            paths = write_report(result, args.out)
     except (ModelLoadError, ValueError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
         return 2
@@ -258,25 +341,30 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _check(directory: str) -> int:
-    """``interp check DIR``: 0 when every set found is complete, 1 when one is mixed, 2
-    when there is none."""
-    found = False
-    mixed = False
-    for manifest, *others in (REPORT_SET, SWEEP_SET):
-        check = check_output_set(directory, manifest, others)
-        if check.status == "missing":
-            continue
-        found = True
-        mixed = mixed or check.status == "mixed"
-        print(check.message(), file=sys.stderr if check.status == "mixed" else sys.stdout)
+    """``interp check DIR``: 0 when every set found is complete, 1 when one is mixed or
+    unknown (a manifest that cannot be checked), 2 when there is none."""
+    try:
+        checks = check_directory(directory)
+    except (OSError, ValueError) as err:  # an unreadable directory
+        print(f"interp: error: {err}", file=sys.stderr)
+        return 2
+    for check in checks:
+        print(check.message(), file=sys.stdout if check.ok else sys.stderr)
         if check.stray_temporaries:
             print(f"  {len(check.stray_temporaries)} temporary file(s) left by an interrupted "
                   f"write (safe to delete): {', '.join(check.stray_temporaries)}")
-    if not found:
-        print(f"interp: error: {directory} holds no report.json or sweep.json",
-              file=sys.stderr)
+    if not checks:
+        names = " or ".join(s.manifest_name for s in OUTPUT_SETS)
+        print(f"interp: error: {directory} holds no {names}", file=sys.stderr)
         return 2
-    return 1 if mixed else 0
+    return 0 if all(check.ok for check in checks) else 1
+
+
+def _replaced_notes(replaced: dict[str, str]) -> None:
+    """Say which stored items were not used, and why (they were computed afresh)."""
+    for label, problem in replaced.items():
+        print(f"interp: note: {label}: stored item not used, computed afresh and replaced: "
+              f"{problem}", file=sys.stderr)
 
 
 def _classify(model, args: argparse.Namespace, settings, texts):
@@ -302,15 +390,19 @@ def _sweep(args: argparse.Namespace) -> int:
         check_seed(args.seed)
         exclude = parse_token_ids(args.exclude_tokens)
         check_device(args.device)
-        if args.heldout_text:
-            heldout_source(args.heldout_text)  # fails here, before any checkpoint is scored
-        run = run_sweep(
-            args.model, args.out, n_seqs=args.n_seqs, seq_len=args.seq_len, seed=args.seed,
-            device=args.device, dtype=args.dtype, device_map=_device_map(args.device_map),
-            exclude_tokens=exclude, heldout_text=args.heldout_text, ray=args.ray,
-            workers=args.workers, threads=args.threads, progress=not args.quiet,
-        )
+        if args.heldout_text:  # fails here, before any checkpoint is loaded
+            heldout_source(args.heldout_text)
+            _check_tokenizers(args.model)
+        device_map = _device_map(args.device_map)
+        with _libraries_silenced(args.quiet):
+            run = run_sweep(
+                args.model, args.out, n_seqs=args.n_seqs, seq_len=args.seq_len,
+                seed=args.seed, device=args.device, dtype=args.dtype, device_map=device_map,
+                exclude_tokens=exclude, heldout_text=args.heldout_text, ray=args.ray,
+                workers=args.workers, threads=args.threads, progress=not args.quiet,
+            )
         sweep, paths = run.sweep, run.paths
+        _replaced_notes(run.replaced)
         if args.seq_len is None and sweep.stimuli.get("seq_len") != DEFAULT_SEQ_LEN:
             print(f"interp: note: the checkpoints' context is too short for the default "
                   f"--seq-len {DEFAULT_SEQ_LEN}: using --seq-len {sweep.stimuli.get('seq_len')}, "
@@ -370,14 +462,24 @@ def _zoo(args: argparse.Namespace) -> int:
         settings = ClassifySettings(seed=args.seed, n_seqs=args.n_seqs, seq_len=args.seq_len,
                                     method=args.method, sweep=not args.no_sweep,
                                     exclude_tokens=parse_token_ids(args.exclude_tokens))
-        run = run_zoo(
-            args.models, args.out, settings=settings, device=args.device, dtype=args.dtype,
-            device_map=_device_map(args.device_map), ray=args.ray, workers=args.workers,
-            threads=args.threads, progress=not args.quiet,
-        )
+        device_map = _device_map(args.device_map)
+        fit = isinstance(args.seq_len, _DefaultSeqLen)
+        with _libraries_silenced(args.quiet):
+            run = run_zoo(
+                args.models, args.out, settings=settings, device=args.device,
+                dtype=args.dtype, device_map=device_map, ray=args.ray, workers=args.workers,
+                threads=args.threads, progress=not args.quiet, fit_context=fit,
+            )
     except (ModelLoadError, ValueError, RayMissingError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
         return 2
+    _replaced_notes(run.replaced)
+    for label, result in run.models.items():
+        used = result.settings.get("seq_len")
+        if fit and used != DEFAULT_SEQ_LEN:
+            print(f"interp: note: {label}'s context is too short for the default --seq-len "
+                  f"{DEFAULT_SEQ_LEN}: using --seq-len {used}, the longest repeat that fits",
+                  file=sys.stderr)
     for label, result in run.models.items():
         print(f"== {label} ({run.sources[label]})")
         print(result.summary())

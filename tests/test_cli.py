@@ -90,7 +90,9 @@ SHARED = {"seed": 0, "n_seqs": 32, "exclude_tokens": "", "device": None, "dtype"
 @pytest.mark.parametrize("command", sorted(REQUIRED))
 def test_shared_flags_have_one_meaning_in_every_subcommand(command):
     args = _parser().parse_args([command, *REQUIRED[command]])
-    assert {k: getattr(args, k) for k in SHARED} == SHARED
+    # report sizes its census by the model (census_size: smaller for large models)
+    expected = {**SHARED, "n_seqs": None} if command == "report" else SHARED
+    assert {k: getattr(args, k) for k in SHARED} == expected
     # report and sweep fit the default length to the context; zoo uses it as is
     assert args.seq_len == (DEFAULT_SEQ_LEN if command == "zoo" else None)
     assert hasattr(args, "method") == (command != "sweep")
@@ -316,3 +318,170 @@ def test_text_files_are_read_with_a_cap(planted_dir, tmp_path, capsys):
         line = _early_error(["report", "--model", str(planted_dir), "--out",
                              str(tmp_path / "r"), "--text", str(source)], capsys)
         assert "more than 64 MiB" in line
+
+
+# ------------------------------------ what a researcher sees: specs, early errors, --quiet (issue 19)
+
+def test_report_takes_every_spec_zoo_takes(tmp_path, capsys):
+    from interp.runs.specs import PLANTED_SPECS
+
+    assert main(["report", "--model", "planted:redundant", "--out", str(tmp_path / "r"),
+                 *ARGS, "--no-sweep"]) == 0
+    assert "planted-redundant" in capsys.readouterr().out
+    for command, flag in (("report", "--model"), ("zoo", "--models")):
+        text = " ".join(_parser()._subparsers._group_actions[0].choices[command]
+                        .format_help().split())
+        for name in ("default", "text", "smollm2", *PLANTED_SPECS):
+            assert f"'{name}'" in text, (command, name)
+
+
+def test_an_unknown_model_lists_every_spec(tmp_path, capsys):
+    line = _early_error(["report", "--model", "plantd", "--out", str(tmp_path / "r")], capsys)
+    for name in ("'default'", "'text'", "'smollm2'", "'planted'", "'planted:redundant'",
+                 "a model directory", "TransformerLens"):
+        assert name in line
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.fixture(scope="module")
+def run_without_tokenizer(tmp_path_factory, planted):
+    run = tmp_path_factory.mktemp("run")
+    for step in (0, 100, 200):
+        save_model(planted.model, run / f"step_{step:05d}")
+    return run
+
+
+def test_heldout_text_without_tokenizers_is_one_short_line_before_any_work(
+        run_without_tokenizer, tmp_path, capsys, monkeypatch):
+    import interp.runs.specs as specs
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a checkpoint was loaded before the tokenizer check")
+
+    monkeypatch.setattr(specs, "load_model", no_loading)
+    line = _early_error(["sweep", "--model", str(run_without_tokenizer), "--out",
+                         str(tmp_path / "s"), "--heldout-text", "text"], capsys)
+    assert line == ("interp: error: --heldout-text needs checkpoints with a tokenizer; 3 of 3 "
+                    "have none (step_00000, step_00100, step_00200)")
+    assert not (tmp_path / "s").exists()
+
+
+def test_dtype_choices_are_what_the_loader_takes(capsys):
+    from interp.model.loading import DTYPE_NAMES, dtype_from
+
+    for command in REQUIRED:
+        action = next(a for a in _parser()._subparsers._group_actions[0].choices[command]
+                      ._actions if a.dest == "dtype")
+        assert tuple(action.choices) == DTYPE_NAMES
+        with pytest.raises(SystemExit):
+            _parser().parse_args([command, *REQUIRED[command], "--dtype", "int8"])
+    assert "invalid choice: 'int8'" in capsys.readouterr().err
+    assert all(dtype_from(name) is not None for name in DTYPE_NAMES)
+    assert set(DTYPE_NAMES) == {"float32", "float16", "bfloat16", "float64"}
+
+
+def test_quiet_silences_what_libraries_print_while_loading(planted_dir, tmp_path, capsys):
+    """--dtype float64 makes TransformerLens print "Moving model to device" and "Changing
+    model dtype"; --quiet keeps stdout to the summary and stderr empty."""
+    assert main(["report", "--model", str(planted_dir), "--out", str(tmp_path / "r"), *ARGS,
+                 "--no-sweep", "--dtype", "float64"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].endswith("mean ablation, seed 0"), captured.out[:200]
+    assert "Moving model" not in captured.out + captured.err
+    assert captured.err == ""
+
+
+def test_quiet_silences_library_bars_but_not_warnings(capsys):
+    import warnings
+
+    from tqdm.auto import tqdm
+
+    from interp.cli import _libraries_silenced
+
+    with _libraries_silenced(True):
+        for _ in tqdm(range(3), desc="Converting and de-quantizing GGUF tensors..."):
+            print("Moving model to device:  cpu")
+        warnings.warn("a warning still shows", UserWarning, stacklevel=1)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Converting" not in captured.err and "a warning still shows" in captured.err
+    with _libraries_silenced(False):
+        print("shown")
+    assert capsys.readouterr().out == "shown\n"
+
+
+# ------------------------------------------------- checks before work (issue 20, item 3)
+
+
+def _short_model(path, n_ctx=41, n_layers=1):
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
+
+    cfg = TransformerBridgeConfig(d_model=32, d_head=8, n_heads=2, n_layers=n_layers,
+                                  n_ctx=n_ctx, d_vocab=48, attn_only=True, seed=0,
+                                  model_name="short")
+    save_model(TransformerBridge.boot_native(cfg), path)
+    return path
+
+
+def test_sweep_of_two_architectures_fails_before_computing(tmp_path, capsys):
+    """Old code: "needs one architecture" only after computing both items."""
+    model = _short_model(tmp_path / "m")
+    out = tmp_path / "out"
+    line = _early_error(["sweep", "--model", str(model), "planted", "--out", str(out),
+                         "--n-seqs", "4", "--seq-len", "6"], capsys)
+    assert "'planted' has (layers, heads, vocabulary) (2, 6, 24)" in line
+    assert "'m' has (1, 2, 48): a sweep needs one architecture" in line
+    assert not out.exists()
+
+
+def test_zoo_fits_the_default_seq_len_to_a_short_context(tmp_path, capsys):
+    """Old code: ``interp zoo`` failed on a 41-position model where report and sweep
+    shorten the repeat; an explicit --seq-len that does not fit stays an error."""
+    model = _short_model(tmp_path / "m")
+    args = ["zoo", "--models", str(model), "--n-seqs", "4", "--no-sweep", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "z")]) == 0
+    assert "m's context is too short for the default --seq-len 30: using --seq-len 20" in (
+        capsys.readouterr().err)
+    report = json.loads((tmp_path / "z" / "m" / "report.json").read_text())
+    assert report["settings"]["seq_len"] == 20
+    assert main([*args, "--out", str(tmp_path / "z2"), "--seq-len", "30"]) == 2
+    assert "seq_len 30 needs 61 positions" in capsys.readouterr().err
+    assert _parser().parse_args(args[:3] + ["--out", "x"]).seq_len == DEFAULT_SEQ_LEN
+
+
+def test_report_on_an_absurd_config_is_one_line_at_once(tmp_path, capsys):
+    model = _short_model(tmp_path / "m")
+    config = json.loads((model / "config.json").read_text())
+    config["n_layers"] = 10**6
+    (model / "config.json").write_text(json.dumps(config))
+    line = _early_error(["report", "--model", str(model), "--out", str(tmp_path / "r")], capsys)
+    assert "config.json: n_layers must be less than or equal to 4096 (got 1000000)" in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_device_map_json_is_read_bounded(planted_dir, tmp_path, capsys):
+    """Old code: a RecursionError traceback."""
+    deep = '{"a": ' + "[" * 100_000
+    line = _early_error(["sweep", "--model", str(planted_dir), "--out", str(tmp_path / "s"),
+                         "--device-map", deep], capsys)
+    assert "--device-map is neither a name nor a JSON object" in line
+    assert "nested deeper than 64" in line
+
+
+def test_report_sizes_its_census_by_the_model(tmp_path):
+    """Without --n-seqs / --seq-len a model of more heads than MAX_EXACT_SWEEP gets the
+    smaller census; the bundled models keep the full one; explicit values always win."""
+    from types import SimpleNamespace
+
+    from interp.pipeline.classify import CENSUS_SIZE, LARGE_CENSUS_SIZE, census_size
+
+    def shaped(n_layers, n_heads):
+        return SimpleNamespace(cfg=SimpleNamespace(n_layers=n_layers, n_heads=n_heads))
+
+    assert census_size(shaped(2, 4)) == census_size(shaped(8, 8)) == CENSUS_SIZE
+    assert census_size(shaped(30, 9)) == LARGE_CENSUS_SIZE  # SmolLM2-135M
+    out = tmp_path / "large"
+    assert main(["report", "--model", "default", "--out", str(out), "--no-sweep", "--quiet"]) == 0
+    settings = json.loads((out / "report.json").read_text())["settings"]
+    assert (settings["n_seqs"], settings["seq_len"]) == CENSUS_SIZE

@@ -5,6 +5,7 @@ down after it); ``run_sweep`` / ``run_zoo`` / the CLI find it running and leave 
 """
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -291,14 +292,18 @@ def test_zoo_compares_bundled_and_planted_models(zoo_serial):
 
 
 def test_zoo_reports_a_failed_model_and_escapes_text(tmp_path):
-    bad = {"model": "planted:<b>nope</b>", "label": "bad<i>"}
+    bad = {"model": "planted:<b>nope</b>", "label": "bad"}
     run = run_zoo(["planted", bad], tmp_path, settings=ZOO_SETTINGS)
     assert list(run.models) == ["planted"]
-    assert list(run.failed) == ["bad<i>"] and "unknown planted model" in run.failed["bad<i>"]
+    assert list(run.failed) == ["bad"] and "unknown planted model" in run.failed["bad"]
     document = json.loads((tmp_path / "zoo.json").read_text())
-    assert document["failed"][0]["label"] == "bad<i>"
+    assert document["failed"][0]["label"] == "bad"
     page = (tmp_path / "zoo.html").read_text()
-    assert "<b>nope" not in page and "&lt;b&gt;nope" in page and "bad&lt;i&gt;" in page
+    assert "<b>nope" not in page and "&lt;b&gt;nope" in page
+    # a label is a plain file name: markup in one is refused before any work
+    with pytest.raises(ValueError, match="label 'bad<i>' holds '<', '>'"):
+        run_zoo([{"model": "planted", "label": "bad<i>"}], tmp_path / "z2", settings=ZOO_SETTINGS)
+    assert not (tmp_path / "z2").exists()
 
 
 def test_zoo_on_ray_is_byte_identical(ray_local, zoo_serial, tmp_path):
@@ -307,3 +312,98 @@ def test_zoo_on_ray_is_byte_identical(ray_local, zoo_serial, tmp_path):
                  *CLI_ZOO]) == 0
     for name in ("zoo.json", "zoo.html", "planted/report.json", "default/report.html"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
+# ------------------------------------------------- the store trusts no file (issue 20, item 4)
+
+TWO = ("step_00000", "step_00002")
+
+
+def _damage(path: Path, how: str) -> None:
+    text = path.read_text()
+    record = json.loads(text)
+    result = record["result"]
+    if how == "empty result":
+        record["result"] = {}
+    elif how == "wrong shape":
+        result["scores"]["induction"].append(result["scores"]["induction"][0])
+    elif how == "string score":
+        result["scores"]["induction"][0][0] = "0.5"
+    elif how == "huge shape":
+        result["shape"][0] = 10**9
+    if how == "1e309":
+        text = re.sub(r'"first_copy_loss": [^,]+', '"first_copy_loss": 1e309', text)
+    else:
+        text = json.dumps(record)
+    path.write_text(text)
+
+
+@pytest.mark.parametrize("how", ["empty result", "wrong shape", "string score", "huge shape",
+                                 "1e309"])
+def test_an_item_that_does_not_validate_is_computed_again_and_named(how, run_dir, tmp_path,
+                                                                    capsys):
+    """Old code: a KeyError / RuntimeError / TypeError traceback on every rerun."""
+    models = [str(run_dir / name) for name in TWO]
+    first = run_sweep(models, tmp_path, **SWEEP)
+    reference = _files(tmp_path)
+    victim = sorted((tmp_path / ITEMS_DIR).iterdir())[0]
+    _damage(victim, how)
+    again = run_sweep(models, tmp_path, **SWEEP)
+    assert len(again.computed) == 1 and len(again.reused) == 1
+    (label, problem), = again.replaced.items()
+    assert str(victim) in problem and label in first.computed
+    assert _files(tmp_path) == reference
+    json.loads(victim.read_text())  # replaced by a valid item
+    _damage(victim, how)
+    assert main(["sweep", "--model", *models, "--out", str(tmp_path), *CLI_SWEEP]) == 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"{label}: stored item not used, computed afresh and replaced: {victim}" in err
+    assert _files(tmp_path) == reference
+
+
+def test_another_checkpoints_item_under_this_key_is_not_reused(run_dir, tmp_path):
+    """Old code: step_00002 reported step_00000's scores (inner key rewritten)."""
+    models = [str(run_dir / name) for name in TWO]
+    run_sweep(models, tmp_path, **SWEEP)
+    reference = _files(tmp_path)
+    items = {json.loads(p.read_text())["label"]: p for p in (tmp_path / ITEMS_DIR).iterdir()}
+    planted = json.loads(items["step_00000"].read_text())
+    planted["key"] = items["step_00002"].stem
+    items["step_00002"].write_text(json.dumps(planted))
+    again = run_sweep(models, tmp_path, **SWEEP)
+    assert again.computed == ("step_00002",) and again.reused == ("step_00000",)
+    assert "records label \"step_00000\", not \"step_00002\"" in again.replaced["step_00002"]
+    assert _files(tmp_path) == reference
+    # the same file with its label rewritten too: its source and scores still differ
+    planted["label"] = "step_00002"
+    items["step_00002"].write_text(json.dumps(planted))
+    again = run_sweep(models, tmp_path, **SWEEP)
+    assert again.computed == ("step_00002",) and "records source" in again.replaced["step_00002"]
+    assert _files(tmp_path) == reference
+
+
+def test_the_item_store_never_follows_a_link(run_dir, tmp_path, capsys):
+    """Old code: ``OUT/items`` as a symbolic link was followed."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ITEMS_DIR).symlink_to(elsewhere, target_is_directory=True)
+    model = str(run_dir / "step_00000")
+    assert main(["sweep", "--model", model, "--out", str(out), *CLI_SWEEP]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    assert main(["zoo", "--models", "planted", "--out", str(out), *CLI_ZOO]) == 2
+    assert "is a symbolic link" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in out.iterdir()) == ["items"]
+    # an item file that is a link: not read, replaced by a real file, its target untouched
+    (out / ITEMS_DIR).unlink()
+    run_sweep([model], out, **SWEEP)
+    item = next((out / ITEMS_DIR).iterdir())
+    victim = tmp_path / "victim.json"
+    victim.write_text(item.read_text())
+    item.unlink()
+    item.symlink_to(victim)
+    again = run_sweep([model], out, **SWEEP)
+    assert again.computed == ("step_00000",) and str(item) in again.replaced["step_00000"]
+    assert not item.is_symlink() and victim.read_text() == item.read_text()

@@ -199,3 +199,68 @@ def test_save_model_leaves_no_temporary_on_failure(random_model, tmp_path, monke
     with pytest.raises(OSError, match="disk full"):
         save_model(random_model, tmp_path / "m")
     assert {p.name: p.read_bytes() for p in (tmp_path / "m").iterdir()} == before
+
+
+# ------------------------------------------- configs checked before building (issue 20, item 3)
+
+
+def _edited(random_model, tmp_path, **changes):
+    save_model(random_model, tmp_path / "m")
+    path = tmp_path / "m" / "config.json"
+    config = json.loads(path.read_text())
+    config.update(changes)
+    path.write_text(json.dumps(config))
+    return tmp_path / "m"
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"n_layers": 10**6}, r"config\.json: n_layers must be less than or equal to 4096"),
+    ({"n_layers": 3000}, r"n_layers is 3000; model\.safetensors holds 2 layers"),
+    ({"n_heads": -2}, r"config\.json: n_heads must be greater than or equal to 1"),
+    ({"n_heads": "4"}, r"config\.json: n_heads must be an integer"),
+    ({"d_vocab": 10**5}, r"embed\.weight has shape \(64, 64\), the config implies \(100000, 64\)"),
+    ({"n_ctx": 100_000}, r"pos_embed\.weight has shape \(65, 64\)"),
+    ({"attn_only": False, "d_mlp": 10**6}, "imply at least"),
+    ({"n_ctx": 2**20, "positional_embedding_type": "rotary"},
+     r"needs about .* GiB to build \(2 layers with a 1048576 x 1048576 attention mask"),
+])
+def test_absurd_configs_are_refused_before_the_model_is_built(random_model, tmp_path, changes,
+                                                              match):
+    """Old code: n_layers 10^6 built for 23-180 s and GBs before "can't allocate";
+    n_heads -2 loaded and the census died with a traceback."""
+    path = _edited(random_model, tmp_path, **changes)
+    started = time.perf_counter()
+    with pytest.raises(ModelLoadError, match=match):
+        load_model(path)
+    assert time.perf_counter() - started < 5
+
+
+def test_a_special_tokens_file_is_checked_too(random_model, tmp_path):
+    save_model(random_model, tmp_path / "m")
+    for content, match in [('{"special_token_ids": [1, "x"]}', r"special_token_ids\[1\]"),
+                           ("[" * 100_000, "nested deeper"), ("{}", "special_token_ids")]:
+        (tmp_path / "m" / "special_tokens.json").write_text(content)
+        with pytest.raises(ModelLoadError, match=match):
+            load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"n_layer": 10**6}, r"n_layer must be less than or equal to 4096"),
+    ({"n_layer": 4000}, r"n_layer is 4000; the weights hold 2 layers"),
+    ({"n_head": -2}, r"n_head must be greater than or equal to 1"),
+    ({"n_embd": 100_000}, "imply at least"),
+])
+def test_absurd_hugging_face_configs_are_refused_before_loading(tmp_path, changes, match):
+    """Old code: n_layer 10^6 (Hugging Face) allocated 4 GB before ``std::bad_alloc``."""
+    import transformers
+
+    torch.manual_seed(0)
+    transformers.GPT2LMHeadModel(transformers.GPT2Config(
+        n_layer=2, n_head=4, n_embd=64, vocab_size=100, n_positions=128)).save_pretrained(
+        tmp_path / "g")
+    path = tmp_path / "g" / "config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+    started = time.perf_counter()
+    with pytest.raises(ModelLoadError, match=match):
+        load_model(tmp_path / "g")
+    assert time.perf_counter() - started < 5

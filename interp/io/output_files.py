@@ -24,8 +24,11 @@ together, named once here (:data:`REPORT_FILES`, :data:`SWEEP_FILES`, :data:`ZOO
 A crash between two renames can leave a *mixed* set (a new ``report.html`` beside an old
 ``report.json``). :func:`check_output_set` detects it (a file whose sha256 is not the one
 the manifest recorded), and :func:`read_output_set` refuses it with
-:class:`MixedOutputError` naming the files and their run ids. ``interp check DIR``, and
-:func:`load_report` / :func:`load_sweep`, read sets this way.
+:class:`MixedOutputError` naming the files and their run ids. A manifest that cannot be
+checked (not JSON, no run record or a malformed one, content that breaks its set's schema,
+:mod:`interp.io.schemas`) makes an *unknown* set, refused the same way
+(:class:`UnknownOutputError`). ``interp check DIR`` (every set, :func:`check_directory`),
+and :func:`load_report` / :func:`load_sweep`, read sets this way.
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .safe_json import JSONFileError, read_json, validate
+from .schemas import ManifestDoc, ReportDoc, SweepDoc, ZooDoc
 
 #: Key of the manifest JSON that holds the run id and the other files' sha256.
 MANIFEST_KEY = "output_set"
@@ -56,13 +62,19 @@ _RUN_ID_RE = re.compile(rb"<!-- interp-run-id: ([0-9a-f]+) -->\s*\Z")
 TEMP_SUFFIX = ".tmp"
 
 
+#: Largest manifest read back (a big model's report.json with its example patterns).
+MANIFEST_MAX_BYTES = 512 * 2**20
+
+
 @dataclass(frozen=True)
 class OutputSet:
     """The files of one kind of set: ``files`` maps each document's key to its file name,
-    in writing order; ``manifest`` is the key of the JSON document written last."""
+    in writing order; ``manifest`` is the key of the JSON document written last; ``schema``
+    the pydantic model its manifest is checked against when read back."""
 
     files: Mapping[str, str]
     manifest: str = "json"
+    schema: Any = field(default=None, compare=False)
 
     @property
     def manifest_name(self) -> str:
@@ -81,9 +93,12 @@ class OutputSet:
 
 
 #: The sets interp writes; the only place their file names are spelled.
-REPORT_FILES = OutputSet({"html": "report.html", "json": "report.json", "markdown": "report.md"})
-SWEEP_FILES = OutputSet({"json": "sweep.json", "html": "sweep.html"})
-ZOO_FILES = OutputSet({"json": "zoo.json", "html": "zoo.html"})
+REPORT_FILES = OutputSet({"html": "report.html", "json": "report.json", "markdown": "report.md"},
+                         schema=ReportDoc)
+SWEEP_FILES = OutputSet({"json": "sweep.json", "html": "sweep.html"}, schema=SweepDoc)
+ZOO_FILES = OutputSet({"json": "zoo.json", "html": "zoo.html"}, schema=ZooDoc)
+#: Every set interp writes (``interp check`` looks for each).
+OUTPUT_SETS = (REPORT_FILES, SWEEP_FILES, ZOO_FILES)
 
 
 #: The names of the sets ``interp check`` looks for, manifest first.
@@ -94,6 +109,11 @@ SWEEP_SET = SWEEP_FILES.names
 class MixedOutputError(ValueError):
     """A set of output files is incomplete or mixed from different runs; the message
     names the files."""
+
+
+class UnknownOutputError(MixedOutputError):
+    """A set whose manifest cannot be checked or read (not JSON, no or a malformed run
+    record, content its schema refuses); the message names the file and the field."""
 
 
 def _sha256(data: bytes) -> str:
@@ -336,10 +356,13 @@ class OutputSetCheck:
         directory: the directory checked.
         manifest: the manifest's file name.
         status: ``"complete"`` (every file present and the one the manifest recorded),
-            ``"mixed"`` (a file missing or from another run), ``"missing"`` (no manifest),
-            or ``"unchecked"`` (a manifest without a run record: an older interp wrote it).
-        run_id: the manifest's run id (None when missing or unchecked).
-        problems: one sentence per file that does not belong (empty when complete).
+            ``"mixed"`` (a file missing or from another run), ``"missing"`` (no manifest,
+            nor any other file of the set), or ``"unknown"`` (a manifest that cannot be
+            checked: not JSON, its run record removed or malformed, or its content
+            refused by the set's schema).
+        run_id: the manifest's run id (None unless its record could be read).
+        problems: one sentence per file that does not belong, or why the set is unknown
+            (empty when complete).
         stray_temporaries: hidden temporaries a killed writer left (harmless; may be
             deleted).
     """
@@ -362,9 +385,10 @@ class OutputSetCheck:
             return f"{where}: complete set, run id {self.run_id}"
         if self.status == "missing":
             return f"{where}: missing; nothing to check"
-        if self.status == "unchecked":
-            return (f"{where}: written by an older interp without a run record; "
-                    "cannot check that its files belong together")
+        if self.status == "unknown":
+            return "\n".join(
+                [f"{where}: UNKNOWN set (cannot check that its files belong together)"]
+                + [f"  {p}" for p in self.problems])
         return "\n".join(
             [f"{where}: MIXED set (a write was interrupted between renames, or files were "
              f"copied from different runs); run id {self.run_id}"]
@@ -378,25 +402,31 @@ def _file_run_id(data: bytes) -> str | None:
 
 
 def check_output_set(
-    out_dir: str | os.PathLike, manifest: str, expected: tuple[str, ...] | list[str] = ()
+    out_dir: str | os.PathLike, manifest: str, expected: tuple[str, ...] | list[str] = (),
+    schema: Any = None,
 ) -> OutputSetCheck:
     """Check that the files of a set in ``out_dir`` belong together.
 
     Args:
         out_dir: the directory that holds the set.
-        manifest: the set's JSON file name (``report.json``, ``sweep.json``).
+        manifest: the set's JSON file name (``report.json``, ``sweep.json``, ``zoo.json``).
         expected: the set's other file names; when the manifest is missing but one of
-            these exists (a first write killed before its last rename), the set is mixed.
+            these exists (a first write killed before its last rename), the set is mixed;
+            the run record must list them all.
+        schema: the manifest's schema (default: that of the set of :data:`OUTPUT_SETS`
+            whose manifest is ``manifest``, none for other names).
 
     Returns:
         An :class:`OutputSetCheck`; ``status == "mixed"`` names every file that is
-        missing or whose sha256 is not the one the manifest recorded (with its own run id).
+        missing or whose sha256 is not the one the manifest recorded (with its own run
+        id); ``"unknown"`` says why the manifest cannot be checked.
     """
     out = Path(out_dir).expanduser()
     strays = tuple(sorted(
         p.name for p in (out.iterdir() if out.is_dir() else ())
         if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX)
     ))
+    schema = schema or _schema_of(manifest)
     path = out / manifest
     if not path.is_file():
         present = [name for name in expected if (out / name).is_file()]
@@ -408,50 +438,118 @@ def check_output_set(
             return OutputSetCheck(str(out), manifest, "mixed", problems=problems,
                                   stray_temporaries=strays)
         return OutputSetCheck(str(out), manifest, "missing", stray_temporaries=strays)
+
+    def unknown(problem: str, run_id: str | None = None) -> OutputSetCheck:
+        return OutputSetCheck(str(out), manifest, "unknown", run_id=run_id,
+                              problems=(problem,), stray_temporaries=strays)
+
     try:
-        document = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        return OutputSetCheck(str(out), manifest, "mixed",
-                              problems=(f"{manifest} is not valid JSON: {err}",),
-                              stray_temporaries=strays)
-    record = document.get(MANIFEST_KEY) if isinstance(document, dict) else None
-    if not isinstance(record, dict) or not isinstance(record.get("sha256"), dict):
-        return OutputSetCheck(str(out), manifest, "unchecked", stray_temporaries=strays)
-    run_id = str(record.get("run_id"))
+        document = read_json(path, max_bytes=MANIFEST_MAX_BYTES)
+    except JSONFileError as err:
+        return unknown(str(err))
+    if not isinstance(document, dict):
+        return unknown(f"{path}: not a JSON object")
+    if MANIFEST_KEY not in document:
+        return unknown(f"{path}: no run record ({MANIFEST_KEY!r}): it was removed, or an "
+                       "interp older than run records wrote it")
+    try:
+        validate(ManifestDoc, document, source=str(path))
+    except JSONFileError as err:
+        return unknown(str(err))
+    record = document[MANIFEST_KEY]
+    run_id = record["run_id"]
+    unlisted = [name for name in expected if name not in record["sha256"]]
+    if unlisted:
+        return unknown(f"{path}: its run record does not list {', '.join(unlisted)}", run_id)
     problems = []
-    for name, expected in sorted(record["sha256"].items()):
+    for name, digest in sorted(record["sha256"].items()):
         file = out / name
-        if Path(name).name != name or not file.is_file():
+        if not file.is_file():
             problems.append(f"{name}: missing")
             continue
         data = file.read_bytes()
-        if _sha256(data) != expected:
+        if _sha256(data) != digest:
             other = _file_run_id(data)
             problems.append(
                 f"{name}: not the file {manifest} was written with (it carries run id "
                 f"{other or 'none'}, {manifest} run id {run_id})"
             )
-    return OutputSetCheck(str(out), manifest, "mixed" if problems else "complete",
-                          run_id=run_id, problems=tuple(problems), stray_temporaries=strays)
+    if problems:
+        return OutputSetCheck(str(out), manifest, "mixed", run_id=run_id,
+                              problems=tuple(problems), stray_temporaries=strays)
+    if schema is not None:
+        try:
+            validate(schema, {k: v for k, v in document.items() if k != MANIFEST_KEY},
+                     source=str(path))
+        except JSONFileError as err:
+            return unknown(str(err), run_id)
+    return OutputSetCheck(str(out), manifest, "complete", run_id=run_id,
+                          stray_temporaries=strays)
+
+
+def _schema_of(manifest: str) -> Any:
+    """The schema of the set of :data:`OUTPUT_SETS` whose manifest is ``manifest``."""
+    return next((s.schema for s in OUTPUT_SETS if s.manifest_name == manifest), None)
+
+
+def check_directory(out_dir: str | os.PathLike) -> list[OutputSetCheck]:
+    """The checks of every set of :data:`OUTPUT_SETS` found in ``out_dir``, in that
+    order, and for a complete zoo those of each listed model's report set
+    (``out_dir/<label>/``; one that is absent is mixed). Empty when there is none."""
+    out = Path(out_dir).expanduser()
+    checks = []
+    for output_set in OUTPUT_SETS:
+        check = check_output_set(out, output_set.manifest_name, output_set.others,
+                                 output_set.schema)
+        if check.status == "missing":
+            continue
+        checks.append(check)
+        if output_set is ZOO_FILES and check.status == "complete":
+            try:
+                document = read_output_set(out, output_set.manifest_name, output_set.others)
+            except (OSError, ValueError):  # replaced since it was checked: checked next time
+                continue
+            for model in document["models"]:  # labels are plain file names (ZooDoc)
+                sub = check_output_set(out / model["label"], REPORT_FILES.manifest_name,
+                                       REPORT_FILES.others, REPORT_FILES.schema)
+                if sub.status == "missing":
+                    sub = OutputSetCheck(sub.directory, sub.manifest, "mixed", problems=(
+                        f"listed in {out / output_set.manifest_name}, but missing",))
+                checks.append(sub)
+    return checks
 
 
 def read_output_set(
-    out_dir: str | os.PathLike, manifest: str, expected: tuple[str, ...] | list[str] = ()
+    out_dir: str | os.PathLike, manifest: str, expected: tuple[str, ...] | list[str] = (),
+    schema: Any = None,
 ) -> dict[str, Any]:
-    """The manifest's JSON document, after checking that its set is complete.
+    """The manifest's JSON document, after checking that its set is complete and that the
+    document fits its schema (:func:`check_output_set`).
 
-    The ``"output_set"`` record is removed from the returned document. A manifest written
-    by an older interp (no record) is returned as it is.
+    The ``"output_set"`` record is removed from the returned document.
 
     Raises:
         FileNotFoundError: no manifest in ``out_dir``.
         MixedOutputError: the set is mixed (the message names the files).
+        UnknownOutputError: the manifest cannot be checked or read (the message names the
+            file and the field).
     """
-    check = check_output_set(out_dir, manifest, expected)
+    check = check_output_set(out_dir, manifest, expected, schema)
     if check.status == "missing":
         raise FileNotFoundError(f"{Path(out_dir) / manifest} does not exist")
+    if check.status == "unknown":
+        raise UnknownOutputError(check.problems[0])
     if check.status == "mixed":
         raise MixedOutputError(check.message())
-    document = json.loads((Path(out_dir).expanduser() / manifest).read_text(encoding="utf-8"))
-    document.pop(MANIFEST_KEY, None)
+    path = Path(out_dir).expanduser() / manifest
+    schema = schema or _schema_of(manifest)
+    try:  # read again, checked again: the file may have been replaced since
+        document = read_json(path, max_bytes=MANIFEST_MAX_BYTES)
+        if not isinstance(document, dict):
+            raise JSONFileError(f"{path}: not a JSON object")
+        document.pop(MANIFEST_KEY, None)
+        if schema is not None:
+            validate(schema, document, source=str(path))
+    except JSONFileError as err:
+        raise UnknownOutputError(str(err)) from None
     return document

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,15 @@ from typing import Any
 import torch
 
 from ..io.output_files import write_files
+from ..io.safe_json import JSONFileError, read_json, safetensors_header, validate
+from ..io.schemas import (
+    HF_DIMS,
+    HFConfig,
+    NativeConfig,
+    SafetensorsIndex,
+    SpecialTokensDoc,
+    hf_dim,
+)
 from .gguf import GGUFError, converted_checkpoint, find_gguf, smollm2_gguf
 
 DEFAULT_MODEL_DIR = Path(__file__).parent.parent / "bundled" / "default"
@@ -78,10 +88,17 @@ _DTYPES = {
     "bfloat16": torch.bfloat16,
     "float64": torch.float64,
 }
+#: The dtype names :func:`load_model` takes (the CLI's ``--dtype`` choices).
+DTYPE_NAMES = tuple(_DTYPES)
 
 
 class ModelLoadError(ValueError):
     """A model spec could not be turned into a model; the message names the problem."""
+
+
+class UnknownModelError(ModelLoadError):
+    """A model spec that names nothing :func:`load_model` knows (no bundled name, no path,
+    no TransformerLens model name)."""
 
 
 def dtype_from(value: str | torch.dtype | None) -> torch.dtype | None:
@@ -336,17 +353,35 @@ def load_model(
     return _load_by_name(text, device, torch_dtype, device_map=device_map, **hub)
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+#: Largest ``config.json`` / ``special_tokens.json`` read (real ones are a few KiB).
+CONFIG_MAX_BYTES = 16 * 2**20
+
+
+def read_model_config(path: str | os.PathLike) -> dict[str, Any]:
+    """A model directory's ``config.json``, checked against its schema
+    (:class:`interp.io.schemas.NativeConfig`, or :class:`~interp.io.schemas.HFConfig` when
+    it names a ``model_type``): sizes are integers in range, nothing nests absurdly deep.
+
+    Raises:
+        ModelLoadError: no ``config.json``, or one that is not JSON or breaks its schema
+            (one line naming the file and the field).
+    """
+    path = Path(path)
     config_path = path / CONFIG_FILE
     if not config_path.is_file():
         raise ModelLoadError(f"{path} holds no {CONFIG_FILE}; it is not a model directory")
     try:
-        config = json.loads(config_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelLoadError(f"{config_path} is not valid JSON: {err}") from err
-    if not isinstance(config, dict):
-        raise ModelLoadError(f"{config_path} must hold a JSON object")
+        config = read_json(config_path, max_bytes=CONFIG_MAX_BYTES)
+        if not isinstance(config, dict):
+            raise ModelLoadError(f"{config_path} must hold a JSON object")
+        validate(HFConfig if "model_type" in config else NativeConfig, config,
+                 source=str(config_path))
+    except JSONFileError as err:
+        raise ModelLoadError(str(err)) from None
     return config
+
+
+_read_config = read_model_config
 
 
 def _read_special_tokens(path: Path) -> list[int]:
@@ -354,12 +389,132 @@ def _read_special_tokens(path: Path) -> list[int]:
     if not file.is_file():
         return []
     try:
-        ids = json.loads(file.read_text())["special_token_ids"]
-        return [int(i) for i in ids]
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        data = read_json(file, max_bytes=CONFIG_MAX_BYTES)
+        validate(SpecialTokensDoc, data, source=str(file))
+    except JSONFileError as err:
+        raise ModelLoadError(f"{err} (expected {{\"special_token_ids\": [ints]}})") from None
+    return [int(i) for i in data["special_token_ids"]]
+
+
+#: How many times fewer elements a quantized checkpoint may hold than its config implies
+#: (sub-byte weights are packed several to an element).
+QUANT_PACKING = 16
+
+
+def _check_native_fits(path: Path, config: dict[str, Any], dtype: torch.dtype) -> None:
+    """Before anything is built: the config must agree with ``model.safetensors``' header
+    (layers, embedding and attention shapes, parameter count) and the model must fit this
+    machine's memory (an ``n_ctx x n_ctx`` mask per layer included).
+
+    Raises:
+        ModelLoadError: naming the field that disagrees, or the memory it would need.
+    """
+    weights = path / WEIGHTS_FILE
+    try:
+        header = safetensors_header(weights)
+    except JSONFileError as err:
+        raise ModelLoadError(f"{weights} is corrupt or not safetensors: {err}") from None
+    n_layers, n_heads, d_head = config["n_layers"], config["n_heads"], config["d_head"]
+    d_model, d_vocab, n_ctx = config["d_model"], config["d_vocab"], config["n_ctx"]
+    standard = config.get("positional_embedding_type", "standard") == "standard"
+    mismatch = f"weights in {path} do not match its config ({CONFIG_FILE})"
+    layers = {int(m.group(1)) for name in header if (m := re.match(r"blocks\.(\d+)\.", name))}
+    if layers and layers != set(range(n_layers)):
+        raise ModelLoadError(f"{mismatch}: n_layers is {n_layers}; {WEIGHTS_FILE} holds "
+                             f"{len(layers)} layers")
+    expected = {"embed.weight": [d_vocab, d_model],
+                "blocks.0.attn.q.weight": [n_heads * d_head, d_model]}
+    if standard:
+        expected["pos_embed.weight"] = [n_ctx, d_model]
+    for name, shape in expected.items():
+        if name in header and header[name]["shape"] != shape:
+            raise ModelLoadError(f"{mismatch}: {name} has shape {tuple(header[name]['shape'])}, "
+                                 f"the config implies {tuple(shape)}")
+    d_mlp = 0 if config.get("attn_only") else (config.get("d_mlp") or 4 * d_model)
+    # a lower bound: embedding, positions, and per layer Q, O and the MLP's in and out
+    implied = d_vocab * d_model + (n_ctx * d_model if standard else 0) + n_layers * (
+        2 * d_model * n_heads * d_head + 2 * d_model * d_mlp)
+    held = sum(math.prod(t["shape"]) for t in header.values())
+    if implied > held:
+        raise ModelLoadError(f"{mismatch}: its sizes imply at least {implied:,} parameters; "
+                             f"{WEIGHTS_FILE} holds {held:,}")
+    rotary = 0 if standard else 2 * n_ctx * (config.get("rotary_dim") or d_head) * 4
+    _check_memory(path, held * _itemsize(dtype) * 2 + n_layers * n_ctx * n_ctx + rotary,
+                  f"{n_layers} layers with a {n_ctx} x {n_ctx} attention mask each")
+
+
+def _check_hf_fits(path: Path, config: dict[str, Any], dtype: torch.dtype,
+                   device_map: Any) -> None:
+    """Before ``from_pretrained``: a Hugging Face config must not ask for more layers, or
+    far more parameters, than its safetensors headers hold, and (without ``device_map``)
+    the weights must fit this machine's memory. Checkpoints stored only as
+    ``pytorch_model.bin`` have no cheap header and are checked by loading.
+
+    Raises:
+        ModelLoadError: naming the field that disagrees, or the memory it would need.
+    """
+    try:
+        header = _hf_header(path)
+    except JSONFileError as err:
+        raise ModelLoadError(f"cannot load the Hugging Face checkpoint in {path}: {err}") from None
+    if header is None:
+        return
+    mismatch = f"weights in {path} do not match its config ({CONFIG_FILE})"
+    n_layers = hf_dim(config, "layers")
+    layers = {int(m.group(1)) for name in header
+              if (m := re.search(r"(?:^|\.)(?:h|layers|layer|blocks)\.(\d+)\.", name))}
+    if n_layers is not None and layers and n_layers > len(layers):
+        field = next(n for n in HF_DIMS["layers"] if n in config or
+                     n in (config.get("text_config") or {}))
+        raise ModelLoadError(f"{mismatch}: {field} is {n_layers}; the weights hold "
+                             f"{len(layers)} layers")
+    width, vocab = hf_dim(config, "width"), hf_dim(config, "vocab")
+    held = sum(math.prod(t["shape"]) for t in header.values())
+    if width is not None:
+        # a lower bound: the token embedding and one width x width matrix per layer
+        implied = (vocab or 0) * width + (n_layers or 0) * width * width
+        if implied > held * QUANT_PACKING:
+            raise ModelLoadError(f"{mismatch}: its sizes imply at least {implied:,} "
+                                 f"parameters; the weights hold {held:,}")
+    if device_map is None:
+        _check_memory(path, held * _itemsize(dtype), "its weights")
+
+
+def _hf_header(path: Path) -> dict[str, dict] | None:
+    """The tensors of a Hugging Face checkpoint's safetensors file(s), from their headers
+    (None when its weights are not safetensors)."""
+    single = path / "model.safetensors"
+    if single.is_file():
+        return safetensors_header(single)
+    index = path / "model.safetensors.index.json"
+    if not index.is_file():
+        return None
+    data = read_json(index, max_bytes=CONFIG_MAX_BYTES)
+    validate(SafetensorsIndex, data, source=str(index))
+    header: dict[str, dict] = {}
+    for name in sorted(set(data["weight_map"].values())):
+        header.update(safetensors_header(path / name))
+    return header
+
+
+def _itemsize(dtype: torch.dtype | None) -> int:
+    return torch.empty((), dtype=dtype or torch.float32).element_size()
+
+
+def _check_memory(path: Path, needed: int, what: str) -> None:
+    total = _machine_memory()
+    if total and needed > total:
         raise ModelLoadError(
-            f"{file} must hold {{\"special_token_ids\": [ints]}}: {err}"
-        ) from err
+            f"the model in {path} needs about {needed / 2**30:,.1f} GiB to build ({what}); "
+            f"this machine has {total / 2**30:,.1f} GiB of memory")
+
+
+def _machine_memory() -> int | None:
+    """Bytes of physical memory (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return None
 
 
 def _load_tokenizer(path: Path) -> Any:
@@ -396,6 +551,7 @@ def _load_native_dir(
     weights_path = path / WEIGHTS_FILE
     if not weights_path.is_file():
         raise ModelLoadError(f"{path} holds no {WEIGHTS_FILE}")
+    _check_native_fits(path, config, dtype or dtype_from(config.get("dtype")) or torch.float32)
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as err:
@@ -489,6 +645,7 @@ def _load_hf_dir(
             f"{config.get('model_type')!r}) but no weights: expected one of "
             f"{', '.join(HF_WEIGHT_FILES)}"
         )
+    _check_hf_fits(path, config, dtype or torch.float32, device_map)
     from transformer_lens.model_bridge.sources import build_bridge_from_module
     from transformer_lens.model_bridge.sources._hf_format import (
         determine_architecture_from_hf_config,
@@ -621,9 +778,9 @@ def _load_by_name(name: str, device: Any, dtype: torch.dtype | None, **placement
 
     known = _known_names()
     if known and name not in known:
-        raise ModelLoadError(
-            f"unknown model {name!r}: not 'default', not an existing directory, and not a "
-            "TransformerLens model name"
+        raise UnknownModelError(
+            f"unknown model {name!r}: not {', '.join(map(repr, (*BUNDLED_MODELS, SMOLLM2_SPEC)))}, "
+            "not an existing directory or *.gguf file, and not a TransformerLens model name"
         )
     if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():
         raise ModelLoadError(

@@ -464,6 +464,20 @@ MAX_EXACT_SWEEP = 64
 #: Models with at most this many heads get every head's example pattern in the report.
 MAX_EXAMPLE_HEADS = 64
 
+#: The census size (sequences, repeat length) when none is given: the full size for models
+#: of up to :data:`MAX_EXACT_SWEEP` heads; for larger models (a 30 x 9-head model's forward
+#: pass costs as much as ~500 of the bundled model's) a smaller one whose classes held over
+#: three seeds on SmolLM2-135M (docs/smollm2.md).
+CENSUS_SIZE = (32, 30)
+LARGE_CENSUS_SIZE = (8, 20)
+
+
+def census_size(model: Any) -> tuple[int, int]:
+    """``(n_seqs, seq_len)`` of the census when the caller chooses none (see
+    :data:`CENSUS_SIZE`); ``seq_len`` is still cut to what fits the context by the CLI."""
+    heads = int(model.cfg.n_layers) * int(model.cfg.n_heads)
+    return CENSUS_SIZE if heads <= MAX_EXACT_SWEEP else LARGE_CENSUS_SIZE
+
 
 def _example_patterns(model: Any, stimuli: Stimuli, heads: list[HeadId]) -> dict:
     """The first sequence's tokens and each listed head's attention pattern on it."""

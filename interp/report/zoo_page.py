@@ -10,7 +10,9 @@ same bytes.
 The page has one column per model and one row per behavior; a cell lists the heads classed
 with that behavior, confirmed ones (an ablation that could refute the class did not) plain
 and unconfirmed ones marked ``?``. Below, each model's heads as a layer x head grid, and a
-link to its full report (``<label>/report.html``).
+link to its full report: ``<label>/report.html``, a relative path the template builds from
+the label, which is a plain file name (:mod:`interp.io.labels`: no ``/``, no ``:``, so no
+URL scheme); a page is never rendered with any other label.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io.jsonsafe import finite_or_none
+from ..io.labels import check_label
 from ..io.output_files import ZOO_FILES, write_set
 from .pages import asset, render_page
 
@@ -77,7 +80,14 @@ def zoo_document(
 
 
 def render_zoo_html(document: dict) -> str:
-    """The comparison page (self-contained HTML, no scripts) of a :func:`zoo_document`."""
+    """The comparison page (self-contained HTML, no scripts) of a :func:`zoo_document`.
+
+    Raises:
+        ValueError: a model's label is not a plain file name (its link could point
+            elsewhere).
+    """
+    for model in document["models"]:
+        check_label(model["label"])
     grids = {m["label"]: _grid(m) for m in document["models"]}
     tags = {b: _tag(b) for b in document["behaviors"]}
     colors = {b: f"t{i % 6}" for i, b in enumerate(document["behaviors"])}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .specs import model_content_hash, spec_label
-from .store import Item, item_key, read_item, write_item
+from .store import Item, item_key, items_dir, read_item, write_item
 
 #: Ray retries of a task whose worker process died (Ray's own ``max_retries``).
 MAX_RETRIES = 3
@@ -33,12 +33,15 @@ class ItemRun:
         failed: label -> error message, for items that failed.
         computed: labels of the items computed by this run, in the order they finished.
         reused: labels of the items read from the store.
+        replaced: label -> why its stored file was not used (one line naming the file),
+            for items computed again although a file was there.
     """
 
     results: dict[str, dict]
     failed: dict[str, str]
     computed: tuple[str, ...] = ()
     reused: tuple[str, ...] = ()
+    replaced: dict[str, str] = field(default_factory=dict)
 
 
 def run_items(
@@ -73,14 +76,14 @@ def run_items(
 
     Raises:
         RayMissingError: ``ray`` given and Ray not installed.
-        ValueError: two specs with the same label.
+        ValueError: an invalid label, two specs with the same label (in any case), or
+            ``store/items`` a link (:class:`interp.runs.store.StoreError`); all before any
+            work.
     """
     import torch
 
-    labels = [spec_label(s) for s in specs]
-    repeated = sorted({x for x in labels if labels.count(x) > 1})
-    if repeated:
-        raise ValueError(f"two models share the label(s) {repeated}; give each a label")
+    labels = unique_labels(specs)
+    items_dir(store)
     threads = threads or torch.get_num_threads()
     ray_mod, started = _start_ray(ray, workers) if ray is not None else (None, False)
     try:
@@ -93,14 +96,18 @@ def run_items(
         failed: dict[str, str] = {}
         reused: list[str] = []
         todo: list[Item] = []
+        replaced: dict[str, str] = {}
         for item in items:
-            stored = read_item(root, item.key) if item.key else None
             if item.error is not None:
                 failed[item.label] = item.error
-            elif stored is not None:
-                results[item.label] = stored
+                continue
+            stored = read_item(root, item, kind, settings)
+            if stored.result is not None:
+                results[item.label] = stored.result
                 reused.append(item.label)
             else:
+                if stored.problem is not None:
+                    replaced[item.label] = stored.problem
                 todo.append(item)
         bar = None
         if progress:
@@ -130,7 +137,22 @@ def run_items(
         if started:
             ray_mod.shutdown()
     return ItemRun(results=results, failed=failed, computed=tuple(computed),
-                   reused=tuple(reused))
+                   reused=tuple(reused), replaced=replaced)
+
+
+def unique_labels(specs: Sequence[dict]) -> list[str]:
+    """The labels of ``specs`` (:func:`spec_label`), checked to be unique in any case (a
+    zoo makes a directory of each, and some file systems ignore case).
+
+    Raises:
+        ValueError: an invalid given label, or a label used twice.
+    """
+    labels = [spec_label(s) for s in specs]
+    folded = [x.lower() for x in labels]
+    repeated = sorted({x for x in labels if folded.count(x.lower()) > 1})
+    if repeated:
+        raise ValueError(f"two models share the label(s) {repeated}; give each a label")
+    return labels
 
 
 def _make_item(kind: str, label: str, spec: dict, settings: dict) -> Item:

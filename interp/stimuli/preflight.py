@@ -85,12 +85,15 @@ def check_token_ids(ids: Iterable[int], vocab_size: int, name: str = "exclude_to
     return tuple(sorted(out))
 
 
-def fit_seq_len(n_ctx: int, requested: int | None) -> tuple[int, str | None]:
+def fit_seq_len(
+    n_ctx: int, requested: int | None, *, default: int = DEFAULT_SEQ_LEN,
+) -> tuple[int, str | None]:
     """The repeat length ``L`` to use in a model whose context holds ``n_ctx`` positions.
 
     ``[BOS] r r`` needs ``2 * L + 1`` positions. An explicit ``requested`` length must fit
-    (an error otherwise); with ``requested=None`` the default :data:`DEFAULT_SEQ_LEN` is
-    used, or the longest ``L`` that fits when the context is shorter, with a note saying so.
+    (an error otherwise); with ``requested=None`` the ``default`` (:data:`DEFAULT_SEQ_LEN`)
+    is used, or the longest ``L`` that fits when the context is shorter, with a note saying
+    so.
 
     Returns:
         ``(L, note)``: the note is None unless the default was shortened.
@@ -112,11 +115,11 @@ def fit_seq_len(n_ctx: int, requested: int | None) -> tuple[int, str | None]:
             f"the model's context ({n_ctx} positions) is too short for [BOS] r r with "
             "|r| >= 2 (5 positions)"
         )
-    if DEFAULT_SEQ_LEN <= longest:
-        return DEFAULT_SEQ_LEN, None
+    if default <= longest:
+        return int(default), None
     return longest, (
         f"the model's context is {n_ctx} positions, too short for the default --seq-len "
-        f"{DEFAULT_SEQ_LEN} ({2 * DEFAULT_SEQ_LEN + 1} positions): using --seq-len {longest}, "
+        f"{default} ({2 * default + 1} positions): using --seq-len {longest}, "
         "the longest repeat that fits"
     )
 
