@@ -157,9 +157,11 @@ def test_html_is_self_contained_and_deterministic(sweep, tmp_path):
     assert not re.search(r"<script[^>]*\bsrc=", page)
     outside_bundle = page.replace(get_plotlyjs(), "")
     assert "http://" not in outside_bundle and "https://" not in outside_bundle
-    # one figure per behavior and per measure, plus the model-level curves (prefix matching)
-    assert outside_bundle.count('id="interp-sweep-') == (len(sweep.behaviors)
-                                                         + len(sweep.measures) + 1)
+    # one figure per behavior and per measure with any value, plus the model-level curves
+    # (prefix matching); the others are named, not drawn empty
+    drawn = [name for name, values in (*sweep.scores.items(), *sweep.measures.items())
+             if torch.isfinite(values).any()]
+    assert outside_bundle.count('id="interp-sweep-') == len(drawn) + 1
     paths = write_sweep(sweep, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["sweep.html", "sweep.json"]
     assert CheckpointSweep.from_dict(json.loads(paths["json"].read_text())).steps == (0, 2, 4)
@@ -253,3 +255,75 @@ def test_sweep_curves_the_per_head_measures(watch_model):
     assert 'id="interp-sweep-measure-sink"' in render_sweep_html(sweep)
     with pytest.raises(KeyError, match="unknown measure"):
         measure_curves(sweep, "nope")
+
+
+# ------------------------------------------------- the sweep page says only what it measured
+
+
+def _outside_figures(page: str) -> str:
+    """The page's text without plotly.js and the figures' data."""
+    return re.sub(r"<script.*?</script>", "", page, flags=re.S)
+
+
+def test_sweep_page_without_held_out_text_says_only_what_was_measured(sweep):
+    from interp.report.sweep_page import model_curves
+
+    assert sweep.icl_score is None and not sweep.text_scores  # prefix matching only
+    page = render_sweep_html(sweep)
+    text = _outside_figures(page)
+    prefix = sweep.curves["prefix_matching"]
+    length, repeats = prefix["repeat_len"], prefix["n_repeats"]
+    assert f"[BOS] + {length} distinct random tokens repeated {repeats} times" in text
+    assert "25 distinct" not in text or length == 25
+    assert "In-context score" not in text and "Repeated text" not in text
+    # the header and "Measured on" in words, not JSON dicts
+    lead = text.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
+    assert "{" not in lead and "&#34;" not in lead and "random tokens" in lead
+    measured = text.split("<p>Measured on:</p>", 1)[1].split("</ul>", 1)[0]
+    assert "{" not in measured and "prefix matching: " in measured
+    # one panel (prefix matching), its steps on its own axis: no blank panels below it
+    fig = model_curves(sweep)
+    assert "yaxis2" not in fig.to_dict()["layout"] and fig.layout.xaxis.showticklabels is True
+    assert fig.layout.xaxis.title.text == "step"
+
+
+def test_sweep_page_shows_no_nan_and_draws_no_empty_chart(sweep):
+    from interp.report.sweep_page import best_head_text
+
+    assert not torch.isfinite(sweep.scores["copy_suppression"]).any()  # nothing predicted
+    page = render_sweep_html(sweep)
+    text = _outside_figures(page)
+    assert not re.search(r"\bnan\b", text, flags=re.I)
+    assert best_head_text(sweep, "copy_suppression", 0) == "n/a"
+    assert 'id="interp-sweep-copy_suppression"' not in page
+    assert "Not drawn (no head has a score at any checkpoint): copy_suppression" in text
+    for name, values in sweep.measures.items():
+        if not torch.isfinite(values).any():
+            assert f'id="interp-sweep-measure-{name}"' not in page
+            assert name in text.split("Not drawn (no value at any checkpoint):", 1)[1]
+
+
+def test_a_rise_shared_with_an_earlier_behavior_names_no_head_of_its_own():
+    from interp.report.sweep_page import rise_lines
+
+    steps, n = (0, 100, 200), 3
+    grid = torch.zeros(n, 1, 2)  # (checkpoint, layer, head)
+    induction = grid.clone()
+    induction[2, 0, 1] = 0.9  # head 0.1 learns induction at step 200 ...
+    previous = grid.clone()
+    previous[1, 0, 0] = 0.8
+    scores = {"previous_token": previous, "induction": induction,
+              "copy_suppression": induction.clone()}  # ... and attends where it would
+    sweep = CheckpointSweep(
+        labels=("a", "b", "c"), steps=steps, sources=("a", "b", "c"), n_layers=1, n_heads=2,
+        scores=dict(sorted(scores.items())),  # sweep.json order: by name
+        nulls={b: grid.clone() for b in scores}, stderrs={b: grid.clone() for b in scores},
+        first_copy_loss=torch.ones(n), second_copy_loss=torch.ones(n), stimuli={})
+    rises = rise_lines(sweep)
+    assert rises[:2] == ["previous_token: step 100 (head 0.0, lift +0.80)",
+                         "induction: step 200 (head 0.1, lift +0.90)"]
+    assert rises[2].startswith("copy_suppression: step 200 (head 0.1, lift +0.90); the same "
+                               "head as induction's rise")
+    assert "names no copy_suppression head" in rises[2]
+    page = render_sweep_html(sweep)
+    assert "a sweep runs no ablation" in page

@@ -189,8 +189,10 @@ def test_attention_pattern_is_query_by_key_with_blank_future_keys():
         assert z[q][: q + 1] == INDUCTION[q]
         assert z[q][q + 1:] == [None] * (n - q - 1)
     assert (trace.zmin, trace.zmax) == (0.0, 1.0)
-    assert list(trace.customdata[5][3]) == ["8", "7"]  # [query token, key token]
-    for word in ("query", "key", "token", "attention"):
+    # each position labelled with its token (no text recorded: its id)
+    assert list(trace.x) == list(trace.y) == [f"{i} #{t}" for i, t in enumerate(TOKENS)]
+    assert fig.layout.xaxis.type == fig.layout.yaxis.type == "category"
+    for word in ("query", "key", "attention"):
         assert word in trace.hovertemplate
     assert tuple(fig.layout.yaxis.range) == (n - 0.5, -0.5)  # query 0 at the top
     assert fig.layout.xaxis.title.text == "key position"

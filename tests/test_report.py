@@ -304,7 +304,7 @@ class _Table(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "table" and attrs.get("class") == "heads":
+        if tag == "table" and "heads" in (attrs.get("class") or "").split():
             self._in_table = True
         if not self._in_table:
             return
@@ -352,8 +352,15 @@ def _page_data(page: str) -> dict:
 def test_page_data_holds_the_example_and_each_heads_evidence(result):
     data = _page_data(render_html(result))
     assert data["tokens"] == TOKENS
-    assert data["patterns"] == result.example["patterns"]
+    # thousandths, divided back by the page: the recorded weights exactly
+    assert data["scale"] == {label: 1000 for label in result.example["patterns"]}
+    assert {label: [[v / 1000 for v in row] for row in rows]
+            for label, rows in data["patterns"].items()} == result.example["patterns"]
     assert list(data["heads"]) == ["0.0", "0.1", "1.0", "1.1"]
+    # the scores the explorer and the table's hover read: score, null, lift, stderr,
+    # no-repeat score, classed
+    assert data["behaviors"] == list(BEHAVIORS)
+    assert data["scores"]["1.0"][2] == [0.85, 0.1, 0.833, 0.01, None, 1]
     assert data["first"] == "1.0"  # the confirmed induction head
     assert data["figure"] == "interp-pattern"
 
@@ -386,7 +393,9 @@ def test_page_data_cannot_break_out_of_its_script_block():
 
 def test_explorer_lists_every_head_and_opens_on_one_with_a_pattern(result):
     page = render_html(result)
-    options = re.findall(r'<option value="([^"]+)"( selected)?>([^<]*)</option>', page)
+    picker = page.split('id="interp-head-select">', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<optgroup label="([^"]+)">', picker) == ["layer 0", "layer 1"]
+    options = re.findall(r'<option value="([^"]+)"( selected)?>([^<]*)</option>', picker)
     assert [value for value, _, _ in options] == ["0.0", "0.1", "1.0", "1.1"]
     assert [value for value, selected, _ in options if selected] == ["1.0"]
     assert options[3][2] == "1.1 — induction ✗, duplicate_token ✗ (no pattern)"
@@ -404,36 +413,39 @@ def test_report_without_example_has_no_pattern_figure():
 
 
 def test_heads_table_is_sortable_and_every_number_has_hover_text(result):
-    table = _table(render_html(result))
+    page = render_html(result)
+    table = _table(page)
     assert [r[0]["text"] for r in table.rows] == ["0.0", "0.1", "1.0", "1.1"]
     assert table.row_heads == ["0.0", "0.1", "1.0", "1.1"]  # what a row click opens
     headers = {h["text"]: h for h in table.headers if h["text"] not in ("score", "null", "lift")}
     assert set(headers) == {"head", "classes", "loss effect", "OV copying", "feeders"}
-    assert len([h for h in table.headers if h["text"] == "score"]) == len(BEHAVIORS)
+    scores = [h for h in table.headers if h["text"] == "score"]
+    assert [h["data-b"] for h in scores] == list(BEHAVIORS)  # the page script's hover key
     n_cells = {len(r) for r in table.rows}
     assert len(n_cells) == 1
     assert max(int(h["data-col"]) for h in table.headers) == n_cells.pop() - 1
     assert {h["data-type"] for h in table.headers} == {"head", "text", "num"}
+    # null and lift are shown on demand (class nl, hidden while the table is compact)
+    assert {h["class"] for h in table.headers if h["text"] in ("null", "lift")} == {"nl"}
 
     def column(name):
         return [row[int(headers[name]["data-col"])] for row in table.rows]
 
-    assert [float(c["data-sort"]) for c in column("loss effect")] == [
-        h.loss_effect for h in result.heads
-    ]
-    assert [float(c["data-sort"]) for c in column("OV copying")] == [0.01, -0.2, 0.93, 0.4]
+    # numbers sort by their text (the page script reads it) ...
+    assert [float(c["text"]) for c in column("loss effect")] == pytest.approx(
+        [h.loss_effect for h in result.heads], abs=5e-5)
+    assert [float(c["text"]) for c in column("OV copying")] == [0.01, -0.2, 0.93, 0.4]
     feeders = column("feeders")
     assert [c["text"] for c in feeders] == ["", "", "0.1 (+0.250)", "none"]
+    assert feeders[2]["data-sort"] == "0.25"  # ... or by data-sort where the text is not one
     assert "data-sort" not in feeders[3]
     assert column("classes")[0]["data-sort"] == ""  # no class: sorted last
     # each behavior's score, null and lift columns, in order
     for i, behavior in enumerate(BEHAVIORS):
         cells = [row[2 + 3 * i] for row in table.rows]
-        assert [float(c["data-sort"]) for c in cells] == [h.scores[behavior]
-                                                         for h in result.heads]
-        assert all(c["title"].startswith(f"{behavior} score ") for c in cells)
-    numeric = [c for row in table.rows for c in row if "num" in c.get("class", "").split()]
-    assert numeric and all(c.get("title") for c in numeric)
+        assert [float(c["text"]) for c in cells] == pytest.approx(
+            [h.scores[behavior] for h in result.heads], abs=5e-4)
+        assert [row[3 + 3 * i]["class"] for row in table.rows] == ["num nl"] * 4
 
 
 def test_control_behaviors_get_a_score_column_only():
@@ -487,8 +499,9 @@ def test_guide_fields_are_classifier_settings():
     from interp.report.head_report import _GUIDE
 
     fields = {name for _, text in _GUIDE for _, name, _, _ in Formatter().parse(text) if name}
-    assert fields == {"min_lift", "z", "method", "min_effect", "z_effect"}
-    assert fields <= set(ClassifySettings.__dataclass_fields__)
+    # the classifier's constants (filled in by the report) aside
+    assert fields - {"shortcut_loss"} == {"min_lift", "z", "method", "min_effect", "z_effect"}
+    assert fields - {"shortcut_loss"} <= set(ClassifySettings.__dataclass_fields__)
 
 
 def test_report_json_has_a_schema_version_and_refuses_newer():
@@ -521,3 +534,123 @@ def test_sweep_hover_labels_are_escaped(planted):
     labels = {cd[0] for trace in fig.data if trace.customdata is not None
               for cd in trace.customdata}
     assert labels == {"&lt;b&gt;1&lt;/b&gt;", "&lt;i&gt;2&lt;/i&gt;"}
+
+
+# ------------------------------------------------------ what a researcher reads (issue 19)
+
+
+def _section(page: str, anchor: str) -> str:
+    return page.split(f'<section id="{anchor}">', 1)[1].split("</section>", 1)[0]
+
+
+def _with_local_window(document: dict) -> dict:
+    """``document`` with a fifth behavior that no head holds (no candidate at all)."""
+    for h in document["heads"]:
+        for field, value in (("scores", 0.1), ("nulls", 0.1), ("lifts", 0.0),
+                             ("stderr", 0.01)):
+            h[field]["local_window"] = value
+    return document
+
+
+def test_summary_puts_confirmed_classes_first_and_no_line_where_nothing_holds():
+    c = Classification.from_dict(_with_local_window(make_document()))
+    lines = c.summary().splitlines()
+    behaviors = [line.split(":")[0] for line in lines[2:] if not line.startswith("group")]
+    # confirmed classes first (registry order), then a behavior whose candidates all failed
+    assert behaviors == ["previous_token", "induction", "duplicate_token"]
+    assert not any(line.startswith("local_window") for line in lines)
+    summary = re.sub(r"<wbr>", "", _section(render_html(c), "summary"))
+    shown, rest = summary.split('<details class="rest">', 1)
+    assert "previous_token" in shown and "induction" in shown
+    assert "duplicate_token" not in shown and "local_window" not in shown
+    assert "duplicate_token" in rest and "no candidate head: local_window" in rest
+
+
+def test_tables_scroll_in_their_box_keep_the_head_column_and_break_names_between_parts():
+    document = make_document()
+    page = render_html(Classification.from_dict(document))
+    groups = _section(page, "groups")
+    assert '<div class="table-wrap"><table class="groups">' in groups
+    # a hook name wraps after its parts (':', '@', '.' before a letter), never inside one
+    assert ("probe_accuracy:<wbr>occurred_before@<wbr>blocks.0.<wbr>hook_resid_post"
+            in _section(page, "heads"))
+    css = page.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert "anywhere" not in css and "break-all" not in css
+    assert re.search(r"table\.heads tbody th[^{]*\{[^}]*position: sticky; left: 0", css)
+
+
+def test_relative_effects_outside_0_1_and_per_head_bars_say_how_to_read_them():
+    document = make_document()
+    document["groups"][0]["relative"] = 2.021
+    head = document["heads"][0]
+    head["measures"] = {"sink": 0.9}
+    head["checks"] = {"sink": {
+        "method": "value norm", "metric": "sink_value_norm", "clean": 7.55, "ablated": 83.6,
+        "effect": -76.0, "relative": -10.07, "stderr": 0.098, "scale": 7.55,
+        "status": "refuted", "confirmed": False,
+        "reason": "BOS writes 83.6 per unit of attention, 11.1x a content key's 7.55 (their "
+                  "5% quantile: 2.75); relative effect -10.071 < 0.636"}}
+    document["measures"] = [{"name": "sink", "description": "attention-sink score (0..1).",
+                             "threshold": 0.3, "label": "sink (measure)",
+                             "check_claim": "no-op sink", "check": "the sink key writes "
+                             "below the 5% quantile of the content keys"}]
+    page = render_html(Classification.from_dict(document))
+    groups = _section(page, "groups")
+    cell = re.search(r'<td class="num outside"[^>]*title="([^"]*)">2.021</td>', groups)
+    assert cell and "above 1: with the heads ablated the second copy became harder" in cell[1]
+    for anchor in ("groups", "ablations"):
+        assert "Above 1 the ablation removed more than the behavior" in _section(page, anchor)
+    measures = _section(page, "measures")
+    line = re.search(r'<li title="([^"]*)" class="failed">0.0 no-op sink ✗', measures)
+    assert line and "0.636 is this head&#39;s own bar" in line[1]
+    assert "below 0: the sink key writes more than a content key" in line[1]
+    assert "where a check sets each head&#39;s own bar" in measures
+    data = _page_data(page)
+    panel = dict(data["heads"]["0.0"]["sections"])["Check: no-op sink ✗"]
+    assert panel[-1].startswith("how to read: 0.636 is this head's own bar")
+
+
+def test_measures_in_0_1_share_a_fixed_scale_and_positions_print_as_whole_numbers():
+    from interp.report.plots import measure_heatmaps
+
+    document = make_document()
+    for h, sink, key in zip(document["heads"], (0.11, 0.02, 0.05, 0.08), (239.0, 0.0, 12.0, 5.0)):
+        h["measures"] = {"sink": sink, "sink_key": key}
+    document["measures"] = [
+        {"name": "sink", "description": "attention-sink score (0..1).", "threshold": 0.3,
+         "label": "sink (measure)"},
+        {"name": "sink_key", "description": "the key position of the sink."}]
+    c = Classification.from_dict(document)
+    fig = measure_heatmaps(c)
+    sink, key = fig.data
+    # 0.11, the largest sink score, is a pale cell of the fixed 0..1 scale
+    assert sink.coloraxis == "coloraxis"
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
+    assert "(* &gt; 0.3)" in fig.layout.annotations[0].text  # the threshold, in the title
+    # a position has its own scale and prints as a whole number
+    assert key.coloraxis == "coloraxis2" and fig.layout.coloraxis2.colorbar is not None
+    assert key.text[0][0] == "239" and ".0f" in key.hovertemplate
+    values = _section(render_html(c), "measures").split('<details class="values"', 1)[1]
+    assert '<td class="num">239</td>' in values and "239.0" not in values
+
+
+def test_explorer_shows_decoded_token_text_where_the_result_holds_it():
+    from interp.report.plots import attention_pattern
+
+    document = make_document()
+    document["example"]["token_text"] = ["<s>", " def", " f", "(", " def", " f", "("]
+    c = Classification.from_dict(document)
+    labels = list(attention_pattern(c, "1.0").data[0].x)
+    assert labels == ["0 &lt;s&gt;", "1 ␣def", "2 ␣f", "3 (", "4 ␣def", "5 ␣f", "6 ("]
+    page = render_html(c)
+    assert "Example sequence: <span>&lt;s&gt; def f( def f(</span>" in page
+    assert not re.search(r"token \d", page.replace(get_plotlyjs_text(), ""))
+    # without token text (a model with no tokenizer) the ids, marked as ids
+    plain = attention_pattern(Classification.from_dict(make_document()), "1.0").data[0].x
+    assert list(plain)[:2] == ["0 #0", "1 #5"]
+
+
+def get_plotlyjs_text() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()

@@ -219,3 +219,234 @@ def test_table_rows_open_heads_and_headers_sort(page, census):
     _assert_pattern_drawn(page, census, "0.1")
     selected = page.find_elements("css selector", "table.heads tr.selected")
     assert [r.get_attribute("data-head") for r in selected] == ["0.1"]
+
+
+# ------------------------------------------- pages that read at any size (issues 17 and 19)
+
+#: Elements whose right edge lies past the viewport, outside any box that scrolls them.
+TOO_WIDE_JS = """
+var width = document.documentElement.clientWidth, out = [];
+function scrolls(node) {
+  for (var p = node.parentElement; p && p !== document.body; p = p.parentElement) {
+    var style = getComputedStyle(p);
+    if (['auto', 'scroll', 'hidden'].indexOf(style.overflowX) >= 0) {
+      return p.getBoundingClientRect().right <= width + 1;
+    }
+  }
+  return false;
+}
+document.querySelectorAll('body *').forEach(function (node) {
+  var box = node.getBoundingClientRect();
+  if (box.width > 0 && box.right > width + 1 && !scrolls(node)) {
+    out.push(node.tagName + '.' + node.className + ' ' + Math.round(box.right));
+  }
+});
+return [document.documentElement.scrollWidth, width, out.slice(0, 10)];
+"""
+
+
+#: Plot panels (subplots) with nothing drawn in them; a figure with no trace at all must
+#: say why (an annotation) instead of showing axes.
+EMPTY_PANELS_JS = """
+var out = [];
+document.querySelectorAll('.js-plotly-plot').forEach(function (gd) {
+  var full = gd._fullData || [], layout = gd._fullLayout;
+  if (!full.length) {
+    if (!(layout.annotations || []).length) { out.push(gd.id + ': no trace, no message'); }
+    return;
+  }
+  (layout._subplots.cartesian || []).forEach(function (id) {
+    var has = full.some(function (t) {
+      if (t.visible !== true || (t.xaxis || 'x') + (t.yaxis || 'y') !== id) { return false; }
+      var values = t.type === 'heatmap' ? [].concat.apply([], t.z || []) : (t.y || []);
+      return Array.prototype.some.call(values, function (v) {
+        return v !== null && v !== undefined && isFinite(v);
+      });
+    });
+    if (!has) { out.push(gd.id + ': panel ' + id + ' is empty'); }
+  });
+});
+return out;
+"""
+
+
+#: Text shown on the page (HTML and the figures' SVG text) that prints NaN as a number.
+NAN_JS = """
+var texts = [document.body.innerText];
+document.querySelectorAll('svg text').forEach(function (t) { texts.push(t.textContent); });
+return texts.filter(function (t) { return /\\bnan\\b/i.test(t); })
+  .map(function (t) { var i = t.search(/\\bnan\\b/i); return t.slice(Math.max(0, i - 40), i + 20); });
+"""
+
+
+#: Line breaks inside a word of the cells matched (a break must follow a space or one of
+#: the places a name may break: ``@ : / + = .``, or fall before a space).
+MID_WORD_JS = """
+var out = [];
+document.querySelectorAll(arguments[0]).forEach(function (cell) {
+  var walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+  var node, chars = [];
+  while ((node = walker.nextNode())) {
+    if (node.nodeType === 1) {
+      if (node.tagName === 'BR') { chars.push(['\\n', -1]); }  // a line the cell asked for
+      continue;
+    }
+    for (var i = 0; i < node.length; i++) {
+      var range = document.createRange();
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      var rects = range.getClientRects();
+      if (rects.length) { chars.push([node.data[i], rects[0].top]); }
+    }
+  }
+  for (var k = 1; k < chars.length; k++) {
+    if (chars[k][1] > chars[k - 1][1] + 2 && chars[k - 1][1] >= 0) {
+      var before = chars[k - 1][0], after = chars[k][0];
+      if (!/[\\s@:\\/+=.,;(\\u2192]/.test(before) && !/\\s/.test(after)) {
+        var text = chars.slice(Math.max(0, k - 12), k + 12).map(function (c) { return c[0]; });
+        out.push(text.join('').replace(/\\n/g, ' '));
+      }
+    }
+  }
+});
+return out;
+"""
+
+
+def _assert_page_reads(driver) -> None:
+    """No element wider than the viewport outside a scroll box, no empty plot panel, no
+    NaN shown as a number."""
+    scroll_width, width, wide = driver.execute_script(TOO_WIDE_JS)
+    assert scroll_width <= width and not wide, f"page {scroll_width} px in {width}: {wide}"
+    assert driver.execute_script(EMPTY_PANELS_JS) == []
+    assert driver.execute_script(NAN_JS) == []
+
+
+def _show_every_head(driver) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element("css selector", "select[data-filter='show']")).select_by_value(
+        "all")
+
+
+def test_report_reads_at_1400_px(page):
+    _assert_page_reads(page)
+    _show_every_head(page)
+    assert page.execute_script(MID_WORD_JS, "table.heads td.ev") == []
+    hook = page.execute_script(
+        "return Array.from(document.querySelectorAll('table.heads td.ev'))"
+        ".map(function (c) { return c.textContent; }).join(' ');")
+    assert "hook_resid_post" in hook  # the check saw hook names
+
+
+@pytest.fixture(scope="module")
+def large_report(tmp_path_factory):
+    from large_report import large_document
+
+    from interp.report.head_report import write_report
+    from interp.results.classification import Classification
+
+    census = Classification.from_dict(large_document())
+    return census, write_report(census, tmp_path_factory.mktemp("large"))["html"]
+
+
+@pytest.fixture
+def large_page(driver, large_report):
+    _, path = large_report
+    driver.get_log("browser")
+    driver.get(path.resolve().as_uri())
+    expected = path.read_text(encoding="utf-8").count('class="plotly-graph-div"')
+    _wait(driver, lambda d: _drawn_figures(d) == expected, "every figure drawn")
+    yield driver
+    _assert_no_console_errors(driver)
+
+
+def _visible_rows(driver) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('table.heads tbody tr'))"
+        ".filter(function (r) { return !r.hidden; })"
+        ".map(function (r) { return r.getAttribute('data-head'); });"
+    )
+
+
+def test_270_heads_read_at_1400_px(large_page, large_report):
+    _, path = large_report
+    _assert_page_reads(large_page)
+    assert large_page.execute_script(MID_WORD_JS, "table.heads td.ev") == []
+    assert path.stat().st_size < 6_100_000  # 7.1 MB before; plotly.js alone is 4.8 MB
+
+
+def test_270_heads_table_filters_by_class_behavior_and_layer(large_page, large_report):
+    from selenium.webdriver.support.ui import Select
+
+    census, _ = large_report
+    classified = [h.label for h in census.heads if h.classes]
+    assert _visible_rows(large_page) == classified  # opens on the classified heads
+    count = large_page.find_element("id", "interp-heads-count")
+    assert count.text == f"{len(classified)} of 270 heads shown"
+
+    def choose(name, value):
+        Select(large_page.find_element("css selector", f"select[data-filter='{name}']")
+               ).select_by_value(value)
+
+    choose("show", "all")
+    choose("layer", "18")
+    assert _visible_rows(large_page) == [f"18.{i}" for i in range(9)]
+    choose("layer", "")
+    choose("show", "confirmed")
+    choose("behavior", "induction")
+    assert _visible_rows(large_page) == census.heads_with("induction", confirmed=True)
+    choose("show", "marked")
+    choose("behavior", "")
+    assert len(_visible_rows(large_page)) == len(
+        {h for m in ("sink", "induction_long") for h in census.marked_by(m)})
+    # null and lift columns on demand; the behavior headers widen to cover them
+    toggle = large_page.find_element("css selector", "input[data-toggle='nl']")
+    nl = "table.heads td.nl"
+    assert not large_page.find_elements("css selector", nl)[0].is_displayed()
+    toggle.click()
+    assert large_page.find_elements("css selector", nl)[0].is_displayed()
+    assert large_page.execute_script(
+        "return document.querySelector('table.heads th[data-span]').colSpan;") == 3
+
+
+def test_270_heads_summary_and_explorer_open_any_head(large_page, large_report):
+    from selenium.webdriver.common.keys import Keys
+
+    census, _ = large_report
+    summary = large_page.find_element("id", "summary")
+    assert "160 of 270 heads" in summary.text
+    link = summary.find_element("css selector", "table.summary a.head")
+    label = link.text
+    link.click()
+    _assert_pattern_drawn(large_page, census, label)
+    box = large_page.find_element("id", "interp-head-input")
+    box.send_keys("4.4", Keys.ENTER)
+    _wait(large_page, lambda d: d.find_element("id", "interp-head-select")
+          .get_attribute("value") == "4.4", "typed head selected")
+    assert large_page.find_element("id", "interp-head-detail").text.startswith("head 4.4")
+    detail = large_page.find_element("id", "interp-head-detail").text
+    assert "local_window: score" in detail  # the scores, written from the page data
+    # a score cell's hover text: its behavior's score, null, lift and stderr
+    title = large_page.execute_script(
+        "var c = document.querySelector('table.heads tr[data-head=\"4.4\"] td.num');"
+        "c.dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); return c.title;")
+    assert title.startswith("previous_token score ") and "null" in title and "lift" in title
+
+
+@pytest.fixture(scope="module")
+def sweep_page_path(planted, tmp_path_factory):
+    import interp
+    from interp.report.sweep_page import write_sweep
+
+    sweep = interp.score_checkpoints([planted.model, planted.model], labels=["s100", "s200"],
+                                     n_seqs=4, seq_len=10)
+    return write_sweep(sweep, tmp_path_factory.mktemp("sweep"))["html"]
+
+
+def test_sweep_page_reads_at_1400_px(driver, sweep_page_path):
+    driver.get_log("browser")
+    driver.get(sweep_page_path.resolve().as_uri())
+    expected = sweep_page_path.read_text(encoding="utf-8").count('class="plotly-graph-div"')
+    _wait(driver, lambda d: _drawn_figures(d) == expected, "every figure drawn")
+    _assert_page_reads(driver)
+    _assert_no_console_errors(driver)

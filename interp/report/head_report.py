@@ -10,9 +10,21 @@ writes them into one directory:
   explorer, the classification table, the ablation effects, the loss effect of each head,
   the group ablations, model, settings and baseline losses, and a guide generated from the
   behaviors' own descriptions and the recorded settings. Hovering shows exact values;
-  clicking a head (a heatmap cell, a bar, a table row) or picking it from the explorer's
-  list draws its attention pattern and lists its evidence; clicking a table header sorts
-  the table;
+  clicking a head (a heatmap cell, a bar, a table row, a head named in the summary) or
+  picking it from the explorer's list (grouped by layer, or typed) draws its attention
+  pattern and lists its evidence; clicking a table header sorts the table, and its filters
+  show every head, the classified ones, those with a confirmed class or those a measure
+  marks, by class and by layer.
+
+  It reads at any size (SmolLM2's 30 x 9 heads): the summary counts each confirmed class
+  and names its strongest heads, says a measure that marks 160 heads in one line, and
+  folds the rest (unconfirmed candidates, behaviors with no candidate, groups that showed
+  nothing) one click away; heatmaps of more than :data:`~interp.report.plots.LARGE_GRID`
+  heads carry marks, not numbers; the table opens on the classified heads, with the null
+  and lift columns on demand; wide tables scroll in their own box with the head column in
+  view; long names wrap between their parts. The page carries each number once where it
+  can (the explorer's scores and the table's hover text come from the page data), so
+  plotly.js is most of its size;
 - ``report.json``: ``Classification.to_dict()`` as strict JSON (NaN and infinities become
   ``null``), which ``Classification.from_dict`` reads back;
 - ``report.md``: the summary, the same tables and the guide as GitHub Markdown, rendered
@@ -32,18 +44,25 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from string import Formatter
 from typing import Any
 
 from ..io.jsonsafe import finite_or_none, strict_json
 from ..io.output_files import REPORT_FILES, write_set
-from ..results.classification import Classification, HeadClass
+from ..results.classification import (
+    SUMMARY_HEADS,
+    SUMMARY_STRONGEST,
+    Classification,
+    HeadClass,
+)
 from ..results.evidence import Evidence, GroupEvidence, standing
 from ..spec.behaviors import POSITIONAL_SHORTCUT_SHARE
 from .pages import PLOT_CONFIG, asset, figure_divs, render_page, script_json
 from .plots import (
     CONFIRMED_MARK,
+    LARGE_GRID,
     UNCONFIRMED_MARK,
     ablation_effects,
     attention_pattern,
@@ -54,6 +73,7 @@ from .plots import (
     pattern_title,
     probe_accuracy,
     scores_heatmaps,
+    token_texts,
 )
 
 _NA = "n/a"
@@ -146,8 +166,13 @@ def render_html(classification: Classification) -> str:
             "profiles": [divs[f"interp-measure-{name}"] for name in profiles],
         },
         explorer=_explorer(c, first),
+        example_text=_example_text(c),
+        view=_summary_view(c),
+        large=_large(c),
+        n_heads=len(c.heads),
         table=_heads_table(c),
-        groups=[_group_row(g) for g in c.groups],
+        groups=[_group_row(c, g) for g in c.groups],
+        relative_legend=_relative_legend(),
         text=_text_scores(c),
         page_data=script_json(strict_json(_page_data(c, first))),
     )
@@ -232,22 +257,33 @@ def _fence(text: str) -> str:
 
 
 def _cell(lines: Any, cls: str = "num", sort: float | None = None, title: str = "") -> dict:
-    """A table cell for the template: text line(s), class, sort key and hover title."""
+    """A table cell for the template: text line(s), class, sort key (6 significant
+    digits) and hover title."""
     if isinstance(lines, str):
         lines = [lines]
-    return {"lines": list(lines), "cls": cls, "sort": None if sort is None else repr(sort),
-            "title": title}
+    return {"lines": list(lines), "cls": cls,
+            "sort": None if sort is None else format(sort, ".6g"), "title": title}
 
 
 def _num_cell(value: Any, spec: str, cls: str, title: str) -> dict:
-    return _cell(_fmt(value, spec), cls, finite_or_none(value), title)
+    """A number shown with ``spec``, sorted by its value (not carried where the shown
+    text says as much)."""
+    text = _fmt(value, spec)
+    number = finite_or_none(value)
+    same = number is not None and format(number, ".6g") == text
+    return _cell(text, cls, None if same else number, title)
 
 
 def _heads_table(c: Classification) -> dict:
     """The classification table: sortable headers carry ``data-col`` (the cell index in a
-    row) and ``data-type``; numeric cells carry ``data-sort`` (the raw value) and a
-    ``title`` with more digits. Control behaviors (never classes) get a score column only;
-    their null and lift are in the score's hover text."""
+    row) and ``data-type``; a numeric cell sorts by its text, or by its ``data-sort`` where
+    the text is not the number (a feeder list); the page script gives each score cell its
+    hover text (null, lift, standard error) from the page data (``scores``), and a score
+    header carries ``data-b``, its behavior. Control behaviors (never classes) get a score
+    column only. The null and lift columns carry the class ``nl`` (shown on demand). The
+    filters read each row's head label (its layer) and its class spans (``data-b``: the
+    behavior, class ``ok`` when confirmed) and measure marks; on a large model
+    (:data:`LARGE_GRID`) the table opens on the classified heads."""
     behaviors = list(c.behavior_names)
     columns = [{"name": b, "control": c.is_control(b),
                 "words": ("score",) if c.is_control(b) else ("score", "null", "lift")}
@@ -255,7 +291,8 @@ def _heads_table(c: Classification) -> dict:
     words, col = [], 2
     for column in columns:
         for word in column["words"]:
-            words.append((col, word))
+            words.append({"col": col, "word": word, "cls": "" if word == "score" else "nl",
+                          "behavior": column["name"] if word == "score" else ""})
             col += 1
     tail = [(col + 1, "loss effect"), (col + 2, "OV copying"), (col + 3, "feeders")]
     rows = []
@@ -265,21 +302,13 @@ def _heads_table(c: Classification) -> dict:
             b = column["name"]
             score, null, lift = h.scores.get(b), h.nulls.get(b), h.lifts.get(b)
             cls = "num cls" if b in h.classes else "num"
-            title = f"{b} score {_fmt(score, '.8g')} ± {_fmt(h.stderr.get(b), '.3g')} (stderr)"
-            if column["control"]:
-                title += f", null {_fmt(null, '.4g')}, lift {_fmt(lift, '.3g')}"
-                cells.append(_num_cell(score, ".3f", cls, title))
-                continue
-            cells += [
-                _num_cell(score, ".3f", cls, title),
-                _num_cell(null, ".3f", "num", f"{b} null {_fmt(null, '.8g')}"),
-                _num_cell(lift, ".3f", "num", f"{b} lift {_fmt(lift, '.8g')}"),
-            ]
+            cells.append(_cell(_fmt(score, ".3f"), cls))
+            if not column["control"]:
+                cells += [_cell(_fmt(null, ".3f"), "num nl"), _cell(_fmt(lift, ".3f"), "num nl")]
         cells.append(_cell(_evidence_lines(h), "ev"))
-        cells.append(_num_cell(h.loss_effect, ".4f", "num",
-                               f"second-copy loss change {_fmt(h.loss_effect, '.8g')} nats"))
+        cells.append(_cell(_fmt(h.loss_effect, ".4f"), "num"))
         ov = h.weights.ov_copying
-        cells.append(_num_cell(ov, ".3f", "num", f"OV copying {_fmt(ov, '.8g')} (-1..1)"))
+        cells.append(_num_cell(ov, ".3f", "num", "" if ov is None else "OV copying (-1..1)"))
         feeders = h.weights.feeders
         if feeders is None:
             cells.append(_cell([], ""))
@@ -299,16 +328,23 @@ def _heads_table(c: Classification) -> dict:
             "marks": _marks(c, h),
             "cells": cells,
         })
-    return {"behaviors": columns, "words": words, "tail": tail, "rows": rows}
+    n_layers = int(c.model.get("n_layers") or (max((h.layer for h in c.heads), default=-1) + 1))
+    return {"behaviors": columns, "words": words, "tail": tail, "rows": rows,
+            "show": "classed" if _large(c) else "all", "layers": list(range(n_layers)),
+            "classes": [b for b in behaviors if not c.is_control(b)]}
 
 
 def _measures_table(c: Classification) -> dict:
-    """The measures section: one column per measure (a profile shows its peak bin), the
-    marked heads highlighted, and one line per marking measure naming its heads."""
+    """The measures section: one column per measure (a profile shows its peak bin; a measure
+    whose every value is a whole number, such as a key position, prints as one), the
+    marked heads highlighted; one entry per marking measure naming its heads (past
+    :data:`SUMMARY_HEADS`, a count and the strongest, the rest in ``more``); the checks of
+    the marked heads, and how to read them."""
     columns, cells_of = [], []
     for m in c.measures:
         columns.append(m.name)
         cells_of.append(m)
+    whole = {m.name: _whole_numbers(c, m.name) for m in c.measures}
     rows = []
     for h in c.heads:
         cells = []
@@ -327,21 +363,105 @@ def _measures_table(c: Classification) -> dict:
                     cells.append(_cell(_NA, "num"))
                 continue
             cls = "num cls" if m.passes(value) else "num"
-            cells.append(_num_cell(value, ".3f", cls, f"{m.name} {_fmt(value, '.8g')}"))
+            cells.append(_cell(_fmt(value, ".0f" if whole[m.name] else ".3f"), cls))
         rows.append({"label": h.label, "cells": cells})
     marked = []
     for m in c.measures:
         if m.note:
-            marked.append(f"{m.name}: {m.note}")
+            marked.append({"text": f"{m.name}: {m.note}", "more": []})
         elif m.threshold is not None:
-            heads = [h + _check_text(c, h, m) for h in c.marked_by(m.name)]
-            marked.append(f"{m.label}: {', '.join(heads) if heads else 'none'} "
-                          f"({m.rule()}; a measure, not an ablation-confirmed class)")
-    checks = [f"{h.label} {m.check_claim} {_check_mark(ev)}: {ev.reason}"
-              + (f"; {_group_line(ev)}" if ev.group is not None else "")
+            heads = c.marked_by(m.name)
+            rule = f"({m.rule()}; a measure, not an ablation-confirmed class)"
+            if len(heads) > SUMMARY_HEADS:
+                shown = heads[:SUMMARY_STRONGEST]
+                text = (f"{m.label}: {len(heads)} of {len(c.heads)} heads"
+                        f"{_check_counts(c, m, heads)}; strongest "
+                        + ", ".join(f"{h} ({_fmt(c.head(h).measures[m.name], '.2f')})"
+                                    for h in shown) + f" {rule}")
+                marked.append({"text": text, "more": heads})
+            else:
+                listed = [h + _check_text(c, h, m) for h in heads]
+                marked.append({"text": f"{m.label}: {', '.join(listed) if listed else 'none'} "
+                                       f"{rule}", "more": []})
+    checks = [{"text": f"{h.label} {m.check_claim} {_check_mark(ev)}: {ev.reason}"
+                       + (f"; {_group_line(ev)}" if ev.group is not None else ""),
+               "title": _check_reading(c, ev), "ok": standing(ev) in ("confirmed",
+                                                                      "confirmed together")}
               for m in c.measures for h in c.heads
               if (ev := h.checks.get(m.name)) is not None]
-    return {"columns": columns, "rows": rows, "marked": marked, "checks": checks}
+    failed = [line for line in checks if not line["ok"]]
+    return {"columns": columns, "rows": rows, "marked": marked, "checks": checks,
+            "checks_summary": f"{len(checks)} check{'s' if len(checks) != 1 else ''}: "
+                              f"{len(checks) - len(failed)} confirmed, {len(failed)} refuted "
+                              "or undecided",
+            "collapsed": _large(c), "reading": _check_legend(c) if checks else ""}
+
+
+def _whole_numbers(c: Classification, name: str) -> bool:
+    """Whether every recorded value of a single-value measure is a whole number (a key
+    position, a count): it then prints without decimals."""
+    values = [finite_or_none(h.measures.get(name)) for h in c.heads]
+    values = [v for v in values if isinstance(v, (int, float))]
+    return bool(values) and all(float(v).is_integer() for v in values)
+
+
+def _check_counts(c: Classification, m: Any, heads: list[str]) -> str:
+    """``", no-op sink: 140 confirmed, 20 refuted"`` for the marked heads of a measure with
+    a check (empty without one)."""
+    if not m.check_claim:
+        return ""
+    counts: dict[str, int] = {}
+    for label in heads:
+        status = standing(c.head(label).checks.get(m.name))
+        word = {"undecidable": "undecided"}.get(status, status)
+        counts[word] = counts.get(word, 0) + 1
+    return f", {m.check_claim}: " + ", ".join(f"{n} {word}" for word, n in counts.items())
+
+
+#: The bar a verdict's reason compares the relative effect with (``relative effect 0.711
+#: >= 0.337``).
+_BAR = re.compile(r"relative effect (-?[0-9.]+) (>=|<) (-?[0-9.]+)")
+
+
+def _own_bar(c: Classification, ev: Evidence) -> float | None:
+    """The bar a head's relative effect was held to, when it is the head's own (above the
+    ablations' ``min_effect``, as a measure check may set per head); else None."""
+    match = _BAR.search(ev.reason or "")
+    min_effect = c.settings.get("min_effect")
+    if match is None or not isinstance(min_effect, (int, float)):
+        return None
+    bar = float(match.group(3))
+    return bar if abs(bar - float(min_effect)) > 5e-4 else None
+
+
+def _check_reading(c: Classification, ev: Evidence) -> str:
+    """How to read one check's numbers, where the legend's general words do not say it
+    (hover text of its line, a line of its panel): the head's own bar, a relative effect
+    outside 0..1. Empty when there is nothing particular."""
+    words = []
+    bar = _own_bar(c, ev)
+    if bar is not None:
+        words.append(f"{bar:g} is this head's own bar, set by the check from its numbers "
+                     f"(not the ablations' min_effect "
+                     f"{_value_text(c.settings.get('min_effect'))})")
+    if ev.note:
+        words.append(f"relative {_fmt(ev.relative, '.3f')}, {ev.note}")
+    return "; ".join(words)
+
+
+def _check_legend(c: Classification) -> str:
+    """One paragraph on reading the checks' lines (relative effects, per-head bars)."""
+    text = ("How to read a check: the relative effect is the effect over its scale, the "
+            "share of the metric the claim accounts for (1 = all of it, 0 = none); above 1 or "
+            "below 0 it says more than the claim (a line whose numbers need it says how to "
+            "read them: on hover in the page, after the line in Markdown). It must "
+            f"reach the ablations' min_effect ({_value_text(c.settings.get('min_effect', '?'))})"
+            " and clear 2 standard errors")
+    if any(_own_bar(c, ev) is not None for h in c.heads for ev in h.checks.values()):
+        text += (", or, where a check sets each head's own bar from that head's numbers "
+                 "(the number after >= or < differs from head to head), that bar; each "
+                 "check's description in the guide says how it is set")
+    return text + "."
 
 
 def _check_text(c: Classification, label: str, m: Any) -> str:
@@ -381,27 +501,51 @@ def _order(c: Classification, label: str) -> int:
 
 
 def _explorer(c: Classification, first: str | None) -> list[dict]:
+    """The explorer's picker: one option group per layer, one option per head."""
     patterns = _patterns(c)
-    return [
-        {"label": h.label, "selected": h.label == first,
-         "text": f"{h.label} — {_with_marks(_classes_plain(h), _marks(c, h))}"
-                 + ("" if h.label in patterns else " (no pattern)")}
-        for h in c.heads
-    ]
+    layers: dict[int, list[dict]] = {}
+    for h in c.heads:
+        layers.setdefault(h.layer, []).append(
+            {"label": h.label, "selected": h.label == first,
+             "text": f"{h.label} — {_with_marks(_classes_plain(h), _marks(c, h))}"
+                     + ("" if h.label in patterns else " (no pattern)")})
+    return [{"layer": layer, "options": options} for layer, options in layers.items()]
+
+
+def _page_patterns(c: Classification) -> tuple[dict, dict]:
+    """The example patterns as the page carries them, and each one's scale: rows of
+    integers in thousandths (``scale`` 1000) when every weight was recorded to 3 decimals
+    (as the census records them), else as recorded (``scale`` 1). The page divides back,
+    which gives the recorded numbers exactly."""
+    rows_of, scale_of = {}, {}
+    for label, rows in _patterns(c).items():
+        values = [finite_or_none(v) for row in rows for v in row]
+        if all(v is None or abs(v * 1000 - round(v * 1000)) < 1e-6 for v in values):
+            rows_of[label] = [[None if finite_or_none(v) is None else round(v * 1000)
+                               for v in row] for row in rows]
+            scale_of[label] = 1000
+        else:
+            rows_of[label] = [[finite_or_none(v) for v in row] for row in rows]
+            scale_of[label] = 1
+    return rows_of, scale_of
 
 
 def _page_data(c: Classification, first: str | None) -> dict:
     """The data the page script reads (``#interp-data``)."""
     example = c.example if isinstance(c.example, dict) else {}
+    patterns, scales = _page_patterns(c)
     return {
         "first": first,
         "figure": PATTERN_DIV,
         "config": PLOT_CONFIG,
         "tokens": list(example.get("tokens") or []),
-        "patterns": _patterns(c),
+        "patterns": patterns,
+        "scale": scales,
+        "behaviors": list(c.behavior_names),
+        "scores": {h.label: [_score_entry(h, b) for b in c.behavior_names] for h in c.heads},
         "heads": {
             h.label: {
-                "title": pattern_title(c, h.label),
+                **({"title": pattern_title(c, h.label)} if h.label in patterns else {}),
                 "classes": _classes_plain(h),
                 "sections": _head_sections(c, h),
             }
@@ -410,25 +554,34 @@ def _page_data(c: Classification, first: str | None) -> dict:
     }
 
 
+def _score_entry(h: HeadClass, behavior: str) -> list | None:
+    """One head's numbers for one behavior as the page script reads them: ``[score, null,
+    lift, stderr, no-repeat score or None, 1 if classed else 0]`` (rounded as shown), or
+    None where the head has no score for it."""
+    if behavior not in h.scores:
+        return None
+
+    def rounded(value: Any, digits: int) -> float | None:
+        value = finite_or_none(value)
+        return None if value is None else round(float(value), digits)
+
+    stderr = finite_or_none(h.stderr.get(behavior))
+    return [rounded(h.scores.get(behavior), 4), rounded(h.nulls.get(behavior), 4),
+            rounded(h.lifts.get(behavior), 3),
+            None if stderr is None else float(f"{stderr:.2g}"),
+            rounded(h.no_repeat.get(behavior), 4), int(behavior in h.classes)]
+
+
+def _example_text(c: Classification) -> str:
+    """The example sequence as decoded text (empty when the result holds no token text)."""
+    texts = token_texts(c)
+    return "".join(texts) if texts else ""
+
+
 def _head_sections(c: Classification, h: HeadClass) -> list[list]:
-    """The explorer's text panel for one head: ``[[title, [line, ...]], ...]``."""
+    """The explorer's text panel for one head: ``[[title, [line, ...]], ...]``, after the
+    scores (which the page script writes from the page data's ``scores``)."""
     sections: list[list] = []
-    scores = []
-    for b in c.behavior_names:
-        if b not in h.scores:
-            continue
-        mark = " (classed)" if b in h.classes else ""
-        no_repeat = h.no_repeat.get(b)
-        shortcut = (
-            f", same positions without repeats {_fmt(no_repeat, '.4f')}"
-            if no_repeat is not None else ""
-        )
-        scores.append(
-            f"{b}: score {_fmt(h.scores.get(b), '.4f')}, null {_fmt(h.nulls.get(b), '.4f')}, "
-            f"lift {_fmt(h.lifts.get(b), '.3f')}, stderr {_fmt(h.stderr.get(b), '.2g')}"
-            f"{shortcut}{mark}"
-        )
-    sections.append(["Scores", scores or ["none recorded"]])
     for behavior in h.classes:
         ev = h.ablation.get(behavior)
         if ev is None:
@@ -455,8 +608,10 @@ def _head_sections(c: Classification, h: HeadClass) -> list[list]:
     for m in c.measures:
         evidence = h.checks.get(m.name)
         if evidence is not None:
+            reading = _check_reading(c, evidence)
             sections.append([f"Check: {m.check_claim} {_check_mark(evidence)}",
-                             _check_lines(evidence)])
+                             _check_lines(evidence)
+                             + ([f"how to read: {reading}"] if reading else [])])
     sections.append(["Weights", _weight_lines(h)])
     loss = ("not measured" if h.loss_effect is None
             else f"second-copy loss change when ablated alone: {_fmt(h.loss_effect, '+.4f')} "
@@ -481,12 +636,19 @@ def _measurement_lines(ev: Evidence) -> list[str]:
     return lines
 
 
+def _members(heads: Any) -> str:
+    """A group's members, ``"1.1+1.2"``, or past :data:`SUMMARY_HEADS` of them ``"its 14
+    heads"`` (the group table lists them)."""
+    heads = list(heads)
+    return "+".join(heads) if len(heads) <= SUMMARY_HEADS else f"its group of {len(heads)} heads"
+
+
 def _group_line(ev: Evidence) -> str:
     group = ev.group
     assert group is not None
     mark = CONFIRMED_MARK if group.confirmed else UNCONFIRMED_MARK
     share = "adds to the group" if group.adds else "adds nothing to the group"
-    return (f"ablated with {'+'.join(group.heads)} together: relative "
+    return (f"ablated with {_members(group.heads)} together: relative "
             f"{_fmt(group.relative, '.3f')}, redundancy {mark}; this head {share}")
 
 
@@ -524,18 +686,37 @@ def _group_cells(g: GroupEvidence) -> list[str]:
     ]
 
 
-def _group_row(g: GroupEvidence) -> list[dict]:
-    """Template cells of one group row (numbers with more digits on hover)."""
+def _group_row(c: Classification, g: GroupEvidence) -> dict:
+    """Template cells of one group row (numbers with more digits on hover; a relative
+    effect outside 0..1 says how to read it, on hover and as a mark), and whether the row
+    says something (:meth:`Classification.group_shows`)."""
     t = g.together
     titles = {
         3: f"clean {_fmt(t.clean, '.8g')} → ablated {_fmt(t.ablated, '.8g')}",
         4: f"effect {_fmt(t.effect, '.8g')} ± {_fmt(t.stderr, '.4g')}",
-        5: f"relative {_fmt(t.relative, '.8g')} ± {_fmt(t.relative_stderr, '.4g')}"
+        5: f"relative {_fmt(t.relative, '.8g')} ± {_fmt(t.relative_stderr, '.4g')}: the "
+           "group's effect as a share of what the behavior achieves (1 = all of it)"
            + (f"; {t.note}" if t.note else ""),
         7: g.reason,
     }
-    return [_cell(text, "num" if i in (3, 4, 5) else "", None, titles.get(i, ""))
-            for i, text in enumerate(_group_cells(g))]
+    cells = []
+    for i, text in enumerate(_group_cells(g)):
+        cls = "num" if i in (3, 4, 5) else ""
+        if i == 5 and t.note:
+            cls += " outside"
+        if i == 1 and len(g.heads) > SUMMARY_HEADS:
+            text = f"{len(g.heads)} heads: {text}"
+        cells.append(_cell(text, cls, None, titles.get(i, "")))
+    return {"cells": cells, "shows": c.group_shows(g)}
+
+
+def _relative_legend() -> str:
+    return ("Relative effect: the effect as a share of what the behavior achieves on these "
+            "stimuli (1 = all of it removed, 0 = nothing). Above 1 the ablation removed more "
+            "than the behavior (the heads, or the replacement, also change what the metric "
+            "compares with, e.g. the first copy's loss); below 0 the model did better "
+            "without the heads. Numbers outside 0..1 are underlined: hover one for its "
+            "reading.")
 
 
 def _evidence_lines(h: HeadClass) -> list[str]:
@@ -561,7 +742,7 @@ def _evidence_lines(h: HeadClass) -> list[str]:
             text += f", receivers {', '.join(ev.receivers)}"
         if ev.group is not None:
             group = ev.group
-            text += (f"; with {'+'.join(group.heads)} together: relative "
+            text += (f"; with {_members(group.heads)} together: relative "
                      f"{_fmt(group.relative, '.3f')} "
                      f"{CONFIRMED_MARK if group.confirmed else UNCONFIRMED_MARK}"
                      + ("" if group.adds else ", adds nothing"))
@@ -673,7 +854,8 @@ def _legend() -> str:
     return (
         f"Classes: {CONFIRMED_MARK} confirmed by ablation (alone, or together with its group), "
         f"{UNCONFIRMED_MARK} candidate the ablation did not confirm. Per behavior: score / "
-        "null / lift (the classed ones highlighted). Evidence: the ablation metric, its value "
+        "null / lift (the classed ones highlighted; the page shows the score, the null and "
+        "lift on demand and on hover). Evidence: the ablation metric, its value "
         "clean → ablated, and the relative effect (1 = the behavior fully removed). Loss "
         "effect: second-copy loss change (nats) when the head alone is ablated."
     )
@@ -764,6 +946,89 @@ def _guide(c: Classification) -> list[tuple[str, str]]:
             {name: constants[name] if name in constants
              else _value_text(c.settings.get(name, "?")) for name in fields})))
     return guide
+
+
+def _large(c: Classification) -> bool:
+    """Whether the model has more heads than a page shows in full (:data:`LARGE_GRID`)."""
+    return len(c.heads) > LARGE_GRID
+
+
+def _ranked(c: Classification, labels: list[str], behavior: str) -> list[dict]:
+    """Heads strongest first (by their lift for ``behavior``), each with its lift."""
+    def lift(label: str) -> float:
+        value = finite_or_none(c.head(label).lifts.get(behavior))
+        return -math.inf if value is None else value
+
+    return [{"label": label, "value": _fmt(c.head(label).lifts.get(behavior), ".2f")}
+            for label in sorted(labels, key=lambda h: -lift(h))]
+
+
+def _summary_view(c: Classification) -> dict:
+    """The page's summary: what holds, first and short; the rest one click away.
+
+    - ``classes``: per behavior with a confirmed head (registry order) the count, the
+      :data:`SUMMARY_STRONGEST` strongest heads (by lift) and the rest (``more``), its
+      unconfirmed and undecided candidates;
+    - ``findings``: per marking measure that marks a head, one line (a count and the
+      strongest, not every head: 160 sinks are a finding about the model);
+    - ``groups``: the group ablations that show something
+      (:meth:`Classification.group_shows`);
+    - ``rest``: behaviors whose candidates all failed, behaviors with no candidate, the
+      other groups (folded away).
+    """
+    classes, failed, nothing = [], [], []
+    for b in c.behavior_names:
+        if c.is_control(b):
+            continue
+        candidates = c.heads_with(b)
+        if not candidates:
+            nothing.append(b)
+            continue
+        confirmed = c.heads_with(b, confirmed=True)
+        ranked = _ranked(c, confirmed, b)
+        undecided = c.heads_with(b, status="undecidable")
+        entry = {
+            "name": b, "count": len(confirmed),
+            "together": len(c.heads_with(b, status="confirmed together")),
+            "top": ranked[:SUMMARY_STRONGEST], "more": [r["label"] for r in
+                                                         ranked[SUMMARY_STRONGEST:]],
+            "unconfirmed": [r["label"] for r in _ranked(
+                c, c.heads_with(b, status=("refuted", "not tested")), b)],
+            "undecided": undecided,
+            "reason": c.head(undecided[0]).ablation[b].reason if undecided else "",
+        }
+        (classes if confirmed else failed).append(entry)
+    findings, notes = [], []
+    for m in c.measures:
+        if m.threshold is None:
+            continue
+        if m.note:
+            notes.append(f"{m.name}: {m.note}")
+            continue
+        heads = c.marked_by(m.name)
+        if not heads:
+            continue
+        findings.append({
+            "label": m.label or m.name, "count": len(heads), "of": len(c.heads),
+            "share": f"{len(heads) / max(len(c.heads), 1):.0%}",
+            "checks": _check_counts(c, m, heads).removeprefix(", "),
+            "top": [{"label": h, "value": _fmt(c.head(h).measures[m.name], ".2f")}
+                    for h in heads[:SUMMARY_STRONGEST]],
+            "more": heads[SUMMARY_STRONGEST:], "rule": m.rule(),
+        })
+    groups, other_groups = [], []
+    for g in c.groups:
+        entry = {
+            "behavior": g.behavior, "heads": list(g.heads), "n": len(g.heads),
+            "relative": _fmt(g.relative, ".2f"), "note": g.together.note or "",
+            "alone": _fmt(g.alone.get(g.strongest), ".2f"), "strongest": g.strongest,
+            "verdict": "redundancy confirmed" if g.confirmed else "no redundancy shown",
+            "idle": [h for h in g.heads if not g.adds.get(h)],
+        }
+        (groups if c.group_shows(g) else other_groups).append(entry)
+    return {"classes": classes, "findings": findings, "groups": groups,
+            "failed": failed, "nothing": nothing, "other_groups": other_groups,
+            "notes": notes, "has_rest": bool(failed or nothing or other_groups or notes)}
 
 
 def _summary(c: Classification) -> str:

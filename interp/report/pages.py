@@ -13,11 +13,12 @@ own (``trim_blocks``, ``lstrip_blocks``).
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 #: Plotly's config for every figure (no logo link, resizes with the page).
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -38,7 +39,38 @@ def _environment(markdown: bool) -> Any:
     )
     if markdown:
         env.filters["md"] = markdown_escape
+    else:
+        env.filters["breaks"] = break_points
     return env
+
+
+#: Where a long word may wrap: after ``@ : / + =``, and after a ``.`` before a letter, so
+#: that names like ``probe_accuracy:occurred_before@blocks.1.hook_resid_post`` break
+#: between their parts and a head label (``18.6``) never does.
+_BREAK = re.compile(r"([@:/+=]|\.(?=[A-Za-z]))")
+
+
+#: Words at least this long get break points.
+_LONG_WORD = 14
+
+
+def break_points(value: Any) -> Markup:
+    """``value`` escaped for HTML, with a ``<wbr>`` (a place a line may break) after each
+    ``@ : / + =`` (and ``.`` before a letter) inside a word of :data:`_LONG_WORD` characters or more, so long
+    identifiers (hook names, metrics, head lists) wrap between their parts instead of
+    overflowing or breaking mid-word.
+
+    Example:
+        >>> str(break_points("probe_accuracy:x@blocks.1.hook_resid_post"))
+        'probe_accuracy:<wbr>x@<wbr>blocks.1.<wbr>hook_resid_post'
+    """
+    words = []
+    for word in str(value).split(" "):
+        text = str(escape(word))
+        if len(word) >= _LONG_WORD:
+            text = _BREAK.sub(r"\1<wbr>", text)
+        words.append(text)
+    return Markup(" ".join(words))
 
 
 def asset(name: str) -> Markup:

@@ -42,6 +42,10 @@ TEMPLATE = "plotly_white"
 SCORE_COLORS = "Blues"
 
 
+#: Colour scale of a measure that is not a 0..1 score (a position, a width).
+MEASURE_COLORS = "Viridis"
+
+
 #: Colour scale of loss changes (diverging, centred on 0).
 LOSS_COLORS = "RdBu_r"
 
@@ -54,6 +58,12 @@ UNCONFIRMED_COLOR = "#b0b0b0"
 
 #: Background of the pattern heatmap: shows through where a key lies after the query.
 MASKED_COLOR = "#eeeeee"
+
+
+#: Head grids with more heads than this are "large" (SmolLM2's 30 x 9): their cells carry
+#: marks only (the numbers are in the hover), their rows are shorter, and line charts of
+#: every head draw the classified heads only.
+LARGE_GRID = 64
 
 
 #: Marks after a class: confirmed by its ablation, or not.
@@ -191,7 +201,7 @@ def ablation_effects(classification: Classification) -> go.Figure:
                 [_text(h.label), _text(b), _text(ev.metric), finite_or_none(ev.clean),
                  finite_or_none(ev.ablated), finite_or_none(ev.effect), finite_or_none(ev.stderr),
                  _text(ev.method), _stderr_text(ev.relative_stderr),
-                 _text(h.status(b))]
+                 _text(h.status(b)), _note_text(ev.note)]
                 for b, h, ev in part
             ],
             hovertemplate=(
@@ -200,7 +210,8 @@ def ablation_effects(classification: Classification) -> go.Figure:
                 "<br>metric %{customdata[2]}"
                 "<br>clean %{customdata[3]:.4f} → ablated %{customdata[4]:.4f}"
                 "<br>effect %{customdata[5]:.4f} ± %{customdata[6]:.4f}"
-                "<br>%{customdata[7]} ablation: %{customdata[9]}<extra>" + name + "</extra>"
+                "<br>%{customdata[7]} ablation: %{customdata[9]}%{customdata[10]}<extra>"
+                + name + "</extra>"
             ),
         ))
     min_effect = classification.settings.get("min_effect")
@@ -270,8 +281,9 @@ def attention_pattern(classification: Classification, head: str | HeadId) -> go.
     ``k``. Keys after the query cannot be attended to and are left blank (grey). When the
     example is a ``[BOS] r r`` sequence, dashed lines mark where the second copy of ``r``
     starts: an induction head's stripe runs just above the diagonal of the lower-left block
-    of the second copy, a previous-token head's just below the main diagonal. The hover
-    shows both positions, their token ids and the exact weight.
+    of the second copy, a previous-token head's just below the main diagonal. Both axes are
+    the positions labelled with their token (:func:`token_labels`: the decoded text where
+    the result holds it, else the id); the hover shows both and the exact weight.
 
     Args:
         classification: the census result; its ``example`` holds the sequence and patterns.
@@ -279,7 +291,7 @@ def attention_pattern(classification: Classification, head: str | HeadId) -> go.
 
     Returns:
         A figure with one ``Heatmap`` trace whose ``z`` is ``[n_pos][n_pos]`` (``None``
-        above the diagonal) and whose ``customdata[q][k]`` is ``[query token, key token]``.
+        above the diagonal) and whose ``x`` and ``y`` are the positions' labels.
 
     Raises:
         ValueError: the label is malformed, or the classification recorded no example
@@ -305,19 +317,17 @@ def attention_pattern(classification: Classification, head: str | HeadId) -> go.
     rows = patterns[label]
     tokens = list(example.get("tokens") or [])
     n_pos = max([len(rows), len(tokens)] + [len(r) for r in rows])
-    token = [str(t) for t in tokens] + ["?"] * (n_pos - len(tokens))
+    labels = token_labels(classification, n_pos)
     fig = go.Figure(go.Heatmap(
         z=pattern_grid(rows, n_pos),
-        x=list(range(n_pos)),
-        y=list(range(n_pos)),
+        x=labels,
+        y=labels,
         zmin=0.0,
         zmax=1.0,
         colorscale=SCORE_COLORS,
         colorbar={"title": {"text": "attention"}},
-        customdata=[[[token[q], token[k]] for k in range(n_pos)] for q in range(n_pos)],
         hovertemplate=(
-            "query %{y} (token %{customdata[0]})<br>key %{x} (token %{customdata[1]})"
-            "<br>attention %{z:.3f}<extra></extra>"
+            "query %{y}<br>key %{x}<br>attention %{z:.3f}<extra></extra>"
         ),
         hoverongaps=False,
         name="attention",
@@ -329,10 +339,12 @@ def attention_pattern(classification: Classification, head: str | HeadId) -> go.
         margin={"t": 60, "b": 50, "l": 60, "r": 20},
         plot_bgcolor=MASKED_COLOR,
     )
-    fig.update_xaxes(title={"text": "key position"}, range=[-0.5, n_pos - 0.5],
-                     showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(title={"text": "query position"}, range=[n_pos - 0.5, -0.5],
-                     showgrid=False, zeroline=False, scaleanchor="x", constrain="domain")
+    fig.update_xaxes(title={"text": "key position"}, type="category",
+                     range=[-0.5, n_pos - 0.5], showgrid=False, zeroline=False,
+                     constrain="domain", tickangle=-60, tickfont={"size": 9})
+    fig.update_yaxes(title={"text": "query position"}, type="category",
+                     range=[n_pos - 0.5, -0.5], showgrid=False, zeroline=False,
+                     scaleanchor="x", constrain="domain", tickfont={"size": 9})
     start = _second_copy_start(classification, n_pos)
     if start is not None:
         line = {"dash": "dash", "color": "#888888", "width": 1}
@@ -359,6 +371,41 @@ def pattern_grid(rows: list[list[float]], n_pos: int) -> list[list[float | None]
     return grid[:n_pos] + [[None] * n_pos for _ in range(n_pos - len(grid))]
 
 
+def token_texts(classification: Classification) -> list[str] | None:
+    """The example sequence's tokens as text (``example["token_text"]``, one string per
+    token, recorded where the model has a tokenizer), or None where the result has none."""
+    example = classification.example if isinstance(classification.example, dict) else {}
+    texts, tokens = example.get("token_text"), example.get("tokens") or []
+    if not isinstance(texts, list) or len(texts) != len(tokens) or \
+            not all(isinstance(t, str) for t in texts):
+        return None
+    return texts
+
+
+#: How invisible characters of a token show in a label.
+_VISIBLE = str.maketrans({" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"})
+
+
+def token_labels(classification: Classification, n_pos: int) -> list[str]:
+    """One label per position of the example: ``"5 ␣the"`` (the decoded token, spaces and
+    newlines made visible, cut at 16 characters) where the result holds token text, else
+    ``"5 #283"`` (the id); ``"5 ?"`` past the recorded tokens. HTML-escaped for plotly."""
+    example = classification.example if isinstance(classification.example, dict) else {}
+    tokens = list(example.get("tokens") or [])
+    texts = token_texts(classification)
+    labels = []
+    for pos in range(n_pos):
+        if texts is not None and pos < len(texts):
+            shown = texts[pos].translate(_VISIBLE)
+            shown = shown if len(shown) <= 16 else shown[:15] + "…"
+        elif pos < len(tokens):
+            shown = f"#{tokens[pos]}"
+        else:
+            shown = "?"
+        labels.append(_text(f"{pos} {shown}"))
+    return labels
+
+
 def _second_copy_start(classification: Classification, n_pos: int) -> int | None:
     """Position where the second copy of ``r`` starts, for ``[BOS] r r`` examples."""
     stimuli = classification.settings.get("stimuli")
@@ -372,30 +419,33 @@ def _second_copy_start(classification: Classification, n_pos: int) -> int | None
 def _score_trace(classification: Classification, behavior: str) -> go.Heatmap:
     """A score heatmap trace (no colour settings) with marks, hover and custom data."""
     n_layers, n_heads = _shape(classification)
+    large = _is_large(classification)
 
     def cell_text(h: HeadClass) -> str:
         score = finite_or_none(h.scores.get(behavior))
-        text = "" if score is None else f"{score:.2f}"
+        text = "" if score is None or large else f"{score:.2f}"
         if behavior in h.classes:
             confirmed = behavior in h.confirmed_classes
-            text += "<br>" + (CONFIRMED_MARK if confirmed else UNCONFIRMED_MARK)
+            text += ("" if large else "<br>") + (CONFIRMED_MARK if confirmed
+                                                 else UNCONFIRMED_MARK)
         return text
 
     return go.Heatmap(
-        z=_grid(classification, lambda h: finite_or_none(h.scores.get(behavior))),
+        z=_grid(classification, lambda h: _round(h.scores.get(behavior), 4)),
         x=list(range(n_heads)),
         y=list(range(n_layers)),
         text=_grid(classification, cell_text, ""),
         texttemplate="%{text}",
         customdata=_grid(
             classification,
-            lambda h: [_text(h.label), finite_or_none(h.nulls.get(behavior)), finite_or_none(h.lifts.get(behavior)),
-                       finite_or_none(h.stderr.get(behavior)), _classes_text(h)],
+            lambda h: [_text(h.label), _round(h.nulls.get(behavior), 4),
+                       _round(h.lifts.get(behavior), 4), _round(h.stderr.get(behavior), 5),
+                       _classes_text(h)],
         ),
         hovertemplate=(
             "head %{customdata[0]}<br>" + _text(behavior)
-            + "<br>score %{z:.6f}<br>null %{customdata[1]:.6f}"
-            "<br>lift %{customdata[2]:.4f}<br>stderr %{customdata[3]:.6f}"
+            + "<br>score %{z:.4f}<br>null %{customdata[1]:.4f}"
+            "<br>lift %{customdata[2]:.4f}<br>stderr %{customdata[3]:.5f}"
             "<br>classes: %{customdata[4]}<extra></extra>"
         ),
         hoverongaps=False,
@@ -442,14 +492,27 @@ def _grid(
 
 def _head_axes(fig: go.Figure, n_layers: int, n_heads: int) -> None:
     fig.update_xaxes(title={"text": "head"}, tickmode="linear", dtick=1,
-                     range=[-0.5, n_heads - 0.5], showgrid=False, zeroline=False)
+                     range=[-0.5, n_heads - 0.5], showgrid=False, zeroline=False,
+                     tickfont={"size": 9 if n_layers > 12 else 12})
     fig.update_yaxes(tickmode="linear", dtick=1, range=[n_layers - 0.5, -0.5],
                      showgrid=False, zeroline=False)
     fig.layout.yaxis.title.text = "layer"  # the first (left-most) y axis only
 
 
 def _grid_height(n_layers: int) -> int:
-    return max(300, 110 + 36 * n_layers)
+    """Height of a layer x head figure: 36 px a layer, 22 px past 12 layers."""
+    return max(300, 110 + (36 if n_layers <= 12 else 22) * n_layers)
+
+
+def _is_large(classification: Classification) -> bool:
+    return len(classification.heads) > LARGE_GRID
+
+
+def _round(value: Any, digits: int = 6) -> float | None:
+    """A recorded number as a figure carries it: ``digits`` decimals (more than any hover
+    shows), None where missing or not finite."""
+    value = finite_or_none(value)
+    return None if value is None else round(float(value), digits)
 
 
 def _empty(fig: go.Figure, message: str) -> go.Figure:
@@ -466,6 +529,21 @@ def _classes_text(h: HeadClass) -> str:
         f"{_text(c)} " + (CONFIRMED_MARK if c in h.confirmed_classes else UNCONFIRMED_MARK)
         for c in h.classes
     )
+
+
+def _note_text(note: str | None) -> str:
+    """A relative effect's reading (outside 0..1) as a hover line, wrapped; empty without."""
+    if not note:
+        return ""
+    words, lines, line = note.split(), [], ""
+    for word in words:
+        if line and len(line) + len(word) > 60:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>" + "<br>".join(_text(x) for x in lines)
 
 
 def _stderr_text(value: float | None) -> str:
@@ -486,7 +564,7 @@ def probe_accuracy(classification: Classification) -> go.Figure:
         return _empty(fig, "no probes were fitted")
     for probe in probes:
         results = probe.results
-        depth = [f"after layer {i - 1}" if i else "embedding" for i in range(len(results))]
+        depth = ["embedding"] + [f"after {i}" for i in range(len(results) - 1)]
         fig.add_trace(go.Scatter(
             x=depth, y=[r.accuracy for r in results], mode="lines+markers",
             name=_text(probe.task), hovertemplate="%{x}: accuracy %{y:.3f}<extra></extra>",
@@ -497,34 +575,67 @@ def probe_accuracy(classification: Classification) -> go.Figure:
             hovertemplate="%{x}: chance %{y:.3f}<extra></extra>",
         ))
     fig.update_layout(template=TEMPLATE, height=360, yaxis_range=[0, 1.02],
-                      yaxis_title="held-out accuracy", xaxis_title="residual stream",
+                      yaxis_title="held-out accuracy",
+                      xaxis_title="residual stream: at the embedding, after layer L",
                       margin={"t": 30})
     return fig
 
 
 def distance_profiles(classification: Classification) -> go.Figure:
     """Each head's mean attention on the key ``d`` positions back (BOS excluded), one line
-    per head: local heads peak at small ``d``, induction heads near ``L - 1``."""
+    per head: local heads peak at small ``d``, induction heads near ``L - 1``. Heads with a
+    class start shown, the others hidden (click the legend); on a large model
+    (:data:`LARGE_GRID`) only the heads with a class are drawn (every head's profile is in
+    ``report.json``)."""
     fig = go.Figure()
     heads = [h for h in classification.heads if getattr(h, "distance", None)]
+    large = _is_large(classification)
+    if large:
+        heads = [h for h in heads if h.classes]
     if not heads:
-        return _empty(fig, "no distance profiles were recorded")
+        return _empty(fig, "no distance profiles were recorded" if not large else
+                      "no classified head has a distance profile")
     for h in heads:
-        values = [finite_or_none(v) for v in h.distance]
+        values = [_round(v, 4) for v in h.distance]
         fig.add_trace(go.Scatter(
             x=list(range(len(values))), y=values, mode="lines", name=_text(h.label),
             visible=True if h.classes else "legendonly",
             hovertemplate=f"head {_text(h.label)}, distance %{{x}}: %{{y:.3f}}<extra></extra>",
         ))
+    title = "classified heads only (every head's profile is in report.json)" if large else ""
     fig.update_layout(template=TEMPLATE, height=360, xaxis_title="query - key distance",
-                      yaxis_title="mean attention", margin={"t": 30},
+                      yaxis_title="mean attention", margin={"t": 40 if large else 30},
+                      title={"text": title, "font": {"size": 12}},
                       legend_title_text="head (click to show)")
     return fig
 
 
+def _unit_range(classification: Classification, name: str) -> bool:
+    """Whether every recorded value of a measure lies in 0..1 (a score, a share of
+    attention): it is then drawn on the fixed 0..1 scale the scores use."""
+    values = [finite_or_none(h.measures.get(name)) for h in classification.heads]
+    values = [v for v in values if isinstance(v, (int, float))]
+    return bool(values) and all(0.0 <= v <= 1.0 for v in values)
+
+
+def _whole(classification: Classification, name: str) -> bool:
+    """Whether every recorded value of a measure is a whole number (a key position)."""
+    values = [finite_or_none(h.measures.get(name)) for h in classification.heads]
+    values = [v for v in values if isinstance(v, (int, float))]
+    return bool(values) and all(float(v).is_integer() for v in values)
+
+
 def measure_heatmaps(classification: Classification) -> go.Figure:
-    """One layer x head heatmap per single-value measure (:mod:`interp.spec.measures`), each on
-    its own colour scale; heads a measure marks (e.g. sinks) carry a ``*`` in their cell.
+    """One layer x head heatmap per single-value measure (:mod:`interp.spec.measures`).
+
+    A measure whose values all lie in 0..1 (a sink score, a share of attention) is drawn on
+    the fixed 0..1 scale the scores use (``layout.coloraxis``), so a sink score of 0.11 is a
+    pale cell, not the panel's darkest; its threshold, where it has one, is in the panel's
+    title, and the heads it marks (e.g. sinks) carry a ``*`` in their cell. Any other
+    measure (a key position, a width of 1..5) gets its own colour scale (``coloraxis2``,
+    ``coloraxis3`` ...) with its own colour bar under the panel; whole numbers print as
+    such ("239", not "239.000"). On a large model (:data:`LARGE_GRID`) the cells carry the
+    marks only; every value is in the hover.
 
     Returns:
         A figure with one ``Heatmap`` subplot per measure with values (report order).
@@ -532,33 +643,59 @@ def measure_heatmaps(classification: Classification) -> go.Figure:
     infos = [m for m in classification.measures
              if not m.is_profile and any(finite_or_none(h.measures.get(m.name)) is not None
                                          for h in classification.heads)]
+
+    def title(m: Any) -> str:
+        if m.threshold is None:
+            return _text(m.name)
+        return _text(f"{m.name} (* > {m.threshold:g})")
+
     fig = make_subplots(rows=1, cols=max(len(infos), 1), shared_yaxes=True,
-                        subplot_titles=[_text(m.name) for m in infos] or None,
-                        horizontal_spacing=0.05)
+                        subplot_titles=[title(m) for m in infos] or None,
+                        horizontal_spacing=0.05 if len(infos) < 6 else 0.03)
     if not infos:
         return _empty(fig, "no per-head measure has values")
     n_layers, n_heads = _shape(classification)
+    large = _is_large(classification)
+    own = [m for m in infos if not _unit_range(classification, m.name)]
+    height = _grid_height(n_layers) + (70 if own else 0)
+    top, bottom = 80, 130 if own else 50
+    bar_y = -75 / (height - top - bottom)  # own colour bars: under the "head" axis title
+    n_own = 0
     for col, info in enumerate(infos, start=1):
-        z = _grid(classification, lambda h: finite_or_none(h.measures.get(info.name)))
+        whole = _whole(classification, info.name)
+        spec = ".0f" if whole else ".2f"
 
-        def cell(h: HeadClass) -> str:
+        def cell(h: HeadClass, spec: str = spec, info: Any = info) -> str:
             value = finite_or_none(h.measures.get(info.name))
-            if value is None:
-                return ""
-            return f"{value:.2f}" + ("*" if info.passes(value) else "")
+            mark = "*" if info.passes(value) else ""
+            return mark if large or value is None else format(value, spec) + mark
 
-        hover = _grid(classification, lambda h: (
-            f"head {_text(h.label)}<br>{_text(info.name)} "
-            f"{_text(finite_or_none(h.measures.get(info.name)))}"
-            + (f"<br>{_text(info.label)}" if info.passes(h.measures.get(info.name)) else "")),
-            "")
+        if _unit_range(classification, info.name):
+            axis = "coloraxis"
+        else:
+            n_own += 1
+            axis = f"coloraxis{n_own + 1}"
+            domain = fig.get_subplot(1, col).xaxis.domain
+            fig.update_layout({axis: {
+                "colorscale": MEASURE_COLORS,
+                "colorbar": {"orientation": "h", "x": (domain[0] + domain[1]) / 2,
+                             "xanchor": "center", "len": domain[1] - domain[0],
+                             "y": bar_y, "yanchor": "top", "thickness": 10,
+                             "tickfont": {"size": 9}},
+            }})
         fig.add_trace(go.Heatmap(
-            z=z, text=_grid(classification, cell, ""), texttemplate="%{text}",
-            hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
-            colorscale=SCORE_COLORS, showscale=False, xgap=1, ygap=1,
+            z=_grid(classification, lambda h, info=info: _round(h.measures.get(info.name))),
+            text=_grid(classification, cell, ""), texttemplate="%{text}",
+            hovertemplate=(f"head %{{y}}.%{{x}}<br>{_text(info.name)} %{{z:{spec}}}"
+                           + "<extra></extra>"),
+            hoverongaps=False, coloraxis=axis, xgap=1, ygap=1, name=_text(info.name),
         ), row=1, col=col)
-    fig.update_layout(template=TEMPLATE, title={"text": "per-head measures (* marked)"},
-                      height=_grid_height(n_layers), margin={"t": 80, "b": 50})
+    fig.update_layout(template=TEMPLATE,
+                      title={"text": "per-head measures (* marked; 0..1 measures on one fixed "
+                                     "0..1 scale, the others on their own, below)"},
+                      coloraxis={"cmin": 0.0, "cmax": 1.0, "colorscale": SCORE_COLORS,
+                                 "colorbar": {"title": {"text": "0..1"}}},
+                      height=height, margin={"t": top, "b": bottom})
     _head_axes(fig, n_layers, n_heads)
     return fig
 
@@ -566,7 +703,8 @@ def measure_heatmaps(classification: Classification) -> go.Figure:
 def measure_profiles(classification: Classification, name: str) -> go.Figure:
     """One line per head over a profile measure's bins (e.g. attention by relative key
     position): a sink peaks in the first bin, a local head in the last; heads that are
-    not classed start hidden (click the legend to show them).
+    not classed start hidden (click the legend to show them). On a large model
+    (:data:`LARGE_GRID`) only the classified heads are drawn, the confirmed ones shown.
 
     Raises:
         ValueError: ``name`` is not a recorded profile measure.
@@ -577,16 +715,23 @@ def measure_profiles(classification: Classification, name: str) -> go.Figure:
     fig = go.Figure()
     bins = [_text(b) for b in info.bins]
     heads = [h for h in classification.heads if isinstance(h.measures.get(name), list)]
+    large = _is_large(classification)
+    if large:
+        heads = [h for h in heads if h.classes]
     if not heads:
         return _empty(fig, f"no {name} profile was recorded")
     for h in heads:
         marked = any(m.passes(h.measures.get(m.name)) for m in classification.measures)
         fig.add_trace(go.Scatter(
-            x=bins, y=[finite_or_none(v) for v in h.measures[name]], mode="lines+markers",
-            name=_text(h.label), visible=True if (h.classes or marked) else "legendonly",
+            x=bins, y=[_round(v, 4) for v in h.measures[name]], mode="lines+markers",
+            name=_text(h.label),
+            visible=True if (h.confirmed_classes if large else (h.classes or marked))
+            else "legendonly",
             hovertemplate=f"head {_text(h.label)}, bin %{{x}}: %{{y:.3f}}<extra></extra>",
         ))
-    fig.update_layout(template=TEMPLATE, height=360, title={"text": _text(name)},
+    title = _text(name) + (" (classified heads only; every head's values are in "
+                           "report.json)" if large else "")
+    fig.update_layout(template=TEMPLATE, height=360, title={"text": title},
                       xaxis_title="bin", yaxis_title="mean attention mass",
                       margin={"t": 50}, legend_title_text="head (click to show)")
     return fig

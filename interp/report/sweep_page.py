@@ -20,6 +20,7 @@ from typing import Any
 import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
+from torch import Tensor
 
 from ..io.jsonsafe import finite_or_none
 from ..io.output_files import SWEEP_FILES, write_set
@@ -119,6 +120,7 @@ def checkpoint_curves(sweep: CheckpointSweep, behavior: str, *, stat: str = "val
                      range=[0, 1] if stat == "value" else [-1, 1])
     fig.update_yaxes(title_text="loss (nats)", row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_xaxes(showticklabels=True)  # both panels read their steps
     fig.update_layout(
         template=TEMPLATE,
         title={"text": f"{name} {'score' if stat == 'value' else 'lift'} across checkpoints"},
@@ -180,11 +182,12 @@ def has_model_curves(sweep: CheckpointSweep) -> bool:
 
 
 def model_curves(sweep: CheckpointSweep) -> go.Figure:
-    """The induction phase change at a glance (Olsson et al. 2022): against the step, row 1
-    the largest prefix-matching score over heads and, on repeated held-out text, the largest
-    induction and previous-token scores (0..1); row 2 the in-context-learning score (nats);
-    row 3 the held-out loss and the first- and second-copy losses on repeated held-out text.
-    Curves the sweep did not measure are left out.
+    """The induction phase change at a glance (Olsson et al. 2022): against the step, the
+    largest prefix-matching score over heads and, on repeated held-out text, the largest
+    induction and previous-token scores (0..1); the in-context-learning score (nats); the
+    held-out loss and the first- and second-copy losses on repeated held-out text. One
+    panel per kind of curve the sweep measured (a sweep without held-out text has the
+    prefix-matching panel alone); every panel has its step axis.
 
     Raises:
         ValueError: the sweep has no model-level curves.
@@ -193,8 +196,21 @@ def model_curves(sweep: CheckpointSweep) -> go.Figure:
         raise ValueError("this sweep measured no model-level curves (prefix matching or "
                          "in-context score)")
     steps = list(sweep.steps)
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        row_heights=[0.4, 0.3, 0.3])
+    classes = [b for b in sweep.text_scores if _is_class(b)]
+    losses = [(values, name, color, dash) for values, name, color, dash in (
+        (sweep.heldout_loss, "held-out loss", "#8c564b", "solid"),
+        (sweep.text_first_copy_loss, "repeated text: first copy", FIRST_COPY_COLOR, "solid"),
+        (sweep.text_second_copy_loss, "repeated text: second copy", SECOND_COPY_COLOR, "dot"),
+    ) if values is not None]
+    panels = [name for name, measured in (
+        ("scores", sweep.prefix_matching is not None or bool(classes)),
+        ("icl", sweep.icl_score is not None),
+        ("losses", bool(losses)),
+    ) if measured]
+    weights = {"scores": 0.4, "icl": 0.3, "losses": 0.3}
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        row_heights=[weights[p] for p in panels])
+    row_of = {name: i + 1 for i, name in enumerate(panels)}
 
     def line(y, name, color, row, dash="solid", hover=""):
         fig.add_trace(go.Scatter(x=steps, y=[finite_or_none(v) for v in y], name=name,
@@ -206,36 +222,129 @@ def model_curves(sweep: CheckpointSweep) -> go.Figure:
 
     if sweep.prefix_matching is not None:
         values = sweep.prefix_matching.flatten(1).nan_to_num(nan=0.0).amax(dim=1)  # (C,)
-        line(values.tolist(), "prefix matching (max over heads)", PREFIX_COLOR, 1)
-    classes = [b for b in sweep.text_scores if _is_class(b)]
+        line(values.tolist(), "prefix matching (max over heads)", PREFIX_COLOR,
+             row_of["scores"])
     for i, behavior in enumerate(classes):
         values = sweep.text_scores[behavior].flatten(1).nan_to_num(nan=0.0).amax(dim=1)
         line(values.tolist(), f"{behavior.replace('_', '-')} on repeated text (max)",
-             TEXT_COLORS[i % len(TEXT_COLORS)], 1, dash="dash")
+             TEXT_COLORS[i % len(TEXT_COLORS)], row_of["scores"], dash="dash")
     if sweep.icl_score is not None:
         icl = sweep.curves.get("icl", {})
         name = (f"in-context score (token {icl.get('late_token', '?')} - "
                 f"{icl.get('early_token', '?')})")
-        line(sweep.icl_score.tolist(), name, ICL_COLOR, 2, hover=" nats")
-    for values, name, color, dash in (
-        (sweep.heldout_loss, "held-out loss", "#8c564b", "solid"),
-        (sweep.text_first_copy_loss, "repeated text: first copy", FIRST_COPY_COLOR, "solid"),
-        (sweep.text_second_copy_loss, "repeated text: second copy", SECOND_COPY_COLOR, "dot"),
-    ):
-        if values is not None:
-            line(values.tolist(), name, color, 3, dash=dash, hover=" nats")
-    fig.update_yaxes(title_text="score", range=[0, 1], row=1, col=1)
-    icl_range = [-0.5, 0.1]  # Olsson's models span about -0.15 .. -0.4: same scale for every run
-    if sweep.icl_score is not None and torch.isfinite(sweep.icl_score).all():
-        icl_range = [min(icl_range[0], float(sweep.icl_score.min()) - 0.05),
-                     max(icl_range[1], float(sweep.icl_score.max()) + 0.05)]
-    fig.update_yaxes(title_text="ICL score (nats)", range=icl_range, row=2, col=1)
-    fig.update_yaxes(title_text="loss (nats)", row=3, col=1)
-    fig.update_xaxes(title_text="step", row=3, col=1)
-    fig.update_layout(template=TEMPLATE, height=720, margin={"t": 60, "b": 50},
+        line(sweep.icl_score.tolist(), name, ICL_COLOR, row_of["icl"], hover=" nats")
+    for values, name, color, dash in losses:
+        line(values.tolist(), name, color, row_of["losses"], dash=dash, hover=" nats")
+    if "scores" in row_of:
+        fig.update_yaxes(title_text="score", range=[0, 1], row=row_of["scores"], col=1)
+    if "icl" in row_of:
+        # Olsson's models span about -0.15 .. -0.4: the same scale for every run
+        icl_range = [-0.5, 0.1]
+        if torch.isfinite(sweep.icl_score).all():
+            icl_range = [min(icl_range[0], float(sweep.icl_score.min()) - 0.05),
+                         max(icl_range[1], float(sweep.icl_score.max()) + 0.05)]
+        fig.update_yaxes(title_text="ICL score (nats)", range=icl_range, row=row_of["icl"],
+                         col=1)
+    if "losses" in row_of:
+        fig.update_yaxes(title_text="loss (nats)", row=row_of["losses"], col=1)
+    fig.update_xaxes(title_text="step", row=len(panels), col=1)
+    fig.update_xaxes(showticklabels=True)  # every panel reads its steps
+    fig.update_layout(template=TEMPLATE, height=140 + 230 * len(panels),
+                      margin={"t": 60, "b": 50},
                       title={"text": "Model-level curves: the induction phase change"},
                       hovermode="x unified")
     return fig
+
+
+def describe_stimuli(description: dict) -> str:
+    """Words for a stimuli description (``Stimuli.to_dict()``, a sweep's ``stimuli`` or one
+    of its ``curves``): ``"4 sequences of [BOS] r r, r 8 random tokens; seed 0, 17
+    positions"``. Keys it does not know are listed as ``key value``, never as JSON."""
+    d = dict(description)
+    kind = str(d.pop("kind", ""))
+    n = d.pop("n_seqs", None)
+    length = d.pop("repeat_len", None)
+    seq_len = d.pop("seq_len", None)
+    length = length if length is not None else seq_len
+    sequences = f"{n} sequences" if n is not None else "sequences"
+    if kind == "repeated_random_tokens":
+        text = f"{sequences} of [BOS] r r, r {length} random tokens"
+    elif kind == "repeated_text":
+        text = f"{sequences} of [BOS] s s, s {length} tokens of held-out text"
+    elif kind == "prefix_matching":
+        text = (f"{sequences} of [BOS] + {length} distinct random tokens repeated "
+                f"{d.pop('n_repeats', '?')} times")
+    else:
+        text = f"{sequences} ({kind.replace('_', ' ') or 'stimuli'})"
+    extras = []
+    if "drawn_from" in d:
+        extras.append(f"drawn from {d.pop('drawn_from')}")
+    if "offset" in d:
+        extras.append(f"offset {d.pop('offset')}")
+    if "seed" in d:
+        extras.append(f"seed {d.pop('seed')}")
+    if "n_pos" in d:
+        extras.append(f"{d.pop('n_pos')} positions")
+    for key in ("exclude_tokens", "excluded_ids"):
+        ids = d.pop(key, None)
+        if ids:
+            shown = ", ".join(str(i) for i in list(ids)[:8])
+            extras.append(f"excluding ids {shown}" + (f" and {len(ids) - 8} more"
+                                                       if len(ids) > 8 else ""))
+    d.pop("bos_token_id", None)
+    d.pop("restricted_ids", None)
+    for key, value in d.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(str(v) for v in value)
+        extras.append(f"{str(key).replace('_', ' ')} {value}")
+    return text + (f" ({', '.join(extras)})" if extras else "")
+
+
+def _measured_on(sweep: CheckpointSweep) -> list[str]:
+    """What each model-level curve was measured on, one line each, in words."""
+    lines = []
+    for name, info in sweep.curves.items():
+        if not isinstance(info, dict):
+            lines.append(f"{name.replace('_', ' ')}: {info}")
+        elif "skipped" in info:
+            lines.append(f"{name.replace('_', ' ')}: not measured ({info['skipped']})")
+        elif name == "icl":
+            lines.append(
+                f"in-context score: mean loss at token {info.get('late_token', '?')} minus "
+                f"token {info.get('early_token', '?')} (each averaged over ±"
+                f"{info.get('half_width', '?')} tokens) on {info.get('n_windows', '?')} "
+                f"held-out windows of {info.get('n_ctx', '?')} tokens")
+        else:
+            lines.append(f"{name.replace('_', ' ')}: {describe_stimuli(info)}")
+    return lines
+
+
+def _model_curves_text(sweep: CheckpointSweep) -> list[str]:
+    """What the model-level curves that were measured mean (and nothing about the others)."""
+    text = []
+    prefix = sweep.curves.get("prefix_matching")
+    if sweep.prefix_matching is not None:
+        repeats = prefix.get("n_repeats", "?") if isinstance(prefix, dict) else "?"
+        length = (prefix.get("repeat_len", prefix.get("seq_len", "?"))
+                  if isinstance(prefix, dict) else "?")
+        text.append(f"Prefix matching: on [BOS] + {length} distinct random tokens repeated "
+                    f"{repeats} times, a head's attention from each token of repeats 2-"
+                    f"{repeats} to the token after its earlier copies (offset +1); the "
+                    "curve is the largest over heads.")
+    if sweep.icl_score is not None:
+        text.append("In-context score: mean loss at a late token minus an early one on "
+                    "held-out text windows (negative when context helps).")
+    if sweep.text_scores or sweep.text_first_copy_loss is not None:
+        text.append("Repeated text: [BOS] s s with s a span of held-out text; the largest "
+                    "score per behavior over heads, and the loss on each copy.")
+    return text
+
+
+def _cell_text(value: Any, spec: str = ".3f") -> str:
+    number = finite_or_none(value)
+    return "n/a" if number is None else format(number, spec)
 
 
 def _model_curves_context(sweep: CheckpointSweep, figure: Any) -> dict | None:
@@ -245,48 +354,103 @@ def _model_curves_context(sweep: CheckpointSweep, figure: Any) -> dict | None:
     rows = sweep.model_curve_table()
     keys = [k for k in rows[0] if k not in ("checkpoint",) and not k.endswith("_head")
             or k == "prefix_matching_head"]
-    cells = [[str(row[k]) if isinstance(row[k], str) or k == "step" else f"{row[k]:.3f}"
+    cells = [[str(row[k]) if isinstance(row[k], str) or k == "step" else _cell_text(row[k])
               for k in keys] for row in rows]
     return {"header": [k.replace("_", " ") for k in keys], "rows": cells, "figure": figure,
-            "measured_on": json.dumps(sweep.curves, sort_keys=True)}
+            "text": _model_curves_text(sweep), "measured_on": _measured_on(sweep)}
+
+
+def _all_missing(values: Tensor) -> bool:
+    return not bool(torch.isfinite(values).any())
+
+
+#: A rise in lift this large is a rise worth naming beside another behavior's.
+CLEAR_RISE = 0.1
+
+
+def _ordered(sweep: CheckpointSweep) -> list[str]:
+    """The sweep's behaviors in registry order (a read-back ``sweep.json`` has them
+    sorted by name), then any the registry does not know."""
+    known = [b.name for b in registered_behaviors() if b.name in sweep.scores]
+    return known + [b for b in sweep.behaviors if b not in known]
+
+
+def rise_lines(sweep: CheckpointSweep) -> list[str]:
+    """Per behavior (registry order), where some head's lift rises most; a behavior no
+    head scores at any checkpoint says so, and a clear rise (:data:`CLEAR_RISE`) of the
+    same head as an earlier behavior's clear rise says that attention alone does not tell
+    the two apart (so the later behavior's line names no head of its own)."""
+    seen: dict[str, str] = {}
+    out = []
+    for b in _ordered(sweep):
+        if _all_missing(sweep.scores[b]):
+            out.append(f"{b}: not scored at any checkpoint (no query had a target)")
+            continue
+        step, head, rise = sweep.largest_rise(b)
+        if not rise >= 0.005:  # prints as +0.00
+            out.append(f"{b}: no head's lift rises by 0.01 or more between checkpoints")
+            continue
+        text = f"{b}: step {step} (head {head}, lift {rise:+.2f})"
+        same = seen.get(head) if rise >= CLEAR_RISE else None
+        if same is not None:
+            text += (f"; the same head as {same}'s rise: on these stimuli a head that "
+                     f"attends to {same}'s targets also scores here, so this names no "
+                     f"{b} head (only an ablation, in interp report, tells the classes "
+                     "apart)")
+        elif rise >= CLEAR_RISE:
+            seen[head] = b
+        out.append(text)
+    return out
 
 
 def render_sweep_html(sweep: CheckpointSweep) -> str:
-    """The sweep as one self-contained, offline HTML page (template ``sweep.html.j2``): a
-    summary table and, per behavior, :func:`checkpoint_curves`. The same sweep gives the
-    same bytes.
+    """The sweep as one self-contained, offline HTML page (template ``sweep.html.j2``): the
+    model-level curves that were measured, a summary table and, per behavior and per
+    measure with any value, its curves (the others are listed, not drawn as empty charts).
+    The same sweep gives the same bytes.
 
     Example:
         >>> page = render_sweep_html(sweep)  # doctest: +SKIP
     """
-    specs = [(f"interp-sweep-{b}", checkpoint_curves(sweep, b)) for b in sweep.behaviors]
-    specs += [(f"interp-sweep-measure-{m}", measure_curves(sweep, m)) for m in sweep.measures]
+    behaviors = _ordered(sweep)
+    drawn = [b for b in behaviors if not _all_missing(sweep.scores[b])]
+    measures = [m for m in sweep.measures if not _all_missing(sweep.measures[m])]
+    specs = [(f"interp-sweep-{b}", checkpoint_curves(sweep, b)) for b in drawn]
+    specs += [(f"interp-sweep-measure-{m}", measure_curves(sweep, m)) for m in measures]
     if has_model_curves(sweep):  # first: the page's plotly.js comes with the first figure
         specs.insert(0, ("interp-sweep-model-curves", model_curves(sweep)))
     divs = figure_divs(specs)
     model_figure = divs.pop("interp-sweep-model-curves", None)
-    measure_divs = [divs.pop(f"interp-sweep-measure-{m}") for m in sweep.measures]
+    measure_divs = [divs.pop(f"interp-sweep-measure-{m}") for m in measures]
     header = ["step", "checkpoint", "first-copy loss", "second-copy loss"] + [
-        f"best {b.replace('_', '-')} score (head)" for b in sweep.behaviors
+        f"best {b.replace('_', '-')} score (head)" for b in behaviors
     ]
     rows = []
     for c, row in enumerate(sweep.loss_table()):
-        cells = [str(row["step"]), str(row["checkpoint"]), f"{row['first_copy_loss']:.3f}",
-                 f"{row['second_copy_loss']:.3f}"]
-        for b in sweep.behaviors:
-            head, score = best_head(sweep, b, c)
-            cells.append(f"{score:.2f} ({head})")
+        cells = [str(row["step"]), str(row["checkpoint"]), _cell_text(row["first_copy_loss"]),
+                 _cell_text(row["second_copy_loss"])]
+        cells += [best_head_text(sweep, b, c) for b in behaviors]
         rows.append(cells)
-    rises = ["{}: step {} (head {}, lift {:+.2f})".format(b, *sweep.largest_rise(b))
-             for b in sweep.behaviors]
     return render_page(
         "sweep.html.j2", css=asset("report.css"), n_checkpoints=sweep.n_checkpoints,
         n_layers=sweep.n_layers, n_heads=sweep.n_heads,
-        stimuli=json.dumps(sweep.stimuli, sort_keys=True), rises=rises, header=header,
-        rows=rows, figures=list(divs.values()), model=_model_curves_context(sweep, model_figure),
-        measures=[{"name": m, "figure": f} for m, f in zip(sweep.measures, measure_divs)],
+        stimuli=describe_stimuli(sweep.stimuli), rises=rise_lines(sweep), header=header,
+        rows=rows, figures=[divs[f"interp-sweep-{b}"] for b in drawn],
+        not_drawn=[b for b in behaviors if b not in drawn],
+        model=_model_curves_context(sweep, model_figure),
+        measures=[{"name": m, "figure": f} for m, f in zip(measures, measure_divs)],
+        measures_not_drawn=[m for m in sweep.measures if m not in measures],
         failed=[f"{f['checkpoint']} ({f['source']}): {f['error']}" for f in sweep.failed],
     )
+
+
+def best_head_text(sweep: CheckpointSweep, behavior: str, checkpoint: int) -> str:
+    """``"0.42 (1.2)"``: the best head's score and label at one checkpoint, or ``"n/a"``
+    where no head has a score (no query had a target, e.g. a behavior whose targets come
+    from predictions the model does not make yet); never ``nan (0.0)``."""
+    head, score = best_head(sweep, behavior, checkpoint)
+    number = finite_or_none(score)
+    return "n/a" if number is None else f"{number:.2f} ({head})"
 
 
 def best_head(sweep: CheckpointSweep, behavior: str, checkpoint: int) -> tuple[str, float]:

@@ -26,6 +26,12 @@ from .evidence import Evidence, GroupEvidence, WeightEvidence, standing
 SCHEMA_VERSION = 4
 
 
+#: The longest list of heads a summary line prints in full; longer ones are a count and the
+#: :data:`SUMMARY_STRONGEST` strongest (the report and ``report.json`` list every head).
+SUMMARY_HEADS = 8
+SUMMARY_STRONGEST = 5
+
+
 #: How a measure check's verdict reads in a sentence.
 _CHECK_WORDS = {"undecidable": "undecided"}
 
@@ -377,7 +383,17 @@ class Classification:
         return f"{n} sequences of [BOS] r r (L={length})"
 
     def summary(self) -> str:
-        """A few lines for a terminal."""
+        """A few lines for a terminal: what holds first, lists capped.
+
+        The header and baseline, then one line per behavior with a confirmed head (its
+        unconfirmed and undecided candidates in parentheses), then one per behavior whose
+        candidates all failed; a behavior with no candidate gets no line. Then one line per
+        marking measure that marks a head, and one per group ablation that shows something
+        (redundancy confirmed, or a member confirmed); a measure that marks no head, or
+        could not be measured (the report says why), gets no line. A list longer than
+        :data:`SUMMARY_HEADS` heads is said as a count and its strongest heads ("17 heads:
+        18.6, 17.3, 18.7, 21.4, 17.0 and 12 more"); the report and ``report.json`` list all.
+        """
         model, settings = self.model, self.settings
         lines = [
             f"{model.get('name', 'model')}: {model.get('n_layers', '?')} layers x "
@@ -389,45 +405,107 @@ class Classification:
                 f"loss: first copy {self.baseline['first_copy_loss']:.3f}, "
                 f"second copy {self.baseline['second_copy_loss']:.3f}"
             )
+        held, failed = [], []
         for name in self.behavior_names:
-            if self.is_control(name):
+            if self.is_control(name) or not self.heads_with(name):
                 continue
+
+            def heads(labels: list[str], name: str = name) -> str:
+                return self.heads_text(labels, lambda h: self.head(h).lifts.get(name))
+
             alone = self.heads_with(name, status="confirmed")
             together = self.heads_with(name, status="confirmed together")
             refuted = self.heads_with(name, status=("refuted", "not tested"))
             open_ = self.heads_with(name, status="undecidable")
-            text = ", ".join(alone) if alone else ("none" if not together else "")
+            text = heads(alone) if alone else ("none" if not together else "")
             if together:
-                text += ("; " if alone else "") + f"confirmed together: {', '.join(together)}"
+                text += ("; " if alone else "") + f"confirmed together: {heads(together)}"
             if refuted:
-                text += f" (unconfirmed: {', '.join(refuted)})"
+                text += f" (unconfirmed: {heads(refuted)})"
             if open_:
                 reason = self.head(open_[0]).ablation[name].reason
-                text += f" (undecided: {', '.join(open_)}: {reason})"
-            lines.append(f"{name}: {text}")
+                text += f" (undecided: {heads(open_)}: {reason})"
+            (held if alone or together else failed).append(f"{name}: {text}")
+        lines += held + failed
         for info in self.measures:
             if info.threshold is None:
                 continue
             marked = self.marked_by(info.name)
-            if info.note:
-                text = info.note
+            if info.note or not marked:  # not measured (the report says why), or no head
+                continue
+            if len(marked) > SUMMARY_HEADS:
+                text = f"{len(marked)} of {len(self.heads)} heads"
+                if info.check_claim:
+                    counts: dict[str, int] = {}
+                    for h in marked:
+                        status = standing(self.head(h).checks.get(info.name))
+                        word = _CHECK_WORDS.get(status, status)
+                        counts[word] = counts.get(word, 0) + 1
+                    text += f", {info.check_claim}: " + ", ".join(
+                        f"{n} {word}" for word, n in counts.items())
+                text += "; strongest " + ", ".join(
+                    f"{h} ({self.head(h).measures[info.name]:.2f})"
+                    for h in marked[:SUMMARY_STRONGEST])
+                text += f" [{info.rule()}; a measure, not an ablation-confirmed class]"
             else:
                 text = ", ".join(f"{h} ({self.head(h).measures[info.name]:.2f}"
-                                 f"{self._check_words(h, info)})" for h in marked) or "none"
+                                 f"{self._check_words(h, info)})" for h in marked)
                 text += f" [{info.rule()}; a measure, not an ablation-confirmed class]"
             lines.append(f"{info.label}: {text}")
         for g in self.groups:
+            if not self.group_shows(g):
+                continue
             alone = g.alone.get(g.strongest)
             verdict = ("redundancy confirmed" if g.confirmed
                        else "no redundancy shown")
-            line = (f"group {'+'.join(g.heads)} ({g.behavior}): ablated together, relative "
+            members = ("+".join(g.heads) if len(g.heads) <= SUMMARY_HEADS
+                       else f"of {len(g.heads)} heads")
+            line = (f"group {members} ({g.behavior}): ablated together, relative "
                     f"effect {_num(g.relative)} vs {_num(alone)} for {g.strongest} alone: "
                     f"{verdict}")
             idle = [h for h in g.heads if not g.adds.get(h)]
             if idle:
-                line += f"; adds nothing: {', '.join(idle)}"
+                line += f"; adds nothing: {self.heads_text(idle, g.alone.get)}"
             lines.append(line)
         return "\n".join(lines)
+
+    @staticmethod
+    def heads_text(labels: list[str], strength: Any = None) -> str:
+        """``labels`` joined by commas, or, past :data:`SUMMARY_HEADS` of them, their count
+        and the :data:`SUMMARY_STRONGEST` strongest by ``strength(label)`` (a number or
+        None; head order when not given): ``"17 heads: 18.6, 17.3, ... and 12 more"``."""
+        if len(labels) <= SUMMARY_HEADS:
+            return ", ".join(labels)
+        ranked = list(labels)
+        if strength is not None:
+            def key(label: str) -> float:
+                value = strength(label)
+                return -value if isinstance(value, (int, float)) and value == value else 1e9
+
+            ranked.sort(key=key)
+        shown = ranked[:SUMMARY_STRONGEST]
+        return (f"{len(labels)} heads: {', '.join(shown)} and {len(labels) - len(shown)} "
+                "more")
+
+    def group_shows(self, group: GroupEvidence) -> bool:
+        """Whether a group ablation says something about the model: its redundancy was
+        confirmed, or one of its members holds the claim alone (a behavior's class, or a
+        measure's check for groups named ``"<measure>: <claim>"``). A group of candidates
+        that all failed, whose redundancy was not shown either, says nothing more."""
+        if group.confirmed:
+            return True
+        measure = group.behavior.split(": ", 1)[0]
+        for label in group.heads:
+            try:
+                head = self.head(label)
+            except KeyError:
+                continue
+            if group.behavior in head.classes:
+                if head.status(group.behavior) == "confirmed":
+                    return True
+            elif standing(head.checks.get(measure)) == "confirmed":
+                return True
+        return False
 
     def roles(self) -> dict:
         """The ``heads.json`` a model directory carries: per behavior (classes only) the heads
