@@ -43,7 +43,7 @@ from .pipeline.classify import (
 )
 from .pipeline.text_model import classify_text_model, heldout_documents, heldout_source
 from .report.head_report import write_report
-from .report.sweep_page import best_head
+from .report.sweep_page import best_head_text, rise_lines
 from .runs.pipelines import run_sweep, run_zoo
 from .runs.runner import RayMissingError
 from .runs.specs import SPEC_HELP, expand_specs, has_tokenizer, load_spec, spec_label
@@ -424,8 +424,7 @@ def _sweep(args: argparse.Namespace) -> int:
     for c, row in enumerate(sweep.loss_table()):
         cells = ""
         for b in behaviors:
-            head, score = best_head(sweep, b, c)
-            cells += " {:>15}".format(f"{score:.2f} ({head})")
+            cells += " {:>15}".format(best_head_text(sweep, b, c))
         print(f"{row['step']:>8} {row['first_copy_loss']:>8.3f} "
               f"{row['second_copy_loss']:>8.3f}{cells}")
     for row in sweep.model_curve_table():
@@ -441,9 +440,8 @@ def _sweep(args: argparse.Namespace) -> int:
             cells.append(f"repeated text: {', '.join(best)}; copies "
                          f"{row['text_first_copy_loss']:.2f} -> {row['text_second_copy_loss']:.2f}")
         print("  ".join(cells))
-    for b in behaviors:
-        step, head, rise = sweep.largest_rise(b)
-        print(f"largest rise of {b}: step {step} (head {head}, lift {rise:+.2f})")
+    for line in rise_lines(sweep):
+        print(line)
     for failure in sweep.failed:
         print(f"FAILED {failure['checkpoint']} ({failure['source']}): {failure['error']}")
     print(f"computed {len(run.computed)} checkpoint(s), reused {len(run.reused)} stored in "

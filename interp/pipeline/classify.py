@@ -503,7 +503,11 @@ def _example_patterns(model: Any, stimuli: Stimuli, heads: list[HeadId]) -> dict
         with torch.inference_mode(), attached_hooks(model, hooks):
             model(first.tokens.to(device), stop_at_layer=max(by_layer) + 1)
     ordered = {str(h): patterns[str(h)] for h in heads if str(h) in patterns}
-    return {"tokens": first.tokens[0].tolist(), "patterns": ordered}
+    example = {"tokens": first.tokens[0].tolist(), "patterns": ordered}
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is not None:  # the report labels positions with the decoded text
+        example["token_text"] = [tokenizer.decode([t]) for t in example["tokens"]]
+    return example
 
 
 def _weight_evidence(
