@@ -135,22 +135,34 @@ def composition_scores(
     if n_random < 1:
         raise ValueError(f"n_random must be at least 1, got {n_random}")
     p = head_params(model)
-    ov = p["W_V"] @ p["W_O"]  # (L, H, d, d): what each head writes, read as x @ W_OV
-    qk = p["W_Q"] @ p["W_K"].transpose(-1, -2)  # (L, H, d, d)
-    # Row-vector convention: A writes y @ OV_A; B's score is x_q W_QK x_k^T.
+    w_q, w_k, w_v, w_o = p["W_Q"], p["W_K"], p["W_V"], p["W_O"]  # (L, H, d, dh), W_O (L, H, dh, d)
+    # Row-vector convention: A writes y @ OV_A (OV = W_V W_O); B's score is x_q W_QK x_k^T
+    # (W_QK = W_Q W_K^T). The d x d products are never formed: each is a rank-dh product
+    # ``left_B @ right_B^T`` and ||OV_A X||_F^2 = tr(M^T G_A M H_B) with M = W_O^A left_B,
+    # G_A = W_V^A^T W_V^A and H_B = right_B^T right_B, all dh x dh.
     if mode == "Q":
-        right = qk  # x_q = y OV_A  ->  y OV_A W_QK
+        left, right = w_q, w_k  # x_q = y OV_A  ->  y OV_A W_Q W_K^T
     elif mode == "K":
-        right = qk.transpose(-1, -2)  # x_k = y OV_A  ->  W_QK OV_A^T, norm of OV_A W_QK^T
+        left, right = w_k, w_q  # x_k = y OV_A  ->  norm of OV_A W_K W_Q^T
     else:
-        right = ov  # y OV_A OV_B
-    n_layers, n_heads = ov.shape[:2]
-    # (La, Ha, 1, 1, d, d) against (1, 1, Lb, Hb, d, d)
-    scores = _composition(ov[:, :, None, None], right[None, None])  # (La, Ha, Lb, Hb)
+        left, right = w_v, w_o.transpose(-1, -2)  # y OV_A W_V W_O
+    n_layers, n_heads = w_v.shape[:2]
+    gram_a = w_v.transpose(-1, -2) @ w_v  # (L, H, dh, dh)
+    gram_b = right.transpose(-1, -2) @ right  # (L, H, dh, dh)
+    norm_a = torch.einsum("lhij,lhji->lh", gram_a, w_o @ w_o.transpose(-1, -2)).clamp(min=0).sqrt()
+    norm_b = torch.einsum("lhij,lhji->lh", left.transpose(-1, -2) @ left, gram_b).clamp(min=0).sqrt()
+    scores = torch.empty(n_layers, n_heads, n_layers, n_heads)
+    for layer in range(n_layers):  # one source layer at a time: (Ha, Lb, Hb, dh, dh)
+        m = w_o[layer][:, None, None] @ left[None]  # (Ha, Lb, Hb, dh, dh)
+        g_m = gram_a[layer][:, None, None] @ m  # G_A M
+        m_h = m @ gram_b[None]  # M H_B
+        squared = (g_m * m_h).sum((-1, -2)).clamp(min=0)  # tr(M^T G_A M H_B)
+        den = (norm_a[layer][:, None, None] * norm_b[None]).clamp(min=1e-12)
+        scores[layer] = squared.sqrt() / den  # (Ha, Lb, Hb)
 
     generator = torch.Generator().manual_seed(int(seed))
     samples = []
-    d_model, d_head = p["W_V"].shape[-2:]
+    d_model, d_head = w_v.shape[-2:]
     for _ in range(n_random):
         def rand(*shape: int) -> Tensor:
             return torch.randn(*shape, generator=generator)
