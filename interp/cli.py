@@ -441,7 +441,7 @@ def _sweep(args: argparse.Namespace) -> int:
                          f"{row['text_first_copy_loss']:.2f} -> {row['text_second_copy_loss']:.2f}")
         print("  ".join(cells))
     for line in rise_lines(sweep):
-        print(line)
+        print(f"largest rise of {line}")
     for failure in sweep.failed:
         print(f"FAILED {failure['checkpoint']} ({failure['source']}): {failure['error']}")
     print(f"computed {len(run.computed)} checkpoint(s), reused {len(run.reused)} stored in "
