@@ -65,6 +65,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -153,9 +154,12 @@ def attach_word_tokenizer(model: Any, bos: int) -> None:
     tok.post_processor = processors.TemplateProcessing(
         single="<bos> $A", special_tokens=[("<bos>", bos)]
     )
-    model.tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<bos>", pad_token="<bos>"
-    )
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", pad_token="<bos>")
+    # TransformerLens re-loads a tokenizer by its name_or_path (a model loaded from a
+    # checkpoint does): one built in memory has none, so it goes through a directory
+    with tempfile.TemporaryDirectory() as tmp:
+        fast.save_pretrained(tmp)
+        model.tokenizer = PreTrainedTokenizerFast.from_pretrained(tmp)
 
 
 def prompts_of(stimuli: Any) -> list[str]:
