@@ -483,7 +483,8 @@ def _zoo(args: argparse.Namespace) -> int:
         print(result.summary())
     for label, error in run.failed.items():
         print(f"FAILED {label} ({run.sources[label]}): {error}")
-    print(f"computed {len(run.computed)} model(s), reused {len(run.reused)}; zoo written to "
+    failed = f", failed {len(run.failed)}" if run.failed else ""
+    print(f"computed {len(run.computed)} model(s), reused {len(run.reused)}{failed}; zoo written to "
           f"{run.paths['html']} and one report directory per model "
           f"in {time.perf_counter() - started:.1f} s")
     return 1 if run.failed else 0

@@ -407,3 +407,19 @@ def test_the_item_store_never_follows_a_link(run_dir, tmp_path, capsys):
     again = run_sweep([model], out, **SWEEP)
     assert again.computed == ("step_00000",) and str(item) in again.replaced["step_00000"]
     assert not item.is_symlink() and victim.read_text() == item.read_text()
+
+
+def test_zoo_grid_marks_unconfirmed_classes_as_the_table_does():
+    """A head whose class its ablation did not confirm reads ``I?`` in grey in the grid, as
+    ``1.1?`` in the table above it; a confirmed class keeps its colour."""
+    from interp.report.zoo_page import render_zoo_html
+
+    model = {"label": "m", "source": "m", "n_layers": 1, "n_heads": 2, "report": "m/report.html",
+             "first_copy_loss": 1.0, "second_copy_loss": 0.5,
+             "classes": {"induction": {"confirmed": ["0.0"], "unconfirmed": ["0.1"]},
+                         "copy_suppression": {"confirmed": [], "unconfirmed": ["0.0"]}},
+             "heads": {"0.0": ["induction", "copy_suppression"], "0.1": ["induction"]}}
+    html = render_zoo_html({"models": [model], "failed": [], "behaviors": [
+        "induction", "copy_suppression"], "run": {}})
+    assert '<td class="unconfirmed">I?</td>' in html
+    assert ">I CS?</td>" in html and '<td class="unconfirmed">I CS' not in html

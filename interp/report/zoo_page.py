@@ -115,7 +115,16 @@ def write_zoo(
     return write_set(out_dir, ZOO_FILES, texts)
 
 
-def _grid(model: dict) -> list[list[list[str]]]:
-    """``[layer][head]`` -> the head's classes."""
-    return [[model["heads"].get(f"{layer}.{head}", []) for head in range(model["n_heads"])]
-            for layer in range(model["n_layers"])]
+def _grid(model: dict) -> list[list[list[dict]]]:
+    """``[layer][head]`` -> the head's classes, each ``{"behavior", "confirmed"}`` (an
+    unconfirmed class is marked ``?`` on the page, as in the table above it)."""
+    confirmed = {b: set(c.get("confirmed", ())) for b, c in model.get("classes", {}).items()}
+    grid = []
+    for layer in range(model["n_layers"]):
+        row = []
+        for head in range(model["n_heads"]):
+            label = f"{layer}.{head}"
+            row.append([{"behavior": b, "confirmed": label in confirmed.get(b, ())}
+                        for b in model["heads"].get(label, [])])
+        grid.append(row)
+    return grid

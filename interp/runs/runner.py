@@ -125,7 +125,7 @@ def run_items(
                     # Stored and fresh results read back the same way (key order, NaN, floats).
                     text = write_item(root, item, outcome["result"], settings)
                     results[item.label] = json.loads(text)["result"]
-                computed.append(item.label)
+                    computed.append(item.label)  # a failed item is not counted as computed
                 if bar is not None:
                     bar.update(1)
                     if failed:
