@@ -485,3 +485,15 @@ def test_report_sizes_its_census_by_the_model(tmp_path):
     assert main(["report", "--model", "default", "--out", str(out), "--no-sweep", "--quiet"]) == 0
     settings = json.loads((out / "report.json").read_text())["settings"]
     assert (settings["n_seqs"], settings["seq_len"]) == CENSUS_SIZE
+
+
+def test_every_long_stage_shows_progress_and_quiet_silences_it(tmp_path, capsys):
+    args = ["report", "--model", "default", "--n-seqs", "8", "--seq-len", "12"]
+    assert main([*args, "--out", str(tmp_path / "loud")]) == 0
+    loud = capsys.readouterr().err
+    for stage in ("census", "ablations", "ablation sweep", "group ablations", "layer probes",
+                  "induction_long check"):
+        assert f"{stage}:" in loud, stage
+    assert main([*args, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
+    quiet = capsys.readouterr().err
+    assert "%|" not in quiet and "ablations:" not in quiet

@@ -232,11 +232,11 @@ def classify_heads(
     )
     evidence = _ablation_evidence(context, behaviors, progress)
     loss_effects, sweep_note = _loss_sweep(model, stimuli, candidates, settings, progress)
-    groups = _group_ablations(context, behaviors, evidence)
-    layer_probes = _layer_probes(context, behaviors) if settings.probes else []
+    groups = _group_ablations(context, behaviors, evidence, progress)
+    layer_probes = _layer_probes(context, behaviors, progress) if settings.probes else []
     text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
     weights = _weight_evidence(model, candidates, behaviors, settings.seed)
-    measured = _measures(model, settings, stimuli, bos, excluded, long_text)
+    measured = _measures(model, settings, stimuli, bos, excluded, long_text, progress)
     heads = tuple(
         HeadClass(
             label=str(h), layer=h.layer, index=h.head,
@@ -311,27 +311,32 @@ def _ablation_evidence(
     by_name = {b.name: b for b in behaviors}
     evidence: dict[HeadId, dict[str, Evidence]] = {h: {} for h in context.candidates}
     steps = [(h, b) for h, classes in context.candidates.items() for b in classes]
-    iterator: Any = steps
-    if progress and steps:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(steps, desc="ablations", unit="test")
-    for h, name in iterator:
+    for h, name in _steps(steps, "ablations", "test", progress):
         evidence[h][name] = confirm_heads(context, by_name[name], [h])
     return evidence
 
 
+def _steps(items: list, desc: str, unit: str, progress: bool) -> Any:
+    """``items``, with a progress bar when ``progress`` (every stage of the census that can
+    take more than a few seconds on a large model shows one)."""
+    if not progress or not items:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit=unit)
+
+
 def _group_ablations(
     context: ConfirmationContext, behaviors: tuple[Behavior, ...],
-    evidence: dict[HeadId, dict[str, Evidence]],
+    evidence: dict[HeadId, dict[str, Evidence]], progress: bool = False,
 ) -> list[GroupEvidence]:
     """Ablate the heads that share a class together (exposes redundancy); each member's
     evidence gets a pointer to its group."""
     groups = []
-    for behavior in behaviors:
+    shared = [b for b in behaviors
+              if sum(b.name in classes for classes in context.candidates.values()) >= 2]
+    for behavior in _steps(shared, "group ablations", "group", progress):
         members = [h for h, classes in context.candidates.items() if behavior.name in classes]
-        if len(members) < 2:
-            continue
         single = {h: evidence[h][behavior.name] for h in members}
         group = confirm_group(context, behavior, members, single)
         groups.append(group)
@@ -342,7 +347,7 @@ def _group_ablations(
 
 
 def _layer_probes(
-    context: ConfirmationContext, behaviors: tuple[Behavior, ...]
+    context: ConfirmationContext, behaviors: tuple[Behavior, ...], progress: bool = False,
 ) -> list:
     """Probe accuracy after every layer for each probe task the behaviors use."""
     tasks: dict[str, ProbeTask] = {}
@@ -353,7 +358,7 @@ def _layer_probes(
                 spec = probe_task(task)
                 tasks.setdefault(spec.name, spec)
     out = []
-    for spec in tasks.values():
+    for spec in _steps(list(tasks.values()), "layer probes", "task", progress):
         stimuli = context.occurrence if spec.stimuli == "occurrence" else context.stimuli
         out.append(probe_layers(context.model, stimuli, spec, seed=context.seed))
     return out
@@ -414,7 +419,7 @@ class MeasureResults(NamedTuple):
 
 def _measures(
     model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int,
-    excluded: tuple[int, ...], long_text: Sequence[str] = (),
+    excluded: tuple[int, ...], long_text: Sequence[str] = (), progress: bool = False,
 ) -> MeasureResults:
     """Every chosen measure (:mod:`interp.spec.measures`) for every head, and each
     measure's check on the heads it marks."""
@@ -442,7 +447,8 @@ def _measures(
     values, infos = compute_measures(model, measures, where)
     checks, groups = check_marked(model, measures, values, infos, where,
                                   min_effect=settings.min_effect, z=settings.z_effect,
-                                  method=settings.method, seed=settings.seed)
+                                  method=settings.method, seed=settings.seed,
+                                  progress=progress)
     return MeasureResults(values, infos, checks, groups, long_note)
 
 

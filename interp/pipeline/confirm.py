@@ -59,7 +59,7 @@ from ..stimuli.tokens import Stimuli
 def check_marked(
     model: Any, measures: Sequence[Measure], values: dict[str, Tensor | None],
     infos: Sequence[MeasureInfo], stimuli: dict[str, Stimuli], *, min_effect: float, z: float,
-    method: str = "mean", seed: int = 0,
+    method: str = "mean", seed: int = 0, progress: bool = False,
 ) -> tuple[dict[HeadId, dict[str, Evidence]], list[GroupEvidence]]:
     """Each measure's :class:`MeasureCheck` on the heads it marks.
 
@@ -70,6 +70,7 @@ def check_marked(
             measure's).
         min_effect, z: the confirmation rule's settings (:func:`interp.results.evidence.decide`).
         method, seed: the ablation method and seed of checks that ablate.
+        progress: a progress bar per check that tests heads one at a time.
 
     Returns:
         ``(checks, groups)``: head -> measure name -> evidence, for marked heads only
@@ -118,7 +119,12 @@ def check_marked(
                                 f"evidence for {len(marked)} heads")
             alone = {head: _checked(e, m, [head]) for head, e in zip(marked, found)}
         else:
-            alone = {head: test([head]) for head in marked}
+            steps: Any = marked
+            if progress and marked:
+                from tqdm.auto import tqdm
+
+                steps = tqdm(marked, desc=f"{m.name} check", unit="head")
+            alone = {head: test([head]) for head in steps}
         if check.groups and len(marked) >= 2:
             group = judge_group(f"{m.name}: {check.claim}", marked, lambda heads: (
                 alone[heads[0]] if len(heads) == 1 else test(heads)),
