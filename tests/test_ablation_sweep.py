@@ -11,7 +11,8 @@ from interp import attached_hooks, copy_losses, leftover_hooks, measure_ablation
 from interp.spec.ablation_methods import derangement
 from interp.model.hooks import z_hook
 from interp.stimuli.tokens import Stimuli
-from interp.engine.ablation_sweep import AblationSweep, _run_blocks, ablation_sweep, attribution_scores
+from interp.engine.ablation import run_blocks
+from interp.engine.ablation_sweep import AblationSweep, ablation_sweep, attribution_scores
 
 from conftest import watch
 
@@ -82,8 +83,8 @@ def test_direct_blocks_equal_the_bridges_start_at_layer(mlp_model, stimuli):
     resid = torch.randn(2, stimuli.n_pos, 32, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         for start in range(3):
-            direct = _run_blocks(mlp_model, resid, start, direct=True)
-            bridged = _run_blocks(mlp_model, resid, start, direct=False)
+            direct = run_blocks(mlp_model, resid, start, direct=True)
+            bridged = run_blocks(mlp_model, resid, start, direct=False)
             assert torch.allclose(direct, bridged, atol=1e-5)
     assert leftover_hooks(mlp_model) == []
 

@@ -125,3 +125,19 @@ def test_key_composition_is_marked_undefined_on_rotary_models(tiny_llama):
     assert induction.feeders is None and induction.mode is None
     assert "K composition is not defined for this architecture" in induction.error
     assert all(-1 <= e.ov_copying <= 1 for e in evidence.values())
+
+
+def test_blocks_called_alone_get_the_rotary_embeddings(tiny_llama, stimuli):
+    """A block called on its own with the model's rotary cos/sin maps the clean residual
+    exactly as inside the forward pass; the clean run then reruns blocks directly (a
+    bridge's forward(start_at_layer=...) costs about a full pass)."""
+    from interp.engine.ablation import blocks_run_alone, run_blocks
+
+    _, model = tiny_llama
+    clean = clean_run(model, stimuli)
+    assert clean.direct
+    assert blocks_run_alone(model, 1, clean.resid_pre[1], clean.final)
+    with torch.inference_mode():
+        direct = run_blocks(model, clean.resid_pre[1], 1, True)
+        bridged = run_blocks(model, clean.resid_pre[1], 1, False)
+    assert (direct - bridged).abs().max() <= TOL and (direct - clean.final).abs().max() <= TOL

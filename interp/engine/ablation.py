@@ -41,7 +41,7 @@ from ..model.hooks import (
     resid_pre_hook,
     z_hook,
 )
-from ..model.loading import model_device
+from ..model.loading import model_device, uses_rotary
 from ..results.evidence import MIN_SCALE, AblationEffect
 from ..spec.ablation_methods import AblationMethod, ablation_method
 from ..spec.behaviors import resolve_behaviors
@@ -86,6 +86,8 @@ class CleanRun:
             d_head]`` (what ablation methods build replacements from).
         final: the residual stream leaving the last block.
         metrics: clean metrics measured so far, by name (filled as they are asked for).
+        direct: the blocks can be called on their own (:func:`blocks_run_alone`, checked
+            on the first block), so a rerun skips the bridge's ``forward``.
     """
 
     stimuli: Stimuli
@@ -93,6 +95,7 @@ class CleanRun:
     z: dict[int, Tensor]
     final: Tensor
     metrics: dict[Any, Any] = field(default_factory=dict)
+    direct: bool = False
 
     def z_of(self, layers: Any) -> dict[int, Tensor]:
         """The clean head outputs of ``layers``."""
@@ -120,7 +123,9 @@ def clean_run(model: Any, stimuli: Stimuli) -> CleanRun:
     tokens = stimuli.tokens.to(model_device(model))
     with torch.inference_mode(), attached_hooks(model, hooks):
         final = model(tokens)  # stops after the last block
-    return CleanRun(stimuli=stimuli, resid_pre=resid, z=z, final=final.detach())
+    with torch.inference_mode():
+        direct = blocks_run_alone(model, 0, resid[0], resid[1] if n_layers > 1 else final)
+    return CleanRun(stimuli=stimuli, resid_pre=resid, z=z, final=final.detach(), direct=direct)
 
 
 def stop_forward(resid: Tensor, hook: Any) -> None:
@@ -140,9 +145,62 @@ def run_from(
     ``stop_at_layer``)."""
     n_layers = int(model.cfg.n_layers)
     last = n_layers if stop_at_layer is None else stop_at_layer
-    stop = [(resid_post_hook(last - 1), stop_forward)]
-    with torch.inference_mode(), attached_hooks(model, list(hooks) + stop):
-        return model(clean.resid_pre[start], start_at_layer=start)
+    with torch.inference_mode():
+        if clean.direct:
+            with attached_hooks(model, list(hooks)):
+                return run_blocks(model, clean.resid_pre[start], start, True, last)
+        stop = [(resid_post_hook(last - 1), stop_forward)]
+        with attached_hooks(model, list(hooks) + stop):
+            return model(clean.resid_pre[start], start_at_layer=start)
+
+
+def _block_kwargs(model: Any, resid: Tensor) -> dict[str, Any] | None:
+    """What a block called on its own needs besides the residual: on a rotary model the
+    position embeddings (cos, sin) the model hands every block (None when the model has no
+    rotary module to make them); nothing otherwise."""
+    if not uses_rotary(model):
+        return {}
+    rotary = getattr(model, "rotary_emb", None)
+    if rotary is None:
+        return None
+    positions = torch.arange(resid.shape[1], device=resid.device)[None]  # (1, S)
+    return {"position_embeddings": rotary(resid, positions.expand(resid.shape[0], -1))}
+
+
+def run_blocks(
+    model: Any, resid: Tensor, start: int, direct: bool, stop: int | None = None,
+) -> Tensor:
+    """Blocks ``start..stop-1`` (default: to the last) on ``resid``; the residual leaving
+    the last one. ``direct``: call the blocks themselves (with the rotary position
+    embeddings where the model has them; check first with :func:`blocks_run_alone`);
+    otherwise through the model's ``forward(start_at_layer=...)``, which on a bridge over
+    a Hugging Face model still costs about a full pass."""
+    n_layers = int(model.cfg.n_layers)
+    last = n_layers if stop is None else stop
+    if direct:
+        kwargs = _block_kwargs(model, resid) or {}
+        x = resid
+        for block in model.blocks[start:last]:
+            out = block(x, **kwargs)
+            x = out[0] if isinstance(out, tuple) else out
+        return x
+    with attached_hooks(model, [(resid_post_hook(last - 1), stop_forward)]):
+        return model(resid, start_at_layer=start)
+
+
+def blocks_run_alone(model: Any, layer: int, before: Tensor, after: Tensor) -> bool:
+    """True when block ``layer`` called on its own (with the rotary position embeddings a
+    rotary model hands it) maps ``before`` to ``after`` as it did inside the clean
+    forward pass; False on a rotary model without a rotary module to call."""
+    kwargs = _block_kwargs(model, before)
+    if kwargs is None:
+        return False
+    out = model.blocks[layer](before, **kwargs)
+    out = out[0] if isinstance(out, tuple) else out
+    tight = before.dtype in (torch.float32, torch.float64)
+    return bool(
+        torch.allclose(out, after, rtol=1e-4 if tight else 1e-2, atol=1e-5 if tight else 1e-2)
+    )
 
 
 def position_logits(

@@ -43,14 +43,16 @@ from torch import Tensor
 from ..io.jsonsafe import tensor_to_list
 from ..model.heads import HeadId, all_heads, check_heads
 from ..model.hooks import attached_hooks, resid_post_hook, resid_pre_hook, z_hook
-from ..model.loading import model_device, model_name, uses_rotary
+from ..model.loading import model_device, model_name
 from ..results.evidence import MIN_SCALE
 from ..spec.ablation_methods import ablation_method
 from ..stimuli.tokens import Stimuli, check_stimuli
 from .ablation import (
+    blocks_run_alone,
     copy_nll,
     copy_slices,
     head_replacement,
+    run_blocks,
     stop_forward,
 )
 
@@ -211,37 +213,6 @@ def _ablate_copies(
     return ablate
 
 
-def _run_blocks(model: Any, resid: Tensor, start: int, direct: bool) -> Tensor:
-    """Blocks ``start..n_layers-1`` on ``resid``; the residual leaving the last block."""
-    if direct:
-        x = resid
-        for block in model.blocks[start:]:
-            out = block(x)
-            x = out[0] if isinstance(out, tuple) else out
-        return x
-    n_layers = int(model.cfg.n_layers)
-    with attached_hooks(model, [(resid_post_hook(n_layers - 1), stop_forward)]):
-        return model(resid, start_at_layer=start)
-
-
-def _blocks_run_alone(model: Any, layer: int, before: Tensor, after: Tensor) -> bool:
-    """True when block ``layer`` called on its own maps ``before`` to ``after`` as it did
-    inside the clean forward pass.
-
-    Never on a rotary model (Llama, Pythia, Qwen, ...): there the model computes the
-    position embeddings (cos, sin) once and hands them to every block, and a block called
-    alone would run attention without RoPE, so the sweep reruns through the model's own
-    ``forward(start_at_layer=...)`` instead."""
-    if uses_rotary(model):
-        return False
-    out = model.blocks[layer](before)
-    out = out[0] if isinstance(out, tuple) else out
-    tight = before.dtype in (torch.float32, torch.float64)
-    return bool(
-        torch.allclose(out, after, rtol=1e-4 if tight else 1e-2, atol=1e-5 if tight else 1e-2)
-    )
-
-
 def _summarise(
     model: Any,
     stimuli: Stimuli,
@@ -367,7 +338,7 @@ def ablation_sweep(
             first = copy_nll(model, final, tokens, first_copy)  # predicts 2..L
             clean = copy_nll(model, final, tokens, second_copy)  # L+2..2L
             after = resid_pre.get(check_layer + 1, final)
-            direct = _blocks_run_alone(model, check_layer, resid_pre[check_layer], after)
+            direct = blocks_run_alone(model, check_layer, resid_pre[check_layer], after)
             valid = stimuli.valid.to(device)
             for layer in layers:
                 replacement = (replacer.values(clean_z[layer], valid, seed)
@@ -381,7 +352,7 @@ def ablation_sweep(
                     ablate = _ablate_copies(group, batch, method, replacement)
                     x = resid_pre[layer].repeat(copies, 1, 1)  # (copies * B, S, d_model)
                     with attached_hooks(model, [(z_hook(layer), ablate)]):
-                        out_resid = _run_blocks(model, x, layer, direct)
+                        out_resid = run_blocks(model, x, layer, direct)
                     loss = copy_nll(
                         model, out_resid, tokens.repeat(copies, 1), second_copy
                     ).view(copies, batch)  # (copies, B)
