@@ -484,7 +484,8 @@ def _zoo(args: argparse.Namespace) -> int:
     for label, error in run.failed.items():
         print(f"FAILED {label} ({run.sources[label]}): {error}")
     failed = f", failed {len(run.failed)}" if run.failed else ""
-    print(f"computed {len(run.computed)} model(s), reused {len(run.reused)}{failed}; zoo written to "
+    print(f"computed {len(run.computed)} model(s), reused {len(run.reused)}{failed}; "
+          "zoo written to "
           f"{run.paths['html']} and one report directory per model "
           f"in {time.perf_counter() - started:.1f} s")
     return 1 if run.failed else 0

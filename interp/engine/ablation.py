@@ -143,15 +143,8 @@ def run_from(
     """Blocks ``start..`` on the cached residual entering block ``start``, with ``hooks``;
     returns the residual leaving the last block run (every block, or those before
     ``stop_at_layer``)."""
-    n_layers = int(model.cfg.n_layers)
-    last = n_layers if stop_at_layer is None else stop_at_layer
-    with torch.inference_mode():
-        if clean.direct:
-            with attached_hooks(model, list(hooks)):
-                return run_blocks(model, clean.resid_pre[start], start, True, last)
-        stop = [(resid_post_hook(last - 1), stop_forward)]
-        with attached_hooks(model, list(hooks) + stop):
-            return model(clean.resid_pre[start], start_at_layer=start)
+    with torch.inference_mode(), attached_hooks(model, list(hooks)):
+        return run_blocks(model, clean.resid_pre[start], start, clean.direct, stop_at_layer)
 
 
 def _block_kwargs(model: Any, resid: Tensor) -> dict[str, Any] | None:

@@ -149,8 +149,10 @@ def composition_scores(
     n_layers, n_heads = w_v.shape[:2]
     gram_a = w_v.transpose(-1, -2) @ w_v  # (L, H, dh, dh)
     gram_b = right.transpose(-1, -2) @ right  # (L, H, dh, dh)
-    norm_a = torch.einsum("lhij,lhji->lh", gram_a, w_o @ w_o.transpose(-1, -2)).clamp(min=0).sqrt()
-    norm_b = torch.einsum("lhij,lhji->lh", left.transpose(-1, -2) @ left, gram_b).clamp(min=0).sqrt()
+    # ||W_V W_O||_F^2 = tr(G_A W_O W_O^T); ||left right^T||_F^2 = tr(left^T left H_B)
+    norm_a = torch.einsum("lhij,lhji->lh", gram_a, w_o @ w_o.transpose(-1, -2))
+    norm_b = torch.einsum("lhij,lhji->lh", left.transpose(-1, -2) @ left, gram_b)
+    norm_a, norm_b = norm_a.clamp(min=0).sqrt(), norm_b.clamp(min=0).sqrt()  # (L, H)
     scores = torch.empty(n_layers, n_heads, n_layers, n_heads)
     for layer in range(n_layers):  # one source layer at a time: (Ha, Lb, Hb, dh, dh)
         m = w_o[layer][:, None, None] @ left[None]  # (Ha, Lb, Hb, dh, dh)

@@ -262,7 +262,8 @@ def sweep_measures(
         return {}
     where = {"census": stimuli}
     try:
-        where["long"] = long_stimuli(model, max(8, stimuli.n_seqs // 2), seed=derive_seed(seed, "long_stimuli"),
+        where["long"] = long_stimuli(model, max(8, stimuli.n_seqs // 2),
+                                     seed=derive_seed(seed, "long_stimuli"),
                                      bos_token_id=bos_token_id(model), exclude_ids=exclude_ids)
     except ValueError:  # a context too short for the copies
         pass

@@ -190,7 +190,8 @@ def unrepeated_tokens(
     first = repeated_tokens(n_seqs, seq_len, vocab_size=vocab_size, bos_token_id=bos_token_id,
                             seed=seed, exclude_ids=exclude_ids)
     second = repeated_tokens(n_seqs, seq_len, vocab_size=vocab_size,
-                             bos_token_id=bos_token_id, seed=derive_seed(seed, "unrepeated_second_half"),
+                             bos_token_id=bos_token_id,
+                             seed=derive_seed(seed, "unrepeated_second_half"),
                              exclude_ids=exclude_ids)
     tokens = torch.cat([first.tokens[:, : seq_len + 1], second.tokens[:, 1 : seq_len + 1]], 1)
     return Stimuli(
