@@ -558,7 +558,10 @@ def main() -> None:
         print(render_ray_sweep(ray_sweep(args.ray_workers)))
         return
     if args.smollm2:
-        print(render_smollm2(smollm2_rows(args)))
+        rows = smollm2_rows(args)
+        print(render_smollm2(rows))
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=2) + "\n")
         return
     n_seqs = args.n_seqs or (2 if args.quick else 4)
     repeats = 2 if args.quick else 10
@@ -719,10 +722,12 @@ def render_small(results: dict, put: Callable[[str], None]) -> None:
             put(f"\nSmall model {spec!r}: not found, skipped.")
             continue
         s, corr = small["time"], small["corr"]
-        sc = s["cpu"]
+        gpu = str(results["machine"].get("device", "cpu")).startswith("cuda")
+        clock = "wall" if gpu else "CPU"  # on a GPU, wall seconds after synchronize
+        sc = s["wall" if gpu else "cpu"]
         put(f"\n## Small trained model `{spec}`: {s['n_seqs']} seqs x {s['n_pos']} tokens "
             f"(token ids {results['small_exclude'] or 'none'} excluded from r)\n")
-        put("| measurement | CPU s | x forward |")
+        put(f"| measurement | {clock} s | x forward |")
         put("|---|---|---|")
         for key, label in (("forward", "plain forward"), ("census", "census"),
                            ("detect_head_x3", "detect_head x3"),
@@ -766,7 +771,8 @@ def smollm2_rows(args: argparse.Namespace) -> dict:
     info = machine()
     out: dict[str, Any] = {
         "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": info, "loadavg_before": Path("/proc/loadavg").read_text().split()[:3]}
+        "machine": info, "loadavg_before": Path("/proc/loadavg").read_text().split()[:3],
+        "device": args.device, "dtype": args.dtype or "float32"}
     out["time"] = run_worker(["--worker", "time", "--repeats", "2", *base])
     out["memory"] = {task: run_worker(["--worker", "memory", "--task", task, *base])
                      for task in ("forward", "census", "sweep")}
@@ -791,9 +797,12 @@ def render_smollm2(r: dict) -> str:
              f"/proc/loadavg before {' '.join(r['loadavg_before'])}, after "
              f"{' '.join(r['loadavg_after'])}", ""]
     t = r["time"]
-    sc = t["cpu"]
-    lines += [f"{t['n_seqs']} seqs x {t['n_pos']} tokens, CPU seconds (1 thread):", "",
-              "| measurement | CPU s | x forward |", "|---|---|---|"]
+    gpu = r.get("device", "cpu").startswith("cuda")
+    clock = "wall" if gpu else "CPU"  # on a GPU, wall seconds after synchronize
+    sc = t["wall" if gpu else "cpu"]
+    lines += [f"{t['n_seqs']} seqs x {t['n_pos']} tokens, {r.get('device', 'cpu')}, "
+              f"{r.get('dtype', 'float32')}, {clock} seconds:", "",
+              f"| measurement | {clock} s | x forward |", "|---|---|---|"]
     for key, label in (("forward", "plain forward"), ("census", "census"),
                        ("detect_head_x3", "detect_head x3"),
                        ("naive_all", "naive loop, all 270 heads (extrapolated)"),
@@ -807,6 +816,8 @@ def render_smollm2(r: dict) -> str:
               "| peak extra memory | MB |", "|---|---|"]
     for task, m in r["memory"].items():
         lines.append(f"| {task} ({m['n_seqs']} seqs) | {fmt(m['peak_extra_mb'], 1)} |")
+    if gpu:
+        lines += ["", "(on a GPU: torch.cuda.max_memory_allocated over the call)"]
     lines += ["", f"`interp report --model smollm2` (defaults: {r['report_settings']}): "
               f"{fmt(r['report_wall_s'], 1)} s wall, peak RSS {fmt(r['report_peak_rss_mb'], 0)} MB, "
               f"exit {r['report_exit']}."]
