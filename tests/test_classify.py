@@ -196,7 +196,7 @@ def test_many_heads_are_screened_by_attribution_before_exact_ablation(watch_mode
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge import TransformerBridge
 
-    from interp.pipeline.classify import MAX_EXACT_SWEEP
+    from interp.pipeline.classify import SCREENED_EXACT
 
     cfg = TransformerBridgeConfig(d_model=32, d_head=4, n_heads=40, n_layers=2, n_ctx=33,
                                   d_vocab=32, attn_only=True, normalization_type="LN", seed=1)
@@ -204,6 +204,6 @@ def test_many_heads_are_screened_by_attribution_before_exact_ablation(watch_mode
     result = classify_heads(model, ClassifySettings(n_seqs=4, seq_len=8, probes=False))
     measured = {h.label for h in result.heads if h.loss_effect is not None}
     classified = {h.label for h in result.heads if h.classes}
-    assert MAX_EXACT_SWEEP <= len(measured) <= MAX_EXACT_SWEEP + len(classified) < 80
+    assert SCREENED_EXACT <= len(measured) <= SCREENED_EXACT + len(classified) < 80
     assert classified <= measured
     assert "attribution" in result.settings["loss_sweep"]

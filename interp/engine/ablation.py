@@ -88,6 +88,11 @@ class CleanRun:
         metrics: clean metrics measured so far, by name (filled as they are asked for).
         direct: the blocks can be called on their own (:func:`blocks_run_alone`, checked
             on the first block), so a rerun skips the bridge's ``forward``.
+        reruns: residuals of ablated passes, kept so that a later ablation starts where it
+            first differs from one already run (:func:`ablated_resid`): ``(method, seed,
+            ablated heads)`` -> layer -> the residual entering that block (``n_layers``:
+            leaving the last one), most recently used last, at most
+            :data:`RERUN_CACHE_BYTES` in all.
     """
 
     stimuli: Stimuli
@@ -96,10 +101,97 @@ class CleanRun:
     final: Tensor
     metrics: dict[Any, Any] = field(default_factory=dict)
     direct: bool = False
+    reruns: dict[tuple, dict[int, Tensor]] = field(default_factory=dict)
 
     def z_of(self, layers: Any) -> dict[int, Tensor]:
         """The clean head outputs of ``layers``."""
         return {layer: self.z[layer] for layer in sorted(layers)}
+
+    def keep_rerun(self, key: tuple, residuals: dict[int, Tensor]) -> None:
+        """Remember ``residuals`` (layer -> residual entering it) of the ablated pass
+        ``key``; the least recently used passes go first once over the budget."""
+        entry = self.reruns.pop(key, {})
+        entry.update(residuals)
+        self.reruns[key] = entry
+        total = sum(t.numel() * t.element_size() for e in self.reruns.values()
+                    for t in e.values())
+        while total > RERUN_CACHE_BYTES and len(self.reruns) > 1:
+            oldest = next(iter(self.reruns))
+            total -= sum(t.numel() * t.element_size() for t in self.reruns.pop(oldest).values())
+
+
+#: Most memory the residuals of ablated passes kept on one :class:`CleanRun` may take.
+RERUN_CACHE_BYTES = 128 * 2**20
+
+
+def rerun_key(method: str, seed: int, heads: Sequence[HeadId]) -> tuple:
+    """How :attr:`CleanRun.reruns` names the pass with ``heads`` ablated."""
+    return (ablation_method(method).name, int(seed),
+            frozenset((int(h.layer), int(h.head)) for h in heads))
+
+
+def _latest_start(
+    clean: CleanRun, key: tuple, limit: int,
+) -> tuple[int, Tensor, tuple | None]:
+    """The latest layer ``l <= limit`` at which a pass already run (or the clean pass) is
+    in the state the ablation ``key`` reaches there, its residual entering ``l``, and the
+    key of that pass (None: the clean pass). The residual entering block ``l`` depends
+    only on the heads ablated before ``l``."""
+    method, seed, heads = key
+    start = min(min(layer for layer, _ in heads), limit)
+    best, source = clean.resid_pre[start], None
+    for other_key, residuals in clean.reruns.items():
+        m, s, other = other_key
+        if (m, s) != (method, seed):
+            continue
+        for layer, resid in residuals.items():
+            if start < layer <= limit and (
+                {h for h in other if h[0] < layer} == {h for h in heads if h[0] < layer}
+            ):
+                start, best, source = layer, resid, other_key
+    return start, best, source
+
+
+def ablated_resid(
+    model: Any, clean: CleanRun, heads: Sequence[HeadId | str], *, method: str = "mean",
+    seed: int = 0, hooks: Sequence[tuple[str, Any]] = (), hooks_from: int | None = None,
+    stop: int | None = None,
+) -> Float[Tensor, "batch pos d_model"]:
+    """The residual entering block ``stop`` (default: leaving the last block) with
+    ``heads`` ablated on ``clean``'s stimuli, computed from the latest layer where an
+    ablation already run (or the clean pass) is in the same state, and kept for the next.
+
+    Exact: the residual entering a block depends only on the heads ablated before it, so
+    the ablation of a group without one member restarts at that member's layer from the
+    whole group's pass, and one already measured is not run again.
+
+    Args:
+        model, clean: the model and a :func:`clean_run` of the stimuli.
+        heads: the heads ablated (method and seed as :func:`ablation_hooks`).
+        hooks: read-only hooks to run as well (they never change an activation), on
+            layers ``hooks_from`` and later: those blocks are always rerun.
+        stop: the block to stop before.
+    """
+    n_layers = int(model.cfg.n_layers)
+    parsed = check_heads(list(heads), n_layers, int(model.cfg.n_heads))
+    stop = n_layers if stop is None else stop
+    if not parsed:
+        return clean.final if stop == n_layers else clean.resid_pre[stop]
+    key = rerun_key(method, seed, parsed)
+    limit = stop if hooks_from is None else min(stop, hooks_from)
+    start, resid, source = _latest_start(clean, key, limit)
+    if source is not None:
+        clean.keep_rerun(source, {})  # recently used: the last to go
+    if start == stop:
+        return resid
+    ablate = ablation_hooks(model, clean.stimuli, [h for h in parsed if h.layer >= start],
+                            method=method, seed=seed, clean=clean)
+    kept: dict[int, Tensor] = {}
+    with torch.inference_mode(), attached_hooks(model, ablate + list(hooks)):
+        out = run_blocks(model, resid, start, clean.direct, stop, keep=kept)
+    kept[stop] = out
+    clean.keep_rerun(key, kept)
+    return out
 
 
 def clean_run(model: Any, stimuli: Stimuli) -> CleanRun:
@@ -162,19 +254,23 @@ def _block_kwargs(model: Any, resid: Tensor) -> dict[str, Any] | None:
 
 def run_blocks(
     model: Any, resid: Tensor, start: int, direct: bool, stop: int | None = None,
+    keep: dict[int, Tensor] | None = None,
 ) -> Tensor:
     """Blocks ``start..stop-1`` (default: to the last) on ``resid``; the residual leaving
     the last one. ``direct``: call the blocks themselves (with the rotary position
     embeddings where the model has them; check first with :func:`blocks_run_alone`);
     otherwise through the model's ``forward(start_at_layer=...)``, which on a bridge over
-    a Hugging Face model still costs about a full pass."""
+    a Hugging Face model still costs about a full pass. ``keep``: filled with the residual
+    entering each block after ``start`` that was run (direct calls only)."""
     n_layers = int(model.cfg.n_layers)
     last = n_layers if stop is None else stop
     if direct:
         kwargs = _block_kwargs(model, resid) or {}
         x = resid
-        for block in model.blocks[start:last]:
-            out = block(x, **kwargs)
+        for layer in range(start, last):
+            if keep is not None and layer > start:
+                keep[layer] = x
+            out = model.blocks[layer](x, **kwargs)
             x = out[0] if isinstance(out, tuple) else out
         return x
     with attached_hooks(model, [(resid_post_hook(last - 1), stop_forward)]):
@@ -243,11 +339,7 @@ def ablated_final(
 ) -> Float[Tensor, "batch pos d_model"]:
     """The residual leaving the last block with ``heads`` ablated, rerun from the first
     ablated layer of ``clean``."""
-    parsed = check_heads(list(heads), int(model.cfg.n_layers), int(model.cfg.n_heads))
-    if not parsed:
-        return clean.final
-    hooks = ablation_hooks(model, clean.stimuli, parsed, method=method, seed=seed, clean=clean)
-    return run_from(model, clean, min(h.layer for h in parsed), hooks)
+    return ablated_resid(model, clean, heads, method=method, seed=seed)
 
 
 def _clean_copy_losses(model: Any, clean: CleanRun) -> tuple[Tensor, Tensor]:
@@ -520,7 +612,6 @@ def measure_ablation(
     if clean is not None and clean.stimuli is not stimuli:
         raise ValueError("the clean run was made on other stimuli")
     hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed, clean=clean)
-    start = min(h.layer for h in parsed)
     if metric == "second_copy_loss":
         if clean is None:
             first, before = copy_losses(model, stimuli)
@@ -528,7 +619,7 @@ def measure_ablation(
         else:
             first, before = _clean_copy_losses(model, clean)
             second = copy_slices(int(stimuli.repeat_len))[1]
-            final = run_from(model, clean, start, hooks)
+            final = ablated_resid(model, clean, parsed, method=method, seed=seed)
             with torch.inference_mode():
                 ablated = copy_nll(model, final, stimuli.tokens, second).cpu()
         scale = float((first - before).mean())
@@ -554,7 +645,8 @@ def measure_ablation(
             clean.metrics[key] = downstream_score(model, stimuli, readers, behavior)
         before = clean.metrics[key]
         read_hooks, collected, last = _downstream_readers(model, stimuli, readers, behavior)
-        run_from(model, clean, start, list(hooks) + read_hooks, stop_at_layer=last + 1)
+        ablated_resid(model, clean, parsed, method=method, seed=seed, hooks=read_hooks,
+                      hooks_from=min(r.layer for r in readers), stop=last + 1)
         ablated = torch.cat(collected, dim=1).nanmean(1)
     scale = float(before.mean())
     return summarise_effect(parsed, method, metric, before, ablated, before - ablated, scale,

@@ -48,10 +48,12 @@ from ..results.evidence import MIN_SCALE
 from ..spec.ablation_methods import ablation_method
 from ..stimuli.tokens import Stimuli, check_stimuli
 from .ablation import (
+    CleanRun,
     blocks_run_alone,
     copy_nll,
     copy_slices,
     head_replacement,
+    rerun_key,
     run_blocks,
     stop_forward,
 )
@@ -253,6 +255,7 @@ def ablation_sweep(
     seed: int = 0,
     heads_per_pass: int | None = None,
     progress: bool = False,
+    clean: CleanRun | None = None,
 ) -> AblationSweep:
     """Ablate each head alone and measure the second-copy loss, exactly and fast.
 
@@ -270,6 +273,10 @@ def ablation_sweep(
             stacked). Default 1 on CPU (stacking saves nothing there and multiplies
             memory), the layer's heads on a GPU.
         progress: show a progress bar over heads.
+        clean: a :func:`interp.engine.ablation.clean_run` of ``stimuli``: the sweep starts
+            from its residuals instead of a pass of its own, and leaves each head's
+            ablated pass in it, so a later ablation of that head alone (a confirmation
+            on the same stimuli, method and seed) is not run again.
 
     Returns:
         A :class:`AblationSweep` with ``estimator="exact"``.
@@ -302,10 +309,12 @@ def ablation_sweep(
     if heads_per_pass < 1:
         raise ValueError(f"heads_per_pass must be positive, got {heads_per_pass}")
 
+    if clean is not None and clean.stimuli is not stimuli:
+        raise ValueError("the clean run was made on other stimuli")
     tokens = stimuli.tokens.to(device)
     batch = stimuli.n_seqs
-    resid_pre: dict[int, Tensor] = {}
-    clean_z: dict[int, Tensor] = {}
+    resid_pre: dict[int, Tensor] = {} if clean is None else dict(clean.resid_pre)
+    clean_z: dict[int, Tensor] = {} if clean is None else clean.z_of(layers)
 
     def keep(store: dict[int, Tensor], layer: int) -> Callable[[Tensor, Any], None]:
         def fn(act: Tensor, hook: Any) -> None:
@@ -333,12 +342,15 @@ def ablation_sweep(
     per_seq = torch.full((batch, n_layers, n_heads), float("nan"), dtype=torch.float64)
     try:
         with torch.inference_mode():
-            with attached_hooks(model, hooks):
-                final = model(tokens)  # stops after the last block
+            if clean is None:
+                with attached_hooks(model, hooks):
+                    final = model(tokens)  # stops after the last block
+                after = resid_pre.get(check_layer + 1, final)
+                direct = blocks_run_alone(model, check_layer, resid_pre[check_layer], after)
+            else:
+                final, direct = clean.final, clean.direct
             first = copy_nll(model, final, tokens, first_copy)  # predicts 2..L
-            clean = copy_nll(model, final, tokens, second_copy)  # L+2..2L
-            after = resid_pre.get(check_layer + 1, final)
-            direct = blocks_run_alone(model, check_layer, resid_pre[check_layer], after)
+            clean_nll = copy_nll(model, final, tokens, second_copy)  # L+2..2L
             valid = stimuli.valid.to(device)
             for layer in layers:
                 replacement = (replacer.values(clean_z[layer], valid, seed)
@@ -357,14 +369,19 @@ def ablation_sweep(
                         model, out_resid, tokens.repeat(copies, 1), second_copy
                     ).view(copies, batch)  # (copies, B)
                     for j, head in enumerate(group):
-                        per_seq[:, layer, head] = (loss[j] - clean).double().cpu()
+                        per_seq[:, layer, head] = (loss[j] - clean_nll).double().cpu()
+                        if clean is not None:
+                            clean.keep_rerun(
+                                rerun_key(method, seed, [HeadId(layer, head)]),
+                                {n_layers: out_resid[j * batch : (j + 1) * batch]})
                     if bar is not None:
                         bar.update(copies)
                 resid_pre.pop(layer, None)
     finally:
         if bar is not None:
             bar.close()
-    return _summarise(model, stimuli, "exact", method, seed, per_seq, clean.cpu(), first.cpu())
+    return _summarise(model, stimuli, "exact", method, seed, per_seq, clean_nll.cpu(),
+                      first.cpu())
 
 
 def attribution_scores(

@@ -230,8 +230,10 @@ def classify_heads(
         candidates=candidates, method=settings.method, seed=settings.seed,
         min_effect=settings.min_effect, z_effect=settings.z_effect, probes=settings.probes,
     )
+    # the sweep first: it leaves each head's ablated pass in the shared clean run, so the
+    # confirmations that ablate one head on the second-copy loss reuse it
+    loss_effects, sweep_note = _loss_sweep(context, settings, progress)
     evidence = _ablation_evidence(context, behaviors, progress)
-    loss_effects, sweep_note = _loss_sweep(model, stimuli, candidates, settings, progress)
     groups = _group_ablations(context, behaviors, evidence, progress)
     layer_probes = _layer_probes(context, behaviors, progress) if settings.probes else []
     text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
@@ -365,10 +367,10 @@ def _layer_probes(
 
 
 def _loss_sweep(
-    model: Any, stimuli: Stimuli, candidates: dict[HeadId, list[str]],
-    settings: ClassifySettings, progress: bool,
+    context: ConfirmationContext, settings: ClassifySettings, progress: bool,
 ) -> tuple[dict[HeadId, float], str]:
     """Second-copy loss effect of ablating each head alone, and how it was measured."""
+    model, stimuli, candidates = context.model, context.stimuli, context.candidates
     if not settings.sweep:
         return {}, "off"
     swept = list(candidates)
@@ -378,12 +380,12 @@ def _loss_sweep(
         # then ablate exactly the classified heads and the strongest estimates.
         screen = attribution_scores(model, stimuli, method=settings.method, seed=settings.seed)
         ranked = sorted(swept, key=lambda h: -abs(float(screen.effects[h])))
-        keep = set(ranked[:MAX_EXACT_SWEEP]) | {h for h, c in candidates.items() if c}
+        keep = set(ranked[:SCREENED_EXACT]) | {h for h, c in candidates.items() if c}
         swept = [h for h in swept if h in keep]
         note = (f"exact for {len(swept)} of {len(candidates)} heads, chosen by an "
                 "attribution-patching screen")
     exact = ablation_sweep(model, stimuli, method=settings.method, heads=swept,
-                           seed=settings.seed, progress=progress)
+                           seed=settings.seed, progress=progress, clean=context.clean)
     return {h: float(exact.effects[h]) for h in swept}, note
 
 
@@ -435,7 +437,8 @@ def _measures(
                 where["long"] = long_stimuli(
                     model, max(8, settings.n_seqs // 2),
                     seed=derive_seed(settings.seed, "long_stimuli"), bos_token_id=bos,
-                    exclude_ids=excluded, documents=documents)
+                    exclude_ids=excluded, documents=documents,
+                    max_pos=LARGE_LONG_POS if _is_large(model) else LONG_POS)
             except ValueError as err:
                 errors.append(str(err))
                 continue
@@ -463,8 +466,20 @@ def _rounded(values: torch.Tensor) -> list:
 
 
 #: Above this many heads, the every-head loss sweep is screened by attribution patching
-#: and only the strongest estimates (plus every classified head) are ablated exactly.
+#: and only the :data:`SCREENED_EXACT` strongest estimates (plus every classified head) are
+#: ablated exactly.
 MAX_EXACT_SWEEP = 64
+
+#: On a model screened by attribution patching, how many of its top-ranked heads (besides
+#: the classified ones) are ablated exactly.
+SCREENED_EXACT = 32
+
+#: Positions of the long measure stimuli (at most the context): a short copy and one half
+#: this far back. Models of more than :data:`MAX_EXACT_SWEEP` heads get
+#: :data:`LARGE_LONG_POS`, which halves the checks' passes (the long copy is still 63 tokens
+#: back, eight times the short-range limit).
+LONG_POS = 256
+LARGE_LONG_POS = 128
 
 
 #: Models with at most this many heads get every head's example pattern in the report.
@@ -481,8 +496,12 @@ LARGE_CENSUS_SIZE = (8, 20)
 def census_size(model: Any) -> tuple[int, int]:
     """``(n_seqs, seq_len)`` of the census when the caller chooses none (see
     :data:`CENSUS_SIZE`); ``seq_len`` is still cut to what fits the context by the CLI."""
-    heads = int(model.cfg.n_layers) * int(model.cfg.n_heads)
-    return CENSUS_SIZE if heads <= MAX_EXACT_SWEEP else LARGE_CENSUS_SIZE
+    return LARGE_CENSUS_SIZE if _is_large(model) else CENSUS_SIZE
+
+
+def _is_large(model: Any) -> bool:
+    """More than :data:`MAX_EXACT_SWEEP` heads: the smaller defaults apply."""
+    return int(model.cfg.n_layers) * int(model.cfg.n_heads) > MAX_EXACT_SWEEP
 
 
 def _example_patterns(model: Any, stimuli: Stimuli, heads: list[HeadId]) -> dict:

@@ -33,11 +33,11 @@ from probes import ProbeResult, fit_linear_probe
 
 from ..engine.ablation import (
     CleanRun,
+    ablated_resid,
     ablation_hooks,
     clean_run,
     measure_ablation,
     residual_after_layer,
-    run_from,
 )
 from ..io.jsonsafe import finite_or_none
 from ..model.heads import HeadId
@@ -346,19 +346,21 @@ def _probe_evidence(
     y = labels[keep]
     layer = max(h.layer for h in heads) if layer is None else layer
     site = resid_post_hook(layer)
-    if (task, layer) not in ctx.clean_probes:
-        clean = residual_after_layer(ctx.model, stimuli, layer)[keep]
-        ctx.clean_probes[task, layer] = fit_linear_probe(clean, y, task=task, site=site,
-                                                         seed=ctx.seed)
-    before = ctx.clean_probes[task, layer]
     clean = ctx.clean_of(stimuli)
-    hooks = ablation_hooks(ctx.model, stimuli, heads, method=ctx.method, seed=ctx.seed,
-                           clean=clean)
+    if (task, layer) not in ctx.clean_probes:
+        if clean is None:
+            activations = residual_after_layer(ctx.model, stimuli, layer)
+        else:  # the residual leaving ``layer`` is the one entering the next block
+            activations = ablated_resid(ctx.model, clean, [], stop=layer + 1).cpu()
+        ctx.clean_probes[task, layer] = fit_linear_probe(activations[keep], y, task=task,
+                                                         site=site, seed=ctx.seed)
+    before = ctx.clean_probes[task, layer]
     if clean is None:
+        hooks = ablation_hooks(ctx.model, stimuli, heads, method=ctx.method, seed=ctx.seed)
         ablated = residual_after_layer(ctx.model, stimuli, layer, hooks)[keep]
     else:  # rerun only the blocks from the first ablated head's to the probe's
-        start = min(h.layer for h in heads)
-        ablated = run_from(ctx.model, clean, start, hooks, stop_at_layer=layer + 1).cpu()[keep]
+        ablated = ablated_resid(ctx.model, clean, heads, method=ctx.method, seed=ctx.seed,
+                                stop=layer + 1).cpu()[keep]
     after = fit_linear_probe(ablated, y, task=task, site=site, seed=ctx.seed)
     n = before.n_test
     variance = before.accuracy * (1 - before.accuracy) + after.accuracy * (1 - after.accuracy)
