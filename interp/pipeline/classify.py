@@ -437,8 +437,7 @@ def _measures(
                 where["long"] = long_stimuli(
                     model, max(8, settings.n_seqs // 2),
                     seed=derive_seed(settings.seed, "long_stimuli"), bos_token_id=bos,
-                    exclude_ids=excluded, documents=documents,
-                    max_pos=LARGE_LONG_POS if _is_large(model) else LONG_POS)
+                    exclude_ids=excluded, documents=documents)
             except ValueError as err:
                 errors.append(str(err))
                 continue
@@ -474,12 +473,6 @@ MAX_EXACT_SWEEP = 64
 #: the classified ones) are ablated exactly.
 SCREENED_EXACT = 32
 
-#: Positions of the long measure stimuli (at most the context): a short copy and one half
-#: this far back. Models of more than :data:`MAX_EXACT_SWEEP` heads get
-#: :data:`LARGE_LONG_POS`, which halves the checks' passes (the long copy is still 63 tokens
-#: back, eight times the short-range limit).
-LONG_POS = 256
-LARGE_LONG_POS = 128
 
 
 #: Models with at most this many heads get every head's example pattern in the report.
