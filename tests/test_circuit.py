@@ -204,7 +204,7 @@ def test_cli_writes_the_set(tmp_path, capsys):
     assert main(["check", str(out)]) == 0
 
 
-def test_rotary_models_are_refused():
+def test_rotary_models_without_a_rotary_module_are_refused():
     class Cfg:
         positional_embedding_type = "rotary"
 

@@ -34,8 +34,12 @@ and through the unembedding score every edge at once: the cost does not grow wit
 number of edges.
 
 The receiver's attention is recomputed here from the cached residual (its ``ln1``, ``W_Q``,
-``W_K``, biases, scale and causal mask); :func:`check_by_hand` compares it with the
-model's own pattern first. Rotary models are not supported (refused with a message).
+``W_K``, biases (zero where the model has none), the rotary position embedding on a rotary
+model (the model's own ``rotary_emb`` cos/sin, applied as Hugging Face's
+``apply_rotary_pos_emb`` does: ``q cos + rotate_half(q) sin``, on the first
+``cos.shape[-1]`` dimensions of the head), scale and causal mask; grouped-query heads read
+their shared key); :func:`check_by_hand` compares it with the model's own pattern first.
+A rotary model without a ``rotary_emb`` module to call is refused with a message.
 """
 
 from __future__ import annotations
@@ -108,13 +112,14 @@ def check_supported(model: Any) -> None:
     """Refuse models whose attention this module cannot recompute by hand.
 
     Raises:
-        ValueError: a rotary model (RoPE inside attention is not reproduced here).
+        ValueError: a rotary model without a ``rotary_emb`` module that makes the
+            (cos, sin) its blocks receive (RoPE could not be reproduced here).
     """
-    if uses_rotary(model):
+    if uses_rotary(model) and getattr(model, "rotary_emb", None) is None:
         raise ValueError(
-            "circuit edges are not supported on rotary models (Llama, SmolLM2): the receiver's "
-            "attention is recomputed from the residual without RoPE; use a model with "
-            "standard positions"
+            "circuit edges are not supported on this rotary model: it has no rotary_emb "
+            "module to make the position embeddings the receiver's attention is "
+            "recomputed with"
         )
 
 
@@ -216,21 +221,59 @@ def head_pattern(
 ) -> Float[Tensor, "... query key"]:
     """Head ``head``'s attention pattern computed by hand from the residual its query
     reads (``x_q``) and the one its key reads (``x_k``): ``ln1``, ``W_Q``/``W_K`` and
-    biases, the model's score scale, the causal mask and a softmax. Leading dimensions
-    broadcast; differentiable."""
+    biases, the rotary embedding (rotary models), the model's score scale, the causal
+    mask and a softmax. Leading dimensions broadcast; differentiable."""
     lead = torch.broadcast_shapes(x_q.shape[:-2], x_k.shape[:-2])
     x_q, x_k = x_q.expand(*lead, *x_q.shape[-2:]), x_k.expand(*lead, *x_k.shape[-2:])
     n_pos, d_model = x_q.shape[-2], x_q.shape[-1]
     ln = model.blocks[head.layer].ln1
     group = int(model.cfg.n_heads) // int(model.W_K.shape[1])
-    w_q, b_q = model.W_Q[head.layer, head.head], model.b_Q[head.layer, head.head]
-    w_k, b_k = model.W_K[head.layer, head.head // group], model.b_K[head.layer, head.head // group]
-    q = ln(x_q.reshape(-1, n_pos, d_model)) @ w_q + b_q  # (N, Q, d_head)
-    k = ln(x_k.reshape(-1, n_pos, d_model)) @ w_k + b_k  # (N, K, d_head)
+    w_q = model.W_Q[head.layer, head.head]  # (d_model, d_head)
+    w_k = model.W_K[head.layer, head.head // group]  # (d_model, d_head)
+    q = ln(x_q.reshape(-1, n_pos, d_model)) @ w_q  # (N, Q, d_head)
+    k = ln(x_k.reshape(-1, n_pos, d_model)) @ w_k  # (N, K, d_head)
+    b_q, b_k = _bias(model, "b_Q", head.layer, head.head), _bias(model, "b_K", head.layer,
+                                                                  head.head // group)
+    q, k = (q if b_q is None else q + b_q), (k if b_k is None else k + b_k)
+    if uses_rotary(model):
+        cos, sin = rotary_cos_sin(model, q, n_pos)  # (1, S, d_rot) each
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
     scores = q @ k.transpose(-1, -2) / _attention_scale(model)  # (N, Q, K)
     causal = torch.ones(n_pos, n_pos, dtype=torch.bool, device=scores.device).tril()
     scores = scores.masked_fill(~causal, float("-inf"))
     return torch.softmax(scores.float(), dim=-1).reshape(*lead, n_pos, n_pos)
+
+
+def _bias(model: Any, name: str, layer: int, head: int) -> Tensor | None:
+    """A head's query or key bias ``[d_head]``; None for a bias-free projection (the
+    bridge raises AttributeError on the stacked bias of such a model, or gives None)."""
+    try:
+        stacked = getattr(model, name)
+    except AttributeError:
+        return None
+    return None if stacked is None else stacked[layer, head]
+
+
+def rotary_cos_sin(model: Any, like: Tensor, n_pos: int) -> tuple[Tensor, Tensor]:
+    """The (cos, sin) the model's ``rotary_emb`` hands its blocks for positions
+    ``0..n_pos-1``, ``[1, pos, d_rot]`` each, in ``like``'s dtype and device."""
+    positions = torch.arange(n_pos, device=like.device)[None]  # (1, S)
+    cos, sin = model.rotary_emb(like, positions)
+    return cos.to(like.dtype), sin.to(like.dtype)
+
+
+def apply_rotary(
+    x: Float[Tensor, "... pos d_head"], cos: Float[Tensor, "... pos d_rot"],
+    sin: Float[Tensor, "... pos d_rot"],
+) -> Float[Tensor, "... pos d_head"]:
+    """Rotate the first ``d_rot`` dimensions of ``x`` by position (Hugging Face's
+    ``apply_rotary_pos_emb``: ``x cos + rotate_half(x) sin``, halves not interleaved); the
+    rest pass through (partial rotary)."""
+    d_rot = cos.shape[-1]
+    rot, rest = x[..., :d_rot], x[..., d_rot:]
+    first, second = rot[..., : d_rot // 2], rot[..., d_rot // 2 :]
+    rotated = torch.cat([-second, first], dim=-1)  # rotate_half
+    return torch.cat([rot * cos + rotated * sin, rest], dim=-1)
 
 
 def _attention_scale(model: Any) -> float:

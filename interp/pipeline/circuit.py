@@ -149,8 +149,8 @@ def find_circuit(
     """Score every edge into the confirmed heads and the logits, and path-patch the top.
 
     Args:
-        model: a ``TransformerBridge`` with standard (not rotary) positions; never
-            modified, no hook stays on it.
+        model: a ``TransformerBridge`` (rotary models too: :mod:`interp.engine.edges`);
+            never modified, no hook stays on it.
         settings: :class:`CircuitSettings` (default settings when None).
         classification: a census of ``model`` to take the receivers from (default: run
             one with ``settings.census()``).
@@ -161,8 +161,8 @@ def find_circuit(
         same result.
 
     Raises:
-        ValueError: a rotary model, unknown behaviors, stimuli that do not fit, no
-            confirmed head, or an attention this module cannot recompute.
+        ValueError: a rotary model without ``rotary_emb``, unknown behaviors, stimuli that
+            do not fit, no confirmed head, or an attention this module cannot recompute.
 
     Example:
         >>> circuit = find_circuit(load_model("default"))  # doctest: +SKIP
