@@ -110,20 +110,38 @@ def test_every_pair_is_scored_for_every_input(decoyed):
     assert all(e.status != "unchecked" for e in circuit.edges)  # default: every edge checked
 
 
-def test_redundant_pairs_rank_first_and_decoys_stay_unconfirmed(watch_model):
+def test_redundant_pairs_are_confirmed_as_groups_and_decoys_stay_unconfirmed(watch_model):
+    """Two previous-token heads feed two induction heads that write the same answer: each
+    edge alone is refuted (its twin compensates), patched together they are confirmed,
+    with the right input, and the decoy beside them is not."""
     planted = build_planted_model(roles_layer0=("previous_token", "previous_token", "back_1"),
                                   redundant_induction=True)
     watch_model(planted.model)
     circuit = find_circuit(planted.model, SMALL)
     prevs = planted.heads_with_role("previous_token")
     inds = planted.heads_with_role("induction")
-    true = {(p, i, "k") for p in prevs for i in inds if i in circuit.receivers}
-    true |= {(i, "logits", "out") for i in inds}
-    assert len(true) >= 4
+    keys = {(p, i, "k") for p in prevs for i in inds if i in circuit.receivers}
+    outs = {(i, "logits", "out") for i in inds}
+    true = keys | outs
+    assert len(keys) == 4 and len(outs) == 2
     assert _head_auc(circuit, true) >= 0.95
+    for key in true:
+        edge = circuit.edge(*key)
+        assert edge.status == "confirmed" and "alone" in edge.reason
+        assert edge.relative < 0.1  # refuted alone: the twin compensates
+    assert {circuit.edge(*k).group for k in keys} == {tuple(prevs)}
+    assert {circuit.edge(*k).group for k in outs} == {tuple(inds)}
+    for p in prevs:  # the wrong inputs stay unconfirmed
+        for i in inds:
+            assert circuit.edge(p, i, "q").status != "confirmed"
     decoy = planted.heads_with_role("back_1")[0]
-    assert all(e.status in ("refuted", "undecidable") for e in circuit.edges
-               if e.source == decoy)
+    assert all(e.status in ("refuted", "undecidable") and not e.group
+               for e in circuit.edges if e.source == decoy)
+    confirmed_groups = [g for g in circuit.groups if g.confirmed]
+    assert {(g.target, g.input) for g in confirmed_groups} == (
+        {(i, "k") for i in inds} | {("logits", "out")})
+    assert all(decoy not in g.confirmed for g in circuit.groups)
+    assert Circuit.from_dict(json.loads(json.dumps(circuit.to_dict()))) == circuit
 
 
 def test_bundled_previous_token_to_induction_key_edge_is_confirmed(bundled_model):

@@ -16,6 +16,11 @@ path (the receiver's score fell, the loss rose); its mean and standard error ove
 sequences go to the one verdict rule, :func:`interp.results.evidence.decide`, with the
 receiver's clean score (or the first-to-second-copy loss drop, for the logits) as the
 scale: ``confirmed`` / ``refuted`` / ``undecidable``.
+
+A *set* of senders is path-patched the same way with the sum of their changes
+(:func:`patch_head_sets`, :func:`patch_logit_sets`): redundant senders (two previous-token
+heads feeding one induction head's key) each look refuted alone, since the other still
+carries the signal, and only a group test shows them (:mod:`interp.pipeline.circuit`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from ..model.heads import HeadId
 from ..results.evidence import AblationEffect, Evidence
@@ -51,28 +57,42 @@ def patch_head_edges(
 ) -> dict[tuple[str, str], AblationEffect]:
     """Path-patch each ``(sender, input)`` edge into ``head`` alone; its effect on the
     head's ``behavior`` score (per-sequence mean and standard error; module docstring)."""
+    out: dict[tuple[str, str], AblationEffect] = {}
+    for name in ("q", "k", "v"):
+        chosen = [s for s, inp in edges if inp == name]
+        found = patch_head_sets(model, run, senders, head, behavior, name,
+                                [[s] for s in chosen], method=method, seed=seed)
+        out.update({(s, name): effect for s, effect in zip(chosen, found)})
+    return out
+
+
+def patch_head_sets(
+    model: Any, run: CircuitRun, senders: Senders, head: HeadId, behavior: Behavior,
+    input: str, sets: Sequence[Sequence[str]], *, method: str, seed: int,
+) -> list[AblationEffect]:
+    """Path-patch each set of senders together into ``head``'s ``input`` (``q``, ``k`` or
+    ``v``): the residual that input reads gets the sum of their changes; the effect on the
+    head's ``behavior`` score, one per set, in order."""
     masks = behavior_masks(run, behavior)
     resid = run.resid_pre[head.layer]
-    out: dict[tuple[str, str], AblationEffect] = {}
+    out: list[AblationEffect] = []
     with torch.no_grad():
         clean = receiver_score(head_pattern(model, head, resid, resid)[None], masks)[0]
         counted = ~torch.isnan(clean)  # (B,) sequences where the head has targets
         scale = float(clean[counted].mean()) if bool(counted.any()) else float("nan")
-        for name in ("q", "k", "v"):
-            chosen = [s for s, inp in edges if inp == name]
-            for start in range(0, len(chosen), CHUNK):
-                part = chosen[start : start + CHUNK]
-                if name == "v":  # attention does not read the value input
-                    patched = clean[None].expand(len(part), -1)
-                else:
-                    idx = [senders.index(s) for s in part]
-                    moved = resid[None] + senders.deltas[idx]  # (n, B, S, d_model)
-                    x_q, x_k = (moved, resid[None]) if name == "q" else (resid[None], moved)
-                    patched = receiver_score(head_pattern(model, head, x_q, x_k), masks)
-                for sender, row in zip(part, patched):  # row: (B,)
-                    out[sender, name] = summarise_effect(
-                        [sender], method, DOWNSTREAM + behavior.name, clean[counted].cpu(),
-                        row[counted].cpu(), (clean - row)[counted].double().cpu(), scale, seed)
+        for start in range(0, len(sets), CHUNK):
+            part = sets[start : start + CHUNK]
+            if input == "v":  # attention does not read the value input
+                patched = clean[None].expand(len(part), -1)
+            else:
+                moved = resid[None] + torch.stack(
+                    [_summed(senders, chosen) for chosen in part])  # (n, B, S, d_model)
+                x_q, x_k = (moved, resid[None]) if input == "q" else (resid[None], moved)
+                patched = receiver_score(head_pattern(model, head, x_q, x_k), masks)
+            for chosen, row in zip(part, patched):  # row: (B,)
+                out.append(summarise_effect(
+                    list(chosen), method, DOWNSTREAM + behavior.name, clean[counted].cpu(),
+                    row[counted].cpu(), (clean - row)[counted].double().cpu(), scale, seed))
     return out
 
 
@@ -82,19 +102,35 @@ def patch_logit_edges(
 ) -> dict[str, AblationEffect]:
     """Path-patch each sender's direct path to the logits alone; its effect on the
     second-copy loss (nats; scale: the first-to-second-copy loss drop)."""
+    found = patch_logit_sets(model, run, senders, [[s] for s in sources], method=method,
+                             seed=seed)
+    return dict(zip(sources, found))
+
+
+def patch_logit_sets(
+    model: Any, run: CircuitRun, senders: Senders, sets: Sequence[Sequence[str]], *,
+    method: str, seed: int,
+) -> list[AblationEffect]:
+    """Path-patch each set of senders' direct paths to the logits together (the sum of
+    their changes); the effect on the second-copy loss, one per set, in order."""
     tokens = run.stimuli.tokens
     first_copy = copy_slices(int(run.stimuli.repeat_len))[0]
-    out: dict[str, AblationEffect] = {}
+    out: list[AblationEffect] = []
     with torch.no_grad():
         clean = logit_losses(model, run, run.final)  # (B,)
         first = copy_nll(model, run.final, tokens, first_copy)
         scale = float((first - clean).mean())
-        for sender in sources:
-            patched = logit_losses(model, run, run.final + senders.deltas[senders.index(sender)])
-            out[sender] = summarise_effect([sender], method, LOGIT_METRIC, clean.cpu(),
-                                           patched.cpu(), (patched - clean).double().cpu(),
-                                           scale, seed)
+        for chosen in sets:
+            patched = logit_losses(model, run, run.final + _summed(senders, chosen))
+            out.append(summarise_effect(list(chosen), method, LOGIT_METRIC, clean.cpu(),
+                                        patched.cpu(), (patched - clean).double().cpu(),
+                                        scale, seed))
     return out
+
+
+def _summed(senders: Senders, chosen: Sequence[str]) -> Tensor:
+    """The summed change of the ``chosen`` senders, ``[batch, pos, d_model]``."""
+    return senders.deltas[[senders.index(s) for s in chosen]].sum(0)
 
 
 def verdict(effect: AblationEffect, min_effect: float, z: float) -> Evidence:

@@ -671,6 +671,7 @@ class CircuitEdgeDoc(_Read):
     status: Literal["confirmed", "refuted", "undecidable", "unchecked"]
     metric: str = ""
     reason: str = ""
+    group: list[str] = []
 
     @model_validator(mode="after")
     def _input_fits(self) -> CircuitEdgeDoc:
@@ -689,6 +690,7 @@ class CircuitDoc(_Read):
     receivers: dict[str, str]
     stimuli: dict[str, Any]
     edges: list[CircuitEdgeDoc]
+    groups: list[dict[str, Any]] = []
 
 
 class ManifestRecord(_Read):

@@ -12,6 +12,14 @@
    ``|score|`` (default: all) are path-patched exactly, and the registry's rule gives each
    a verdict: confirmed, refuted or undecidable, effect +- stderr over sequences; the rest
    stay ``unchecked``.
+4. **Groups**: redundant senders each look refuted alone (a twin still carries the
+   signal), so the checked edges into one receiver input that path patching did not
+   confirm and that scored positive are also patched together: those whose senders share
+   a confirmed class, and the ``group_size`` best scored. The project's group rule
+   (:func:`interp.pipeline.confirm.judge_group`: together clearly more than the strongest
+   alone; a member counts when the group without it does clearly less) confirms each
+   member that adds to a confirmed group, with the group recorded on the edge
+   (``group``) and in ``Circuit.groups``.
 
 The stimuli are the census's ``[BOS] r r`` (same seed), and the ablation method is the
 census's (``mean`` by default).
@@ -19,6 +27,7 @@ census's (``mean`` by default).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,18 +45,25 @@ from ..engine.path_patching import (
     DOWNSTREAM,
     LOGIT_METRIC,
     patch_head_edges,
+    patch_head_sets,
     patch_logit_edges,
+    patch_logit_sets,
     verdict,
 )
 from ..model.heads import HeadId
 from ..model.loading import bos_token_id, model_name
-from ..results.circuit import Circuit, CircuitEdge
+from ..results.circuit import Circuit, CircuitEdge, CircuitGroup
 from ..results.classification import Classification
+from ..results.evidence import Evidence
 from ..spec.ablation_methods import ablation_method
 from ..spec.behaviors import get_behavior, resolve_behaviors
 from ..stimuli.preflight import check_seed, check_token_ids
 from ..stimuli.tokens import Stimuli, check_stimuli, repeated_tokens
 from .classify import ClassifySettings, classify_heads
+from .confirm import judge_group
+
+#: The name of a group of the best scored senders into a receiver input (not a class).
+TOP_SCORED = "top_scored"
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,8 @@ class CircuitSettings:
         ig_steps: gradient points on the path to the corrupt input (0: plain edge
             attribution patching at the clean point).
         max_checked: path-patch only this many edges of largest ``|score|`` (None: all).
+        group_size: the most senders of the best scored group into one receiver input
+            (module docstring; 0 or 1: no such group, class groups only).
         exclude_tokens: token ids never drawn into the stimuli (besides BOS).
     """
 
@@ -77,6 +95,7 @@ class CircuitSettings:
     behaviors: tuple[str, ...] | None = None
     ig_steps: int = 5
     max_checked: int | None = None
+    group_size: int = 4
     exclude_tokens: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
@@ -97,6 +116,8 @@ class CircuitSettings:
             raise ValueError(f"seq_len must be at least 2, got {self.seq_len}")
         if self.ig_steps < 0:
             raise ValueError(f"ig_steps must be 0 or more, got {self.ig_steps}")
+        if self.group_size < 0:
+            raise ValueError(f"group_size must be 0 or more, got {self.group_size}")
         if self.max_checked is not None and self.max_checked < 0:
             raise ValueError(f"max_checked must be 0 or more, got {self.max_checked}")
         if not 0.0 < self.min_effect <= 1.0:
@@ -213,22 +234,100 @@ def find_circuit(
         found_logits = patch_logit_edges(model, run, senders, wanted_logits, **common)
         effects.update({(s, LOGITS, OUT): e for s, e in found_logits.items()})
 
+    verdicts = {key: verdict(e, settings.min_effect, settings.z_effect)
+                for key, e in effects.items()}
+    groups = redundant_groups(model, run, senders, receivers, classification, scores,
+                              verdicts, settings)
+    together = {}
+    for group in groups:
+        for source in group.confirmed:
+            together.setdefault((source, group.target, group.input), group)
+
     edges = []
     for key in sorted(scores, key=lambda k: (-scores[k], k)):
         source, target, inp = key
         edge = CircuitEdge(source=source, target=target, input=inp, score=scores[key],
                            metric=metrics[target])
-        if key in effects:
-            evidence = verdict(effects[key], settings.min_effect, settings.z_effect)
+        if key in verdicts:
+            evidence = verdicts[key]
+            status, reason, members = evidence.status, evidence.reason, ()
+            if key in together:
+                group = together[key].evidence
+                status, members = "confirmed", group.heads
+                reason = (f"confirmed together with {', '.join(m for m in members if m != source)}"
+                          f" ({group.reason}); alone: {evidence.reason}")
             edge = CircuitEdge(source=source, target=target, input=inp, score=scores[key],
                                metric=metrics[target], effect=evidence.effect,
                                stderr=evidence.stderr, relative=evidence.relative,
-                               status=evidence.status, reason=evidence.reason)
+                               status=status, reason=reason, group=members)
         edges.append(edge)
     return Circuit(
         model={"name": model_name(model), "n_layers": int(model.cfg.n_layers),
                "n_heads": int(model.cfg.n_heads), "d_model": int(model.cfg.d_model)},
         settings=settings.to_dict(),
         receivers={str(h): b for h, b in receivers.items()},
-        edges=tuple(edges), stimuli=stimuli.to_dict(),
+        edges=tuple(edges), stimuli=stimuli.to_dict(), groups=tuple(groups),
     )
+
+
+def candidate_groups(
+    candidates: list[str], classes: dict[str, tuple[str, ...]], group_size: int,
+) -> list[tuple[str, list[str]]]:
+    """The groups to patch among the ``candidates`` (best score first) into one receiver
+    input: ``(name, senders)`` for each class that two or more of them share (``classes``:
+    sender -> its confirmed classes), then the ``group_size`` best scored
+    (:data:`TOP_SCORED`) unless a class group already holds exactly those."""
+    out: list[tuple[str, list[str]]] = []
+    names = sorted({c for s in candidates for c in classes.get(s, ())})
+    for name in names:
+        members = [s for s in candidates if name in classes.get(s, ())]
+        if len(members) >= 2:
+            out.append((name, members))
+    top = candidates[:group_size]
+    if len(top) >= 2 and all(set(top) != set(m) for _, m in out):
+        out.append((TOP_SCORED, top))
+    return out
+
+
+def redundant_groups(
+    model: Any, run: Any, senders: Any, receivers: dict[HeadId, str],
+    classification: Classification, scores: dict[tuple[str, str, str], float],
+    verdicts: dict[tuple[str, str, str], Evidence], settings: CircuitSettings,
+) -> list[CircuitGroup]:
+    """Step 4 of the module docstring: the checked edges into each receiver input that
+    path patching did not confirm and that scored positive, patched in groups and judged
+    by the group rule."""
+    classes = {h.label: h.confirmed_classes for h in classification.heads}
+    targets = [(str(h), inp) for h in receivers for inp in ("q", "k")] + [(LOGITS, OUT)]
+    out: list[CircuitGroup] = []
+    for target, inp in targets:
+        candidates = sorted(
+            (s for (s, t, i), e in verdicts.items()
+             if (t, i) == (target, inp) and e.status != "confirmed" and scores[s, t, i] > 0),
+            key=lambda s: (-scores[s, target, inp], s))
+        behavior = None if target == LOGITS else get_behavior(receivers[HeadId.parse(target)])
+        test = _set_test(model, run, senders, target, inp, behavior, settings)
+        for name, members in candidate_groups(candidates, classes, settings.group_size):
+            judged = judge_group(name, members, test, min_effect=settings.min_effect,
+                                 z=settings.z_effect)
+            out.append(CircuitGroup(target=target, input=inp, evidence=judged))
+    return out
+
+
+def _set_test(
+    model: Any, run: Any, senders: Any, target: str, inp: str, behavior: Any,
+    settings: CircuitSettings,
+) -> Callable[[list[str]], Evidence]:
+    """The group rule's test of a set of senders: path-patched together into ``target``'s
+    ``inp``, with the verdict of the registry's rule."""
+    common = {"method": settings.method, "seed": settings.seed}
+
+    def test(members: list[str]) -> Evidence:
+        if target == LOGITS:
+            (effect,) = patch_logit_sets(model, run, senders, [members], **common)
+        else:
+            (effect,) = patch_head_sets(model, run, senders, HeadId.parse(target), behavior,
+                                        inp, [members], **common)
+        return Evidence.from_effect(effect, settings.min_effect, settings.z_effect)
+
+    return test

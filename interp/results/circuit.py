@@ -9,15 +9,23 @@ with its standard error over sequences and the verdict of
 :func:`interp.results.evidence.decide`). Edges that were not path-patched have
 ``status == "unchecked"`` and no effect.
 
+Redundant senders each look refuted alone (a twin carries the same signal); edges into the
+same target input are then also path-patched together as a :class:`CircuitGroup`, judged
+by the project's group rule (:class:`interp.results.evidence.GroupEvidence`: together
+clearly more than the strongest alone, and each member adds clearly to the rest). An
+edge that adds to a confirmed group is ``confirmed`` with ``group`` naming the group's
+sources; its ``effect`` stays its own single-edge effect.
+
 This module holds results only; it runs no model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..io.jsonsafe import finite_or_none
+from .evidence import GroupEvidence
 
 #: An edge's verdict: the three of :func:`interp.results.evidence.decide`, or not checked.
 EDGE_STATUSES = ("confirmed", "refuted", "undecidable", "unchecked")
@@ -42,6 +50,8 @@ class CircuitEdge:
         effect, stderr: path-patching effect and its standard error (None: unchecked).
         relative: ``effect / scale`` (None: unchecked or undecidable).
         status: one of :data:`EDGE_STATUSES`; ``reason`` says why.
+        group: the sources of the redundant group that confirmed this edge together
+            (empty: confirmed alone, or not confirmed).
     """
 
     source: str
@@ -54,6 +64,7 @@ class CircuitEdge:
     relative: float | None = None
     status: str = "unchecked"
     reason: str = ""
+    group: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.input not in EDGE_INPUTS:
@@ -69,7 +80,8 @@ class CircuitEdge:
         return {"source": self.source, "target": self.target, "input": self.input,
                 "score": _float(self.score), "effect": _float(self.effect),
                 "stderr": _float(self.stderr), "relative": _float(self.relative),
-                "status": self.status, "metric": self.metric, "reason": self.reason}
+                "status": self.status, "metric": self.metric, "reason": self.reason,
+                "group": list(self.group)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "CircuitEdge":
@@ -79,7 +91,46 @@ class CircuitEdge:
                    metric=str(data.get("metric", "")), effect=_float(data.get("effect")),
                    stderr=_float(data.get("stderr")), relative=_float(data.get("relative")),
                    status=str(data.get("status", "unchecked")),
-                   reason=str(data.get("reason", "")))
+                   reason=str(data.get("reason", "")),
+                   group=tuple(str(g) for g in data.get("group", ())))
+
+
+@dataclass(frozen=True)
+class CircuitGroup:
+    """Edges from several sources into one target input, path-patched together.
+
+    Attributes:
+        target, input: the target (``L.H`` or ``logits``) and the input they enter.
+        evidence: the group judgement (``behavior``: the class the sources share, or
+            ``top_scored``; ``heads``: the sources; each source alone and the group
+            without each; ``confirmed``: together clearly more than the strongest alone).
+    """
+
+    target: str
+    input: str
+    evidence: GroupEvidence
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return self.evidence.heads
+
+    @property
+    def confirmed(self) -> tuple[str, ...]:
+        """The sources confirmed together: the group is confirmed and each adds clearly."""
+        if not self.evidence.confirmed:
+            return ()
+        return tuple(s for s in self.sources if self.evidence.adds.get(s))
+
+    def to_dict(self) -> dict:
+        return {"target": self.target, "input": self.input, **self.evidence.to_dict(),
+                "group_reason": self.evidence.together.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CircuitGroup":
+        evidence = GroupEvidence.from_dict(data)
+        together = replace(evidence.together, reason=str(data.get("group_reason", "")))
+        return cls(target=str(data["target"]), input=str(data["input"]),
+                   evidence=replace(evidence, together=together))
 
 
 @dataclass(frozen=True)
@@ -92,6 +143,7 @@ class Circuit:
         receivers: head label -> the behavior whose score is its metric.
         edges: every edge, best score first.
         stimuli: description of the ``[BOS] r r`` stimuli.
+        groups: the groups of sources path-patched together (:class:`CircuitGroup`).
     """
 
     model: dict
@@ -99,6 +151,7 @@ class Circuit:
     receivers: dict[str, str]
     edges: tuple[CircuitEdge, ...]
     stimuli: dict
+    groups: tuple[CircuitGroup, ...] = ()
 
     def edge(self, source: str, target: str, input: str) -> CircuitEdge:
         """The edge ``source -> target`` into ``input``."""
@@ -123,8 +176,9 @@ class Circuit:
                  + ", ".join(f"{n} {s}" for s, n in counts.items() if n)]
         lines += ["  receivers: " + ", ".join(f"{h} ({b})" for h, b in self.receivers.items())]
         for e in self.confirmed:
+            together = f"  (confirmed as group {'+'.join(e.group)})" if e.group else ""
             lines.append(f"  {e.source} -> {e.target} [{e.input}]  score {e.score:.3g}, "
-                         f"effect {e.effect:.3g} +- {e.stderr:.2g}")
+                         f"effect {e.effect:.3g} +- {e.stderr:.2g}{together}")
         return "\n".join(lines)
 
     def to_table(self) -> list[dict]:
@@ -135,11 +189,13 @@ class Circuit:
         """JSON-safe form (``circuit.json``); :meth:`from_dict` restores an equal object."""
         return {"model": dict(self.model), "settings": dict(self.settings),
                 "receivers": dict(self.receivers), "stimuli": dict(self.stimuli),
-                "edges": [e.to_dict() for e in self.edges]}
+                "edges": [e.to_dict() for e in self.edges],
+                "groups": [g.to_dict() for g in self.groups]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Circuit":
         return cls(model=dict(data["model"]), settings=dict(data.get("settings", {})),
                    receivers=dict(data["receivers"]),
                    edges=tuple(CircuitEdge.from_dict(e) for e in data["edges"]),
-                   stimuli=dict(data.get("stimuli", {})))
+                   stimuli=dict(data.get("stimuli", {})),
+                   groups=tuple(CircuitGroup.from_dict(g) for g in data.get("groups", ())))
