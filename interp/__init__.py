@@ -9,6 +9,8 @@ Typical use (each step is one call)::
     effect = interp.measure_ablation(model, stimuli, ["1.0"])
     result = interp.classify_heads(model, interp.ClassifySettings(seed=0))
     interp.write_report(result, "report")
+    circuit = interp.find_circuit(model, interp.CircuitSettings(seed=0))
+    interp.write_circuit(circuit, "circuit")
 
 What a behavior *is* (its targets, null, controls and confirmation) lives in one registry,
 :mod:`interp.spec.behaviors`; :class:`Behavior` and :func:`register_behavior` add a head type.
@@ -28,11 +30,14 @@ from .model.heads import HeadId
 from .model.hooks import attached_hooks, leftover_hooks
 from .model.loading import DEFAULT_MODEL_DIR, ModelLoadError, load_model, save_model
 from .pipeline.checkpoints import score_checkpoints
+from .pipeline.circuit import CircuitSettings, find_circuit
 from .pipeline.classify import ClassifySettings, classify_heads
 from .pipeline.phase_change import in_context_score, prefix_matching_scores
+from .report.circuit_page import write_circuit
 from .report.head_report import render_html, render_json, render_markdown, write_report
 from .report.loaders import load_report, load_sweep
 from .results.checkpoints import CheckpointSweep
+from .results.circuit import Circuit, CircuitEdge
 from .results.classification import (
     BehaviorInfo,
     Classification,
@@ -74,6 +79,9 @@ __all__ = [
     "Behavior",
     "BehaviorInfo",
     "CheckpointSweep",
+    "Circuit",
+    "CircuitEdge",
+    "CircuitSettings",
     "Classification",
     "ClassifySettings",
     "Confirmation",
@@ -99,6 +107,7 @@ __all__ = [
     "check_output_set",
     "classify_heads",
     "copy_losses",
+    "find_circuit",
     "get_behavior",
     "in_context_score",
     "leftover_hooks",
@@ -128,5 +137,6 @@ __all__ = [
     "unrepeated_tokens",
     "unregister_behavior",
     "unregister_measure",
+    "write_circuit",
     "write_report",
 ]

@@ -6,6 +6,10 @@
   and ``sweep.html``; resumable, and ``--ray`` runs one Ray task per checkpoint;
 - ``interp zoo --models SPEC ... --out DIR``: classify several models, write each one's
   report and a comparison page (``zoo.html``, ``zoo.json``).
+- ``interp circuit --model SPEC --out DIR [--behavior NAME ...]``: every edge into the
+  confirmed heads (q, k, v) and into the logits scored by edge attribution patching, the
+  top ones checked by path patching; writes ``circuit.html``, ``circuit.json``,
+  ``circuit.md`` (:func:`interp.find_circuit`).
 - ``interp check DIR``: checks that the report, sweep or zoo files in ``DIR`` (and a zoo's
   model reports) belong together (one run id, a manifest that fits its schema; see
   :mod:`interp.io.output_files`); exit 1 when a set is mixed or unknown.
@@ -30,9 +34,11 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+from .engine.edges import check_supported
 from .io.output_files import OUTPUT_SETS, check_directory, check_output_dir
 from .io.safe_json import parse_json
 from .model.loading import DTYPE_NAMES, ModelLoadError, check_device
+from .pipeline.circuit import CircuitSettings, find_circuit
 from .pipeline.classify import (
     CENSUS_SIZE,
     LARGE_CENSUS_SIZE,
@@ -42,6 +48,7 @@ from .pipeline.classify import (
     classify_heads,
 )
 from .pipeline.text_model import classify_text_model, heldout_documents, heldout_source
+from .report.circuit_page import write_circuit
 from .report.head_report import write_report
 from .report.sweep_page import best_head_text, rise_lines
 from .runs.pipelines import run_sweep, run_zoo
@@ -101,6 +108,25 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"the models, each {SPEC_HELP}; or a .json spec file listing them")
     zoo.add_argument("--out", required=True,
                      help="directory for zoo.html/json and one report directory per model")
+
+    circuit = commands.add_parser(
+        "circuit", parents=[_common_flags(fit_seq_len=True, sized=True)],
+        help="score every edge into the confirmed heads and the logits, path-patch the "
+             "top; write circuit.html/json/md",
+    )
+    circuit.add_argument("--model", default="default", metavar="SPEC",
+                         help=f"the model (default: 'default'): {SPEC_HELP}")
+    circuit.add_argument("--out", required=True, help="directory to write the circuit into")
+    circuit.add_argument("--behavior", nargs="+", default=None, metavar="NAME",
+                         help="only the heads confirmed for these behaviors are receivers "
+                              "(default: every registered behavior)")
+    circuit.add_argument("--method", default="mean", choices=ablation_method_names(),
+                         help="ablation method that makes a sender's corrupt output")
+    circuit.add_argument("--max-checked", type=int, default=None, metavar="N",
+                         help="path-patch only the N edges of largest |score| (default: all)")
+    circuit.add_argument("--ig-steps", type=int, default=5, metavar="N",
+                         help="gradient points per edge score (0: plain edge attribution "
+                              "patching; default 5)")
 
     check = commands.add_parser(
         "check", help="check that the report/sweep/zoo files in a directory belong together",
@@ -298,6 +324,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _sweep(args)
     if args.command == "zoo":
         return _zoo(args)
+    if args.command == "circuit":
+        return _circuit(args)
     started = time.perf_counter()
     try:
         # Everything that can be checked before the census is checked here.
@@ -335,6 +363,49 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     print(result.summary())
     print(f"report written to {paths['html'].parent} "
+          f"({', '.join(p.name for p in paths.values())}) "
+          f"in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _circuit(args: argparse.Namespace) -> int:
+    """``interp circuit``: receivers from a census, every edge scored, the top checked."""
+    started = time.perf_counter()
+    try:
+        check_output_dir(args.out)
+        settings = CircuitSettings(
+            seed=args.seed, n_seqs=args.n_seqs if args.n_seqs is not None else CENSUS_SIZE[0],
+            seq_len=args.seq_len if args.seq_len is not None else DEFAULT_SEQ_LEN,
+            method=args.method, behaviors=tuple(args.behavior) if args.behavior else None,
+            ig_steps=args.ig_steps, max_checked=args.max_checked,
+            exclude_tokens=parse_token_ids(args.exclude_tokens),
+        )
+        check_device(args.device)
+        if not args.quiet:
+            print(f"loading model {args.model!r} ...", file=sys.stderr)
+        with _libraries_silenced(args.quiet):
+            model = load_spec(args.model, device=args.device, dtype=args.dtype,
+                              device_map=_device_map(args.device_map))
+        check_supported(model)
+        n_seqs, default_len = census_size(model)
+        seq_len, note = fit_seq_len(int(model.cfg.n_ctx), args.seq_len, default=default_len)
+        if note:
+            print(f"interp: note: {note}", file=sys.stderr)
+        settings = replace(settings, seq_len=seq_len,
+                           n_seqs=args.n_seqs if args.n_seqs is not None else n_seqs)
+        with _libraries_silenced(args.quiet):
+            circuit = find_circuit(model, settings)
+            paths = write_circuit(circuit, args.out)
+    except (ModelLoadError, ValueError, OSError) as err:
+        print(f"interp: error: {err}", file=sys.stderr)
+        return 2
+    except (MemoryError, RuntimeError) as err:
+        if not _out_of_memory(err):
+            raise
+        print("interp: error: out of memory; pass fewer --n-seqs", file=sys.stderr)
+        return 2
+    print(circuit.summary())
+    print(f"circuit written to {paths['html'].parent} "
           f"({', '.join(p.name for p in paths.values())}) "
           f"in {time.perf_counter() - started:.1f} s")
     return 0

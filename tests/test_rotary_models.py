@@ -141,3 +141,37 @@ def test_blocks_called_alone_get_the_rotary_embeddings(tiny_llama, stimuli):
         direct = run_blocks(model, clean.resid_pre[1], 1, True)
         bridged = run_blocks(model, clean.resid_pre[1], 1, False)
     assert (direct - bridged).abs().max() <= TOL and (direct - clean.final).abs().max() <= TOL
+
+
+def test_circuit_edges_recompute_rotary_attention(tiny_llama, stimuli, watch_model):
+    """The circuit's hand-made attention (``ln1``, ``W_Q``/``W_K``, RoPE, grouped keys)
+    equals the model's own pattern on every head, and ``find_circuit`` runs end to end
+    (receivers taken from a census whose top induction-scored head is marked confirmed:
+    a random model confirms nothing)."""
+    from dataclasses import replace
+
+    from interp.engine.edges import check_by_hand, check_supported, circuit_run
+    from interp.results.evidence import Evidence
+
+    _, model = tiny_llama
+    watch_model(model)
+    check_supported(model)
+    run = circuit_run(model, stimuli)
+    check_by_hand(model, run, list(interp.model.heads.all_heads(2, 4)))
+
+    settings = interp.CircuitSettings(n_seqs=6, seq_len=10, ig_steps=2)
+    census = interp.classify_heads(model, settings.census(), stimuli=stimuli)
+    late = [h for h in census.heads if h.layer == 1]
+    top = max(late, key=lambda h: h.scores["induction"])
+    confirmed = Evidence(method="mean", metric="second_copy_loss", clean=1.0, ablated=1.0,
+                         effect=1.0, stderr=0.0, scale=1.0, relative=1.0,
+                         status="confirmed", reason="marked for the test")
+    marked = replace(top, classes=("induction",), ablation={"induction": confirmed})
+    census = replace(census, heads=tuple(marked if h is top else replace(h, classes=())
+                                         for h in census.heads))
+    circuit = interp.find_circuit(model, settings, classification=census, stimuli=stimuli)
+    assert circuit.receivers == {top.label: "induction"}
+    into = [e for e in circuit.edges if e.target == top.label]
+    assert len(into) == 3 * (1 + 4 + 1)  # embed, 4 heads and 1 MLP of layer 0; q, k, v
+    assert all(e.status != "unchecked" for e in circuit.edges)
+    assert all(e.effect == 0 for e in into if e.input == "v")

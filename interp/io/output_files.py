@@ -1,8 +1,9 @@
 """Safe, atomic writing of a set of output files, and a reader that checks a set.
 
 A report (``report.html``, ``report.md``, ``report.json``), a sweep (``sweep.html``,
-``sweep.json``) or a zoo (``zoo.html``, ``zoo.json``) is a *set*: files that belong
-together, named once here (:data:`REPORT_FILES`, :data:`SWEEP_FILES`, :data:`ZOO_FILES`).
+``sweep.json``), a zoo (``zoo.html``, ``zoo.json``) or a circuit (``circuit.html``,
+``circuit.md``, ``circuit.json``) is a *set*: files that belong together, named once here
+(:data:`REPORT_FILES`, :data:`SWEEP_FILES`, :data:`ZOO_FILES`, :data:`CIRCUIT_FILES`).
 :func:`write_output_set` writes one so that
 
 - every file is written under a fresh temporary name made by ``tempfile.mkstemp`` in the
@@ -45,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .safe_json import JSONFileError, read_json, validate
-from .schemas import ManifestDoc, ReportDoc, SweepDoc, ZooDoc
+from .schemas import CircuitDoc, ManifestDoc, ReportDoc, SweepDoc, ZooDoc
 
 #: Key of the manifest JSON that holds the run id and the other files' sha256.
 MANIFEST_KEY = "output_set"
@@ -97,8 +98,10 @@ REPORT_FILES = OutputSet({"html": "report.html", "json": "report.json", "markdow
                          schema=ReportDoc)
 SWEEP_FILES = OutputSet({"json": "sweep.json", "html": "sweep.html"}, schema=SweepDoc)
 ZOO_FILES = OutputSet({"json": "zoo.json", "html": "zoo.html"}, schema=ZooDoc)
+CIRCUIT_FILES = OutputSet({"json": "circuit.json", "html": "circuit.html",
+                           "markdown": "circuit.md"}, schema=CircuitDoc)
 #: Every set interp writes (``interp check`` looks for each).
-OUTPUT_SETS = (REPORT_FILES, SWEEP_FILES, ZOO_FILES)
+OUTPUT_SETS = (REPORT_FILES, SWEEP_FILES, ZOO_FILES, CIRCUIT_FILES)
 
 
 #: The names of the sets ``interp check`` looks for, manifest first.

@@ -21,7 +21,7 @@ page larger than any machine holds; numbers are finite (the parser refuses the r
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -656,6 +656,41 @@ class ZooDoc(_Read):
         if sum(m.n_layers * m.n_heads for m in self.models) > MAX_TOTAL_HEADS:
             raise ValueError(f"the models hold more than {MAX_TOTAL_HEADS} heads")
         return self
+
+
+class CircuitEdgeDoc(_Read):
+    """One edge of ``circuit.json``."""
+
+    source: Annotated[str, Field(pattern=r"^(embed|mlp\.\d+|\d+\.\d+)$")]
+    target: Annotated[str, Field(pattern=r"^(logits|\d+\.\d+)$")]
+    input: Literal["q", "k", "v", "out"]
+    score: Number
+    effect: Maybe = None
+    stderr: Maybe = None
+    relative: Maybe = None
+    status: Literal["confirmed", "refuted", "undecidable", "unchecked"]
+    metric: str = ""
+    reason: str = ""
+    group: list[str] = []
+
+    @model_validator(mode="after")
+    def _input_fits(self) -> CircuitEdgeDoc:
+        if (self.target == "logits") != (self.input == "out"):
+            raise ValueError("an edge into the logits enters 'out'; into a head, q, k or v")
+        if self.status != "unchecked" and self.effect is None and self.status != "undecidable":
+            raise ValueError(f"a {self.status} edge needs its effect")
+        return self
+
+
+class CircuitDoc(_Read):
+    """``circuit.json`` (:meth:`interp.results.circuit.Circuit.to_dict`)."""
+
+    model: dict[str, Any]
+    settings: dict[str, Any]
+    receivers: dict[str, str]
+    stimuli: dict[str, Any]
+    edges: list[CircuitEdgeDoc]
+    groups: list[dict[str, Any]] = []
 
 
 class ManifestRecord(_Read):

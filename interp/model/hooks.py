@@ -32,6 +32,11 @@ def z_hook(layer: int) -> str:
     return f"blocks.{layer}.attn.hook_z"
 
 
+def mlp_out_hook(layer: int) -> str:
+    """Output of block ``layer``'s MLP, ``[batch, pos, d_model]`` (models with MLPs)."""
+    return f"blocks.{layer}.hook_mlp_out"
+
+
 def resid_pre_hook(layer: int) -> str:
     """Residual stream entering block ``layer``, ``[batch, pos, d_model]``."""
     return f"blocks.{layer}.hook_resid_pre"
