@@ -1,0 +1,313 @@
+"""Models compiled by tracr (Lindner et al. 2023) as circuits known by construction.
+
+tracr compiles a RASP program into a transformer whose residual stream is a direct sum of
+labelled one-hot directions (``tokens:a``, ``indices:3``, ``one``, ``map_6:True``, ...):
+each attention head and MLP reads some labels and writes others, so the compiled graph
+says exactly which sender feeds which receiver input. ``benchmarks/tracr/export_tracr.py``
+(run where tracr, jax and dm-haiku are installed) exports a program's weights and that
+graph to ``<name>.npz`` + ``<name>.json``; this module needs neither jax nor tracr:
+
+- :func:`load_tracr_model` rebuilds the compiled model as a TransformerBridge
+  (``normalization_type=None``, ReLU MLPs, tracr's causal mask and ``1/sqrt(key_size)``
+  scale; the unembedding is the projection onto the output SOp's directions: one logit per
+  output value, or the value itself for a numerical output);
+- :func:`true_edges` turns tracr's graph into interp's edges: ``(sender, receiver, input)``
+  is true when the sender writes a label that the receiver reads through that input;
+- :func:`tracr_edge_scores` scores every edge with interp's edge attribution (EAP with
+  integrated gradients, :mod:`interp.engine.edges`: the same clean run, sender deltas and
+  ``delta . gradient`` on the straight path to every read sender corrupted) but with
+  receiver metrics that fit a tracr model, whose heads have no behavior class in the
+  census (a tracr head that shifts a value by one position is not a previous-token head in
+  the census's sense, and most tracr heads are aggregations that no class names):
+
+  * head ``L.H`` (inputs ``q``, ``k``, ``v``): minus the squared distance of the head's
+    output (``pattern @ (x_v W_V + b_V)``, before ``W_O``) from its clean output, summed
+    over positions and averaged over sequences: unlike the census's attention-mass metric
+    it also reads ``v``;
+  * ``logits`` (input ``out``, senders other than ``embed`` as in interp): the log
+    probability of the clean prediction at every non-BOS position (categorical output), or
+    minus the squared distance from the clean value (numerical output);
+  * ``mlp.L`` (input ``in``; interp's edges have no MLP receivers, so these are an
+    *extension*, reported apart): minus the squared distance of the MLP's output from
+    its clean output.
+
+  Every metric is highest at the clean input, so a positive score means the sender helped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..engine.edges import (
+    EMBED,
+    LOGITS,
+    OUT,
+    Senders,
+    attribution,
+    circuit_run,
+    head_pattern,
+    ig_points,
+    sender_deltas,
+)
+from ..model.heads import HeadId
+from ..stimuli.tokens import Stimuli
+
+#: Where the exported programs live (``tests/data/tracr`` in the source tree).
+TRACR_DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "tracr"
+#: What the embeddings write in a tracr residual stream.
+EMBED_PREFIXES = ("tokens:", "indices:")
+EMBED_LABELS = ("one",)
+#: The input name of an MLP receiver (an extension of interp's edges).
+MLP_IN = "in"
+
+
+@dataclass
+class TracrModel:
+    """A tracr-compiled program as a bridge, with tracr's graph.
+
+    Attributes:
+        model: the TransformerBridge (eval mode).
+        meta: the exported JSON (labels, encoding, graph ``nodes``, references).
+        name: the program's export name.
+    """
+
+    model: Any
+    meta: dict[str, Any]
+    name: str
+
+    @property
+    def nodes(self) -> dict[str, dict[str, list[str]]]:
+        return self.meta["nodes"]
+
+    @property
+    def bos_id(self) -> int:
+        return int(self.meta["encoding"][self.meta["bos"]])
+
+    def encode(self, seq: list[str]) -> list[int]:
+        return [self.bos_id] + [int(self.meta["encoding"][t]) for t in seq]
+
+
+def load_tracr_model(name: str, folder: Path | str = TRACR_DATA) -> TracrModel:
+    """Rebuild ``<folder>/<name>.npz`` (+ ``.json``) as a TransformerBridge."""
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
+
+    folder = Path(folder)
+    meta = json.loads((folder / f"{name}.json").read_text())
+    w = {k: torch.from_numpy(np.asarray(v, dtype=np.float32))
+         for k, v in np.load(folder / f"{name}.npz").items()}
+    n_layers, n_heads, d_head = meta["n_layers"], meta["n_heads"], meta["d_head"]
+    d_vocab, d_model = w["W_E"].shape
+    cfg = TransformerBridgeConfig(
+        d_model=d_model, d_head=d_head, n_heads=n_heads, n_layers=n_layers,
+        n_ctx=int(w["W_pos"].shape[0]), d_vocab=d_vocab, d_vocab_out=int(w["W_U"].shape[1]),
+        d_mlp=meta["d_mlp"], act_fn="relu", attn_only=False, normalization_type=None,
+        positional_embedding_type="standard", seed=0, model_name=f"tracr-{name}")
+    model = TransformerBridge.boot_native(cfg, model_name=f"tracr-{name}")
+    state = {k: torch.zeros_like(v) for k, v in model.state_dict().items()}
+    state["embed.weight"] = w["W_E"]
+    state["pos_embed.weight"] = w["W_pos"]
+    for layer in range(n_layers):
+        pre = f"blocks.{layer}"
+        for x in ("q", "k", "v"):  # head-major rows: [n_heads * d_head, d_model]
+            big = x.upper()
+            state[f"{pre}.attn.{x}.weight"] = w[f"W_{big}"][layer].permute(0, 2, 1).reshape(
+                n_heads * d_head, d_model)
+            state[f"{pre}.attn.{x}.bias"] = w[f"b_{big}"][layer].reshape(-1)
+        state[f"{pre}.attn.o.weight"] = w["W_O"][layer].reshape(n_heads * d_head, d_model).T
+        state[f"{pre}.attn.o.bias"] = w["b_O"][layer]
+        state[f"{pre}.mlp.in.weight"] = w["W_in"][layer].T
+        state[f"{pre}.mlp.in.bias"] = w["b_in"][layer]
+        state[f"{pre}.mlp.out.weight"] = w["W_out"][layer].T
+        state[f"{pre}.mlp.out.bias"] = w["b_out"][layer]
+    state["unembed.weight"] = w["W_U"].T
+    model.load_state_dict({k: v.contiguous() for k, v in state.items()}, strict=True)
+    model.eval()
+    return TracrModel(model=model, meta=meta, name=name)
+
+
+def _writes(label: str, meta: dict[str, Any]) -> list[str]:
+    if label == EMBED:
+        return [lab for lab in meta["residual_labels"]
+                if lab.startswith(EMBED_PREFIXES) or lab in EMBED_LABELS]
+    node = meta["nodes"].get(label)
+    return node["writes"] if node else []
+
+
+def _layer(label: str) -> int:
+    if label == EMBED:
+        return -1
+    return int(label.split(".")[1]) if label.startswith("mlp.") else int(label.split(".")[0])
+
+
+def candidate_edges(meta: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Every edge between the nodes tracr placed (padding heads/MLPs left out), in interp's
+    edge space (head ``q``/``k``/``v``, ``logits`` ``out``) and the MLP extension (``in``).
+    A head in layer ``L`` reads senders of layers ``< L``; an MLP in ``L`` also reads the
+    heads of ``L``; the logits read every sender but ``embed``."""
+    nodes = list(meta["nodes"])
+    senders = [EMBED] + nodes
+    out = []
+    for receiver in nodes:
+        lay = _layer(receiver)
+        if receiver.startswith("mlp."):
+            for s in senders:
+                if _layer(s) < lay or (_layer(s) == lay and not s.startswith("mlp.")):
+                    out.append((s, receiver, MLP_IN))
+        else:
+            for s in senders:
+                if _layer(s) < lay:
+                    out += [(s, receiver, x) for x in ("q", "k", "v")]
+    out += [(s, LOGITS, OUT) for s in nodes]
+    return out
+
+
+#: Directions that hold the same value on every input (the compiler's bias direction and
+#: the BOS flag at position 0): an edge that carries only these moves nothing that any
+#: ablation of the sender could change, except by smearing positions.
+CONSTANT_LABELS = ("one", "tokens:BOS")
+
+
+def true_edges(meta: dict[str, Any], *, constants: bool = True,
+               ) -> set[tuple[str, str, str]]:
+    """The candidate edges along which tracr's graph passes information: the sender writes
+    a residual label that the receiver reads through that input. ``constants=False``
+    ignores :data:`CONSTANT_LABELS` (edges that carry only a constant are then false)."""
+    true = set()
+    for sender, receiver, inp in candidate_edges(meta):
+        reads = (meta["output_labels"] if receiver == LOGITS
+                 else meta["nodes"][receiver][inp])
+        shared = set(_writes(sender, meta)) & set(reads)
+        if not constants:
+            shared -= set(CONSTANT_LABELS)
+        if shared:
+            true.add((sender, receiver, inp))
+    return true
+
+
+def tracr_stimuli(tm: TracrModel, n_seqs: int = 64, seed: int = 0) -> Stimuli:
+    """``n_seqs`` random full-length inputs (BOS first) over the program's vocabulary."""
+    gen = torch.Generator().manual_seed(seed)
+    vocab = [int(tm.meta["encoding"][t]) for t in tm.meta["vocab"]]
+    n = int(tm.meta["max_seq_len"])
+    body = torch.tensor(vocab)[torch.randint(len(vocab), (n_seqs, n), generator=gen)]
+    tokens = torch.cat([torch.full((n_seqs, 1), tm.bos_id), body], dim=1)
+    return Stimuli(tokens=tokens, valid=torch.ones_like(tokens, dtype=torch.bool),
+                   bos_token_id=tm.bos_id, description={"kind": "tracr", "seed": seed})
+
+
+def _head_out(model: Any, head: HeadId, x_q: Tensor, x_k: Tensor, x_v: Tensor) -> Tensor:
+    """The head's output before ``W_O`` (``[batch, pos, d_head]``) by hand."""
+    pattern = head_pattern(model, head, x_q, x_k)  # (B, Q, K)
+    v = x_v @ model.W_V[head.layer, head.head] + model.b_V[head.layer, head.head]
+    return pattern.to(v.dtype) @ v
+
+
+def _mlp_out(model: Any, layer: int, x: Tensor) -> Tensor:
+    hidden = torch.relu(x @ model.W_in[layer] + model.b_in[layer])
+    return hidden @ model.W_out[layer] + model.b_out[layer]
+
+
+def _ig_grads(fn: Any, start: Tensor, direction: Tensor, n_inputs: int, steps: int,
+              ) -> list[Tensor]:
+    """Gradients of ``fn(*inputs)`` (a scalar) averaged over :func:`ig_points` on the path
+    ``start + alpha * direction``, one per input (all inputs start at the same point)."""
+    grads = [torch.zeros_like(start) for _ in range(n_inputs)]
+    points = ig_points(steps)
+    with torch.inference_mode(False), torch.enable_grad():
+        for alpha in points:
+            base = (start + alpha * direction).detach()
+            xs = [base.clone().requires_grad_(True) for _ in range(n_inputs)]
+            for g, got in zip(grads, torch.autograd.grad(fn(*xs), xs)):
+                g += got / len(points)
+    return grads
+
+
+def _scores(senders: Senders, idx: list[int], grad: Tensor, n_seqs: int) -> Tensor:
+    # metric(corrupt) - metric(clean) to first order, per sender; negated: helped > 0
+    return -attribution(senders.deltas[idx], grad, n_seqs).mean(1)
+
+
+def tracr_edge_scores(tm: TracrModel, *, n_seqs: int = 64, steps: int = 5,
+                      method: str = "mean", seed: int = 0,
+                      ) -> dict[tuple[str, str, str], float]:
+    """The attribution score of every :func:`candidate_edges` edge (module docstring)."""
+    model = tm.model
+    stimuli = tracr_stimuli(tm, n_seqs=n_seqs, seed=seed)
+    run = circuit_run(model, stimuli)
+    senders = sender_deltas(model, run, method=method, seed=seed)
+    n_layers = int(model.cfg.n_layers)
+    wanted = {e for e in candidate_edges(tm.meta)}
+    scores: dict[tuple[str, str, str], float] = {}
+    batch = stimuli.n_seqs
+
+    def keep(receiver: str, inp: str, idx: list[int], values: Tensor) -> None:
+        for i, v in zip(idx, values.tolist()):
+            if (senders.labels[i], receiver, inp) in wanted:
+                scores[senders.labels[i], receiver, inp] = float(v)
+
+    for receiver in tm.nodes:
+        lay = _layer(receiver)
+        if receiver.startswith("mlp."):
+            resid_mid = (run.resid_pre[lay + 1] if lay + 1 < n_layers else run.final) \
+                - run.mlp_out[lay]
+            idx = [i for i, (s, sl) in enumerate(zip(senders.labels, senders.layers))
+                   if sl < lay or (sl == lay and not s.startswith("mlp."))]
+            with torch.no_grad():
+                clean = _mlp_out(model, lay, resid_mid)
+
+            def metric(x: Tensor, lay: int = lay, clean: Tensor = clean) -> Tensor:
+                return -((_mlp_out(model, lay, x) - clean) ** 2).sum() / batch
+
+            (grad,) = _ig_grads(metric, resid_mid, senders.deltas[idx].sum(0), 1, steps)
+            keep(receiver, MLP_IN, idx, _scores(senders, idx, grad, batch))
+        else:
+            head = HeadId.parse(receiver)
+            resid = run.resid_pre[lay]
+            idx = senders.before(lay)
+            with torch.no_grad():
+                clean = _head_out(model, head, resid, resid, resid)
+
+            def metric(x_q: Tensor, x_k: Tensor, x_v: Tensor, head: HeadId = head,
+                       clean: Tensor = clean) -> Tensor:
+                return -((_head_out(model, head, x_q, x_k, x_v) - clean) ** 2).sum() / batch
+
+            grads = _ig_grads(metric, resid, senders.deltas[idx].sum(0), 3, steps)
+            for name, grad in zip(("q", "k", "v"), grads):
+                keep(receiver, name, idx, _scores(senders, idx, grad, batch))
+
+    idx = [i for i, s in enumerate(senders.labels) if s != EMBED]
+    w_u = model.W_U.detach()
+    numerical = bool(tm.meta["numerical_output"])
+    with torch.no_grad():
+        clean_logits = run.final @ w_u
+        target = clean_logits.argmax(-1)
+
+    def out_metric(final: Tensor) -> Tensor:
+        logits = final @ w_u
+        if numerical:
+            return -((logits - clean_logits)[:, 1:] ** 2).sum() / batch
+        logp = torch.log_softmax(logits.float(), -1).gather(-1, target[..., None])[..., 0]
+        return logp[:, 1:].sum() / batch
+
+    (grad,) = _ig_grads(out_metric, run.final, senders.deltas[idx].sum(0), 1, steps)
+    keep(LOGITS, OUT, idx, _scores(senders, idx, grad, batch))
+    return scores
+
+
+def edge_auc(scores: dict[tuple[str, str, str], float], true: set[tuple[str, str, str]],
+             edges: list[tuple[str, str, str]]) -> float:
+    """ROC AUC of ``scores`` over ``edges`` with ``true`` as positives (ties count half)."""
+    pos = [scores[e] for e in edges if e in true]
+    neg = [scores[e] for e in edges if e not in true]
+    if not pos or not neg:
+        return float("nan")
+    p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
+    return float(((p > n) + 0.5 * (p == n)).mean())
