@@ -1,7 +1,7 @@
 """Edge scores against circuits compiled by tracr (tests/data/tracr, exported by
 benchmarks/tracr/export_tracr.py; no jax needed here): the converted bridge reproduces
 tracr's residual stream, and interp's edge attribution (EAP-IG with tracr receiver
-metrics, :mod:`interp.train.tracr`) ranks tracr's true edges.
+metrics, :mod:`interp.pipeline.tracr`) ranks tracr's true edges.
 
 What is measured (64 sequences, mean ablation, 5 IG steps), and asserted as such:
 
@@ -25,7 +25,7 @@ import torch
 from interp.engine.edges import check_by_hand, circuit_run
 from interp.model.heads import HeadId
 from interp.model.hooks import attached_hooks
-from interp.train.tracr import (
+from interp.pipeline.tracr import (
     MLP_IN,
     candidate_edges,
     edge_auc,
