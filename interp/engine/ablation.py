@@ -194,9 +194,11 @@ def ablated_resid(
     return out
 
 
-def clean_run(model: Any, stimuli: Stimuli) -> CleanRun:
+def clean_run(model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()) -> CleanRun:
     """One clean pass over ``stimuli`` with every layer's block input and head outputs kept
-    (see :class:`CleanRun`). The stimuli must be unpadded (every position real)."""
+    (see :class:`CleanRun`). The stimuli must be unpadded (every position real). ``hooks``:
+    read-only hooks to run in the same pass (they must not change an activation), e.g. a
+    measure's pattern reducers, so that one pass serves both."""
     if not bool(stimuli.valid.all()):
         raise ValueError("a clean run needs unpadded stimuli")
     n_layers = int(model.cfg.n_layers)
@@ -209,11 +211,12 @@ def clean_run(model: Any, stimuli: Stimuli) -> CleanRun:
 
         return fn
 
-    hooks = [(resid_pre_hook(layer), keep(resid, layer)) for layer in range(n_layers)]
-    hooks += [(z_hook(layer), keep(z, layer)) for layer in range(n_layers)]
-    hooks.append((resid_post_hook(n_layers - 1), stop_forward))
+    kept = [(resid_pre_hook(layer), keep(resid, layer)) for layer in range(n_layers)]
+    kept += [(z_hook(layer), keep(z, layer)) for layer in range(n_layers)]
+    kept += list(hooks)
+    kept.append((resid_post_hook(n_layers - 1), stop_forward))
     tokens = stimuli.tokens.to(model_device(model))
-    with torch.inference_mode(), attached_hooks(model, hooks):
+    with torch.inference_mode(), attached_hooks(model, kept):
         final = model(tokens)  # stops after the last block
     with torch.inference_mode():
         direct = blocks_run_alone(model, 0, resid[0], resid[1] if n_layers > 1 else final)

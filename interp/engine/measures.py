@@ -7,7 +7,7 @@ the baseline a marking measure with ``above_uniform`` must beat.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -19,6 +19,7 @@ from ..model.loading import model_device
 from ..results.classification import MeasureInfo
 from ..spec.measures import MEASURE_STIMULI, Measure
 from ..stimuli.tokens import Stimuli
+from .ablation import CleanRun, clean_run
 
 
 def uniform_pattern(valid: Bool[Tensor, "batch pos"]) -> Float[Tensor, "batch 1 query key"]:
@@ -44,6 +45,7 @@ def measure_info(m: Measure, baseline: float | None = None, note: str = "") -> M
 
 def compute_measures(
     model: Any, measures: Sequence[Measure], stimuli: dict[str, Stimuli],
+    clean_runs: dict[str, CleanRun] | None = None,
 ) -> tuple[dict[str, Tensor | None], tuple[MeasureInfo, ...]]:
     """Every head's value of each measure.
 
@@ -52,6 +54,9 @@ def compute_measures(
         measures: the measures.
         stimuli: ``"census"`` / ``"long"`` -> the stimuli of the pattern measures that ask
             for them.
+        clean_runs: when given, each pattern pass over unpadded stimuli is made as a
+            :func:`interp.engine.ablation.clean_run` of them (the same single pass), left
+            here under the stimuli's name for the measures' checks to start from.
 
     Returns:
         ``(values, infos)``: name -> ``[layer, head]`` (or ``[layer, head, bins]``) mean
@@ -68,6 +73,10 @@ def compute_measures(
             for m in chosen:
                 values[m.name], baselines[m.name] = None, None
                 notes[m.name] = f"not measured: no {where} stimuli for this model"
+        elif chosen and clean_runs is not None and bool(stimuli[where].valid.all()):
+            hooks, collect = _pattern_reducers(model, chosen, stimuli[where])
+            clean_runs[where] = clean_run(model, stimuli[where], hooks)
+            values.update(collect())
         elif chosen:
             values.update(_pattern_pass(model, chosen, stimuli[where]))
             for m in chosen:
@@ -95,10 +104,11 @@ def _check_shape(m: Measure, value: Tensor, lead: tuple[int, int]) -> Tensor:
     return value
 
 
-def _pattern_pass(model: Any, measures: list[Measure], stimuli: Stimuli) -> dict[str, Tensor]:
-    """One forward pass; each layer's pattern is reduced by every measure in its hook."""
-    from transformer_lens.model_bridge.exceptions import StopAtLayerException
-
+def _pattern_reducers(
+    model: Any, measures: list[Measure], stimuli: Stimuli,
+) -> tuple[list[tuple[str, Any]], Callable[[], dict[str, Tensor]]]:
+    """Pattern hooks that reduce each layer's pattern by every measure (read-only), and
+    the function that stacks what they found, ``name -> [layer, head(, bins)]``."""
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
     device = model_device(model)
     tokens, valid = stimuli.tokens.to(device), stimuli.valid.to(device)
@@ -111,16 +121,31 @@ def _pattern_pass(model: Any, measures: list[Measure], stimuli: Stimuli) -> dict
             for m in measures:
                 value = m.fn(p, *on).detach().float().cpu().nanmean(0)  # (H,) or (H, N)
                 per_layer[m.name][layer] = _check_shape(m, value[None], (1, n_heads))[0]
-            if layer == n_layers - 1:
-                raise StopAtLayerException(pattern)  # nothing after the last pattern
-            return None
 
         return reduce_pattern
 
-    hooks = [(pattern_hook(layer), make_hook(layer)) for layer in range(n_layers)]
+    def collect() -> dict[str, Tensor]:
+        return {name: torch.stack(layers) for name, layers in per_layer.items()}
+
+    return [(pattern_hook(layer), make_hook(layer)) for layer in range(n_layers)], collect
+
+
+def _pattern_pass(model: Any, measures: list[Measure], stimuli: Stimuli) -> dict[str, Tensor]:
+    """One forward pass; each layer's pattern is reduced by every measure in its hook."""
+    from transformer_lens.model_bridge.exceptions import StopAtLayerException
+
+    hooks, collect = _pattern_reducers(model, measures, stimuli)
+    last_name, last_reduce = hooks[-1]
+
+    def reduce_and_stop(pattern: Tensor, hook: Any) -> None:
+        last_reduce(pattern, hook)
+        raise StopAtLayerException(pattern)  # nothing after the last pattern
+
+    hooks[-1] = (last_name, reduce_and_stop)
+    valid = stimuli.valid.to(model_device(model))
     with torch.inference_mode(), attached_hooks(model, hooks):
-        model(tokens, attention_mask=valid.long())
-    return {name: torch.stack(layers) for name, layers in per_layer.items()}  # (L, H[, N])
+        model(stimuli.tokens.to(valid.device), attention_mask=valid.long())
+    return collect()  # (L, H[, N])
 
 
 def _uniform_value(m: Measure, stimuli: Stimuli) -> float:

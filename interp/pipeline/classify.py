@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ..engine.ablation import copy_losses
+from ..engine.ablation import CleanRun, copy_losses
 from ..engine.ablation_sweep import ablation_sweep, attribution_scores
 from ..engine.census import score_heads
 from ..engine.measures import compute_measures
@@ -446,11 +446,14 @@ def _measures(
             break
         if errors:
             long_note["errors"] = errors
-    values, infos = compute_measures(model, measures, where)
+    # the long stimuli's pattern pass is also the clean run their checks' ablations start
+    # from (one pass of the longest stimuli instead of two)
+    runs: dict[str, CleanRun] = {}
+    values, infos = compute_measures(model, measures, where, runs)
     checks, groups = check_marked(model, measures, values, infos, where,
                                   min_effect=settings.min_effect, z=settings.z_effect,
                                   method=settings.method, seed=settings.seed,
-                                  progress=progress)
+                                  progress=progress, clean_runs=runs)
     return MeasureResults(values, infos, checks, groups, long_note)
 
 

@@ -60,6 +60,7 @@ def check_marked(
     model: Any, measures: Sequence[Measure], values: dict[str, Tensor | None],
     infos: Sequence[MeasureInfo], stimuli: dict[str, Stimuli], *, min_effect: float, z: float,
     method: str = "mean", seed: int = 0, progress: bool = False,
+    clean_runs: dict[str, CleanRun] | None = None,
 ) -> tuple[dict[HeadId, dict[str, Evidence]], list[GroupEvidence]]:
     """Each measure's :class:`MeasureCheck` on the heads it marks.
 
@@ -71,6 +72,8 @@ def check_marked(
         min_effect, z: the confirmation rule's settings (:func:`interp.results.evidence.decide`).
         method, seed: the ablation method and seed of checks that ablate.
         progress: a progress bar per check that tests heads one at a time.
+        clean_runs: clean runs of the named stimuli already made (by
+            :func:`compute_measures`), which the checks' ablations start from.
 
     Returns:
         ``(checks, groups)``: head -> measure name -> evidence, for marked heads only
@@ -84,7 +87,9 @@ def check_marked(
     checks: dict[HeadId, dict[str, Evidence]] = {}
     groups: list[GroupEvidence] = []
     info_of = {i.name: i for i in infos}
-    runs: dict[int, CleanRun] = {}
+    runs: dict[int, CleanRun] = {id(stimuli[name]): run
+                                 for name, run in (clean_runs or {}).items()
+                                 if name in stimuli and run.stimuli is stimuli[name]}
 
     def clean_for(where: Stimuli) -> dict[str, CleanRun]:
         """``clean=`` for a check that takes it: one clean run per stimuli, shared."""
