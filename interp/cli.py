@@ -1,6 +1,8 @@
 """Command line (also ``python -m interp``):
 
 - ``interp report --model SPEC --out DIR``: census, classification and report of one model;
+  with ``--circuit``, also the circuit of its confirmed heads (from the same census), written
+  beside the report (``circuit.html``/``json``/``md``) and linked from it;
 - ``interp sweep --model DIR [DIR ...] --out DIR``: head scores across the checkpoints of a
   training run (or one run directory holding ``step_*`` checkpoints); writes ``sweep.json``
   and ``sweep.html``; resumable, and ``--ray`` runs one Ray task per checkpoint;
@@ -86,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--stimuli", default="auto", choices=["auto", "random", "text"],
                         help="[BOS] r r stimuli: random tokens, or spans of the model's "
                              "held-out text (auto: text where the model ships held-out text)")
+    report.add_argument("--circuit", action="store_true",
+                        help="also find the circuit of the confirmed heads (as `interp "
+                             "circuit` does, from this census) and write circuit.html/json/md "
+                             "beside the report, which links it")
 
     sweep = commands.add_parser(
         "sweep", parents=[_common_flags(fit_seq_len=True), _ray_flags()],
@@ -338,12 +344,18 @@ def _main(argv: Sequence[str] | None) -> int:
         )
         check_device(args.device)
         texts = read_texts(args.text) if args.text else ()
+        if args.circuit and _stimuli_kind(args) == "text":
+            raise ValueError("--circuit needs random [BOS] r r stimuli (the circuit is found "
+                             f"on the census' stimuli); model {args.model!r} is classified on "
+                             "its held-out text: pass --stimuli random")
         if not args.quiet:
             print(f"loading model {args.model!r} ...", file=sys.stderr)
         device_map = _device_map(args.device_map)
         with _libraries_silenced(args.quiet):
             model = load_spec(args.model, device=args.device, dtype=args.dtype,
                               device_map=device_map)
+        if args.circuit:
+            check_supported(model)
         n_seqs, default_len = census_size(model)
         seq_len, note = fit_seq_len(int(model.cfg.n_ctx), args.seq_len, default=default_len)
         if note:
@@ -352,7 +364,8 @@ def _main(argv: Sequence[str] | None) -> int:
                            n_seqs=args.n_seqs if args.n_seqs is not None else n_seqs)
         with _libraries_silenced(args.quiet):
             result = _classify(model, args, settings, texts)
-            paths = write_report(result, args.out)
+            circuit = _report_circuit(model, args, settings, result)
+            paths = write_report(result, args.out, circuit=circuit)
     except (ModelLoadError, ValueError, OSError) as err:
         print(f"interp: error: {err}", file=sys.stderr)
         return 2
@@ -362,6 +375,8 @@ def _main(argv: Sequence[str] | None) -> int:
         print(_memory_message(args), file=sys.stderr)
         return 2
     print(result.summary())
+    if circuit is not None:
+        print(circuit.summary())
     print(f"report written to {paths['html'].parent} "
           f"({', '.join(p.name for p in paths.values())}) "
           f"in {time.perf_counter() - started:.1f} s")
@@ -436,6 +451,31 @@ def _replaced_notes(replaced: dict[str, str]) -> None:
     for label, problem in replaced.items():
         print(f"interp: note: {label}: stored item not used, computed afresh and replaced: "
               f"{problem}", file=sys.stderr)
+
+
+def _stimuli_kind(args: argparse.Namespace) -> str:
+    """``--stimuli`` resolved: ``auto`` is ``text`` for a model that ships held-out text."""
+    if args.stimuli != "auto":
+        return args.stimuli
+    return "text" if heldout_documents(args.model) else "random"
+
+
+def _report_circuit(model, args: argparse.Namespace, settings: ClassifySettings, result):
+    """``report --circuit``: the circuit of the census' confirmed heads, found on the
+    census' own stimuli (its seed, sizes and method, and the ids it excluded: the given
+    ones and the model's special tokens) with ``result`` as its classification; None
+    without ``--circuit``, or (with a note) when no head is confirmed."""
+    if not args.circuit:
+        return None
+    if not any(h.confirmed_classes for h in result.heads):
+        print("interp: note: no head is confirmed, so there is no circuit to find; the "
+              "report is written without one", file=sys.stderr)
+        return None
+    excluded = result.settings.get("excluded_ids", settings.exclude_tokens)
+    chosen = CircuitSettings(seed=settings.seed, n_seqs=settings.n_seqs,
+                             seq_len=settings.seq_len, method=settings.method,
+                             exclude_tokens=tuple(excluded))
+    return find_circuit(model, chosen, classification=result)
 
 
 def _classify(model, args: argparse.Namespace, settings, texts):

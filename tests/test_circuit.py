@@ -16,6 +16,7 @@ from interp import (
     Circuit,
     CircuitSettings,
     build_planted_model,
+    classify_heads,
     find_circuit,
     write_circuit,
 )
@@ -142,6 +143,78 @@ def test_redundant_pairs_are_confirmed_as_groups_and_decoys_stay_unconfirmed(wat
         {(i, "k") for i in inds} | {("logits", "out")})
     assert all(decoy not in g.confirmed for g in circuit.groups)
     assert Circuit.from_dict(json.loads(json.dumps(circuit.to_dict()))) == circuit
+
+
+@pytest.fixture(scope="module")
+def suppression(watch_model_module):
+    """Three layers: previous-token -> induction (key) -> copy suppression (query), with
+    induction and copy suppression both writing to the logits, beside decoys: ``back_1``
+    (the previous-token pattern, writes nothing read), ``mute_copy_suppression`` (the
+    suppressor's pattern, writes nothing read), ``current_token``, ``bos``, ``uniform``.
+    ``d_vocab=64``: few chance repeats inside ``r`` (with 24 tokens and ``seq_len`` 20 the
+    suppressor also tempers confident wrong predictions, so ablating it raises the
+    second-copy loss and the census also confirms it as an induction head)."""
+    planted = build_planted_model(
+        d_vocab=64, roles_layer0=("previous_token", "back_1", "current_token"),
+        roles_layer1=("induction", "uniform", "bos"),
+        roles_layer2=("copy_suppression", "mute_copy_suppression", "uniform"))
+    watch_model_module(planted.model)
+    classification = classify_heads(planted.model, SMALL.census(), progress=False)
+    circuit = find_circuit(planted.model, SMALL, classification=classification)
+    roles = {r: planted.heads_with_role(r)[0] for r in
+             ("previous_token", "induction", "copy_suppression", "mute_copy_suppression")}
+    return planted, classification, circuit, roles
+
+
+def test_census_classes_the_suppression_circuit(suppression):
+    planted, classification, circuit, roles = suppression
+    assert classification.head(roles["induction"]).confirmed_classes == ("induction",)
+    assert classification.head(roles["copy_suppression"]).confirmed_classes == (
+        "copy_suppression",)
+    assert classification.head(roles["mute_copy_suppression"]).confirmed_classes == ()
+    assert circuit.receivers == {roles["previous_token"]: "previous_token",
+                                 roles["induction"]: "induction",
+                                 roles["copy_suppression"]: "copy_suppression"}
+
+
+def test_induction_feeds_copy_suppression_through_the_query(suppression):
+    _, _, circuit, roles = suppression
+    prev, ind, cs = roles["previous_token"], roles["induction"], roles["copy_suppression"]
+    assert circuit.edge(prev, ind, "k").status == "confirmed"
+    query = circuit.edge(ind, cs, "q")
+    assert query.status == "confirmed" and query.score > 0 and query.relative > 0.9
+    assert circuit.edge(ind, cs, "k").status == "refuted"
+    assert circuit.edge(ind, cs, "v").status == "refuted"
+    assert circuit.edge(prev, cs, "q").status == "refuted"  # no direct edge: via induction
+    assert circuit.edge(ind, "logits", "out").status == "confirmed"
+    # The suppressor's direct path to the logits works *against* the second-copy loss
+    # (the logits' metric): removing it lowers the loss. The attribution score and the
+    # path-patching effect both say so, clearly; the one-sided verdict rule (confirmed =
+    # the sender helped) refutes it. Pinned here as the known limit of the loss metric.
+    out = circuit.edge(cs, "logits", "out")
+    assert out.score < -1.0
+    assert out.effect < 0 and -out.effect > 2 * out.stderr
+    assert out.status == "refuted"
+
+
+def test_suppression_decoy_edges_are_never_confirmed(suppression):
+    planted, _, circuit, _ = suppression
+    decoys = [h for h, r in planted.roles.items()
+              if r in ("back_1", "mute_copy_suppression", "current_token", "bos", "uniform")]
+    from_decoys = [e for e in circuit.edges if e.source in decoys]
+    assert len(from_decoys) > 20
+    assert all(e.status in ("refuted", "undecidable") for e in from_decoys)
+
+
+def test_suppression_edge_ranking_auc(suppression):
+    _, _, circuit, roles = suppression
+    prev, ind, cs = roles["previous_token"], roles["induction"], roles["copy_suppression"]
+    helping = {(prev, ind, "k"), (ind, cs, "q"), (ind, "logits", "out")}
+    assert _head_auc(circuit, helping) >= 0.95
+    # By |score| (how find_circuit ranks edges), the suppressor's edge ranks with them.
+    edges = [e for e in circuit.edges if _is_head(e.source)]
+    true = helping | {(cs, "logits", "out")}
+    assert roc_auc_score([e.key in true for e in edges], [abs(e.score) for e in edges]) >= 0.95
 
 
 def test_bundled_previous_token_to_induction_key_edge_is_confirmed(bundled_model):

@@ -8,6 +8,9 @@ import pytest
 
 from interp import save_model
 from interp.cli import _parser, main
+from interp.io.output_files import CIRCUIT_FILES, check_directory
+from interp.io.safe_json import validate
+from interp.io.schemas import CircuitDoc, ReportDoc
 from interp.spec.ablation_methods import ablation_method_names
 from interp.stimuli.preflight import DEFAULT_SEQ_LEN
 
@@ -497,3 +500,53 @@ def test_every_long_stage_shows_progress_and_quiet_silences_it(tmp_path, capsys)
     assert main([*args, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
     quiet = capsys.readouterr().err
     assert "%|" not in quiet and "ablations:" not in quiet
+
+
+def test_report_circuit_writes_and_links_the_circuit_set(tmp_path, capsys):
+    """``--circuit`` on the bundled model: the circuit set beside the report, linked from
+    report.html/md, its run id recorded in report.json, every set checked."""
+    out = tmp_path / "r"
+    assert main(["report", "--model", "default", "--out", str(out), "--n-seqs", "8",
+                 "--no-sweep", "--circuit", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "circuit of" in printed and "circuit.html" in printed
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["report.html", "report.json", "report.md", *CIRCUIT_FILES.names])
+    report = json.loads((out / "report.json").read_text())
+    circuit = json.loads((out / "circuit.json").read_text())
+    validate(ReportDoc, report, source="report.json")
+    validate(CircuitDoc, circuit, source="circuit.json")
+    assert report["circuit"]["run_id"] == circuit["output_set"]["run_id"]
+    html, md = (out / "report.html").read_text(), (out / "report.md").read_text()
+    assert 'href="circuit.html"' in html and '<section id="circuit">' in html
+    assert "](circuit.md)" in md and "## Circuit" in md
+    for head in circuit["receivers"]:  # every confirmed head has its row
+        assert f"| {head} |" in md
+    confirmed = [e for e in circuit["edges"] if e["status"] == "confirmed"]
+    assert confirmed and f"{confirmed[0]['source']} \\[{confirmed[0]['input']}\\]" in md
+    assert main(["check", str(out)]) == 0
+    assert all(c.ok for c in check_directory(out))
+    # A circuit set that is not the one the report links makes the pair mixed.
+    (out / "circuit.md").unlink()
+    (out / "circuit.html").unlink()
+    (out / "circuit.json").unlink()
+    capsys.readouterr()
+    assert main(["check", str(out)]) == 1
+    assert "links the circuit set of run id" in capsys.readouterr().err
+
+
+def test_report_without_circuit_writes_no_circuit_files(tmp_path):
+    out = tmp_path / "r"
+    assert main(["report", "--model", "default", "--out", str(out), "--n-seqs", "8",
+                 "--no-sweep", "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json",
+                                                     "report.md"]
+    assert "circuit" not in json.loads((out / "report.json").read_text())
+    assert "circuit.html" not in (out / "report.html").read_text()
+
+
+def test_report_circuit_refuses_text_stimuli_before_loading(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["report", "--model", "text", "--out", str(out), "--circuit", "--quiet"]) == 2
+    assert "--circuit needs random" in capsys.readouterr().err
+    assert not out.exists()

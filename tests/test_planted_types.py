@@ -182,6 +182,57 @@ def test_copy_suppression_tempers_the_prediction(suppressed: PlantedModel) -> No
     assert loss(logits_of(_zero(["1.1"]))) < loss(clean) - 0.1
 
 
+@pytest.fixture(scope="module")
+def reads_prediction() -> PlantedModel:
+    """Three layers: previous-token -> induction -> a layer-2 copy-suppression head whose
+    query reads the induction head's prediction, beside a mute look-alike."""
+    planted = build_planted_model(
+        d_vocab=D_VOCAB, roles_layer0=("previous_token", "back_1"),
+        roles_layer1=("induction", "uniform"),
+        roles_layer2=("copy_suppression", "mute_copy_suppression"))
+    watch(planted.model)
+    return planted
+
+
+def test_layer2_copy_suppression_reads_the_prediction(reads_prediction: PlantedModel) -> None:
+    planted = reads_prediction
+    assert planted.model.cfg.n_layers == 3
+    assert planted.roles["2.0"] == "copy_suppression"
+    assert planted.heads_with_role("mute_copy_suppression") == ["2.1"]
+    tokens = _repeated()
+    got = capture(planted.model, tokens, [pattern_hook(1), pattern_hook(2)])
+    induction = got[pattern_hook(1)][:, 0]
+    queries = torch.arange(REPEAT + 1, 2 * REPEAT)  # second-copy queries with a prediction
+    for head in (0, 1):  # the suppressor and its mute look-alike attend where induction does
+        pattern = got[pattern_hook(2)][:, head]
+        torch.testing.assert_close(pattern[:, queries], induction[:, queries], atol=2e-3,
+                                   rtol=0)
+    # Its query reads the prediction, not the token: the weights say so ...
+    m = planted.model
+    with torch.no_grad():
+        qk = (m.W_Q[2, 0] @ m.W_K[2, 0].T).abs()  # [d_model, d_model]
+        reads = qk.sum(1)
+    output = 2 * D_VOCAB + 64 + 1  # the `output` subspace (d_vocab + n_ctx + 1 + d_vocab)
+    token_rows, output_rows = reads[1:D_VOCAB], reads[output + 1 : output + D_VOCAB]
+    assert bool((output_rows > 0).all()) and bool((token_rows == 0).all())
+
+    second = slice(REPEAT + 1, 2 * REPEAT)
+    wanted = tokens[:, REPEAT + 2 :]  # [batch, repeat-1]
+
+    def on_wanted(hooks: list) -> torch.Tensor:
+        with torch.no_grad(), attached_hooks(planted.model, hooks):
+            logits = planted.model(tokens)[:, second]  # [batch, repeat-1, vocab]
+        return logits.gather(-1, wanted[..., None])[..., 0]
+
+    torch.testing.assert_close(on_wanted([]), torch.full_like(on_wanted([]), 5.0))
+    torch.testing.assert_close(on_wanted(_zero(["2.0"])), torch.full(wanted.shape, 10.0))
+    torch.testing.assert_close(on_wanted(_zero(["2.1"])), torch.full(wanted.shape, 5.0))
+    # ... and so without the induction head it has nothing to suppress (a layer-1
+    # suppressor, reading the token itself, would push the token down to -5).
+    alone = on_wanted(_zero(["1.0"]))
+    assert float(alone.abs().max()) < 1e-3
+
+
 def test_successor_and_self_copy_predictions() -> None:
     planted = build_planted_model(d_vocab=12, n_ctx=16, roles_layer0=("successor",),
                                   roles_layer1=("uniform",), successor_ids=(2, 4, 6, 8))
@@ -233,6 +284,13 @@ def test_new_roles_leave_other_heads_unchanged(typed: PlantedModel) -> None:
         ({"roles_layer0": ("previous_token", "local_63")}, "window of 63 keys"),
         ({"roles_layer0": ("previous_token", "local_1")}, "unknown role 'local_1'"),
         ({"roles_layer0": ("previous_token", "sink_0")}, "unknown role 'sink_0'"),
+        ({"roles_layer2": ("induction",)}, "belong in layer 1"),
+        ({"roles_layer1": ("uniform",), "roles_layer2": ("copy_suppression",)},
+         "no 'induction' head whose prediction it could read"),
+        ({"roles_layer0": ("previous_token", "mute_copy_suppression")}, "must be in layer 1"),
+        ({"roles_layer2": ()}, "roles_layer2 is empty"),
+        ({"roles_layer2": ("uniform",), "copy_suppression_strength": 0.5},
+         "no head has the role 'copy_suppression'"),
     ],
 )
 def test_bad_typed_arguments_raise(kwargs: dict, message: str) -> None:

@@ -199,10 +199,7 @@ def write_output_set(
         if not name or Path(name).name != name or name in (".", ".."):
             raise ValueError(f"output file name {name!r} must be a plain file name")
         raw[key] = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-    digest = hashlib.sha256()
-    for key in documents:
-        digest.update(documents[key][0].encode("utf-8") + b"\0" + raw[key] + b"\0")
-    run_id = digest.hexdigest()[:16]
+    run_id = _run_id({documents[key][0]: raw[key] for key in documents})
     final: dict[str, bytes] = {
         key: _stamp(documents[key][0], raw[key], run_id) for key in documents if key != manifest
     }
@@ -222,6 +219,21 @@ def write_output_set(
 
     written = write_files(out_dir, {documents[k][0]: final[k] for k in order})
     return {key: written[documents[key][0]] for key in documents}
+
+
+def _run_id(files: Mapping[str, bytes]) -> str:
+    """The run id of a set's rendered files (name -> bytes, in writing order)."""
+    digest = hashlib.sha256()
+    for name, data in files.items():
+        digest.update(name.encode("utf-8") + b"\0" + data + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def set_run_id(output_set: OutputSet, texts: Mapping[str, str | bytes]) -> str:
+    """The run id :func:`write_set` gives ``texts`` written as ``output_set``, known
+    before anything is written (another set can then record which one it links)."""
+    return _run_id({name: texts[key].encode("utf-8") if isinstance(texts[key], str)
+                    else bytes(texts[key]) for key, name in output_set.files.items()})
 
 
 def write_set(
@@ -497,13 +509,19 @@ def _schema_of(manifest: str) -> Any:
 
 def check_directory(out_dir: str | os.PathLike) -> list[OutputSetCheck]:
     """The checks of every set of :data:`OUTPUT_SETS` found in ``out_dir``, in that
-    order, and for a complete zoo those of each listed model's report set
-    (``out_dir/<label>/``; one that is absent is mixed). Empty when there is none."""
+    order; for a complete zoo those of each listed model's report set
+    (``out_dir/<label>/``; one that is absent is mixed); and for a complete report that
+    links a circuit (``report.json``'s ``circuit``: the run id of the circuit set it was
+    written with, :func:`interp.write_report`) whether that circuit set is there,
+    complete, with that run id (otherwise the pair is mixed: a write interrupted between
+    the two sets, or files from different runs). Empty when there is none."""
     out = Path(out_dir).expanduser()
     checks = []
+    found: dict[str, OutputSetCheck] = {}
     for output_set in OUTPUT_SETS:
         check = check_output_set(out, output_set.manifest_name, output_set.others,
                                  output_set.schema)
+        found[output_set.manifest_name] = check
         if check.status == "missing":
             continue
         checks.append(check)
@@ -519,7 +537,31 @@ def check_directory(out_dir: str | os.PathLike) -> list[OutputSetCheck]:
                     sub = OutputSetCheck(sub.directory, sub.manifest, "mixed", problems=(
                         f"listed in {out / output_set.manifest_name}, but missing",))
                 checks.append(sub)
+    linked = _linked_circuit(out, found[REPORT_FILES.manifest_name])
+    if linked is not None:
+        circuit = found[CIRCUIT_FILES.manifest_name]
+        if circuit.status != "complete" or circuit.run_id != linked:
+            state = ("missing" if circuit.status == "missing" else
+                     f"{circuit.status}, run id {circuit.run_id or 'none'}")
+            checks.append(OutputSetCheck(str(out), REPORT_FILES.manifest_name, "mixed",
+                                         run_id=found[REPORT_FILES.manifest_name].run_id,
+                                         problems=(
+                f"{REPORT_FILES.manifest_name} links the circuit set of run id {linked}, "
+                f"but {CIRCUIT_FILES.manifest_name} is {state}",)))
     return checks
+
+
+def _linked_circuit(out: Path, report: OutputSetCheck) -> str | None:
+    """The run id of the circuit set a complete report links (None: it links none)."""
+    if report.status != "complete":
+        return None
+    try:
+        document = read_output_set(out, REPORT_FILES.manifest_name, REPORT_FILES.others,
+                                   REPORT_FILES.schema)
+    except (OSError, ValueError):  # replaced since it was checked: checked next time
+        return None
+    link = document.get("circuit")
+    return None if link is None else str(link["run_id"])
 
 
 def read_output_set(

@@ -532,8 +532,17 @@ class ModelInfoDoc(_Read):
     n_heads: SomeHeads = 0
 
 
+class CircuitLinkDoc(_Read):
+    """``report.json``'s ``circuit``: the circuit set written beside the report
+    (``interp report --circuit``) and the run id it was written with."""
+
+    run_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    files: dict[Literal["json", "html", "markdown"], FileName]
+
+
 class ReportDoc(_Read):
-    """``report.json`` (``Classification.to_dict()``), and a zoo's stored item."""
+    """``report.json`` (``Classification.to_dict()``, with ``circuit`` when the report
+    links one), and a zoo's stored item."""
 
     schema_version: Version = 1
     model: ModelInfoDoc
@@ -546,6 +555,7 @@ class ReportDoc(_Read):
     probes: list[LayerProbesDoc] = []
     text_scores: TextScoresDoc = TextScoresDoc()
     measures: list[MeasureInfoDoc] = []
+    circuit: CircuitLinkDoc | None = None
 
     @model_validator(mode="after")
     def _heads_fit(self) -> ReportDoc:

@@ -147,11 +147,16 @@ def render_circuit_markdown(circuit: Circuit) -> str:
     return render_page("circuit.md.j2", **_context(circuit))
 
 
+def circuit_texts(circuit: Circuit) -> dict[str, str]:
+    """The documents of the circuit set (:data:`CIRCUIT_FILES`): ``{"json", "html",
+    "markdown"}`` -> text, as :func:`write_circuit` writes them."""
+    return {"json": json.dumps(circuit.to_dict(), indent=2, allow_nan=False) + "\n",
+            "html": render_circuit_html(circuit),
+            "markdown": render_circuit_markdown(circuit)}
+
+
 def write_circuit(circuit: Circuit, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``circuit.json``, ``circuit.html`` and ``circuit.md`` into ``out_dir`` (all
     rendered first, each written atomically, the JSON last with the set's run record).
     Returns ``{"json", "html", "markdown"}`` -> path."""
-    texts = {"json": json.dumps(circuit.to_dict(), indent=2, allow_nan=False) + "\n",
-             "html": render_circuit_html(circuit),
-             "markdown": render_circuit_markdown(circuit)}
-    return write_set(out_dir, CIRCUIT_FILES, texts)
+    return write_set(out_dir, CIRCUIT_FILES, circuit_texts(circuit))

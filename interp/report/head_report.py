@@ -30,6 +30,15 @@ writes them into one directory:
 - ``report.md``: the summary, the same tables and the guide as GitHub Markdown, rendered
   from ``report.md.j2`` (Markdown syntax in names escaped).
 
+With a :class:`~interp.results.circuit.Circuit` of the same census (``interp report
+--circuit``), :func:`write_report` also writes the circuit set (``circuit.html``,
+``circuit.json``, ``circuit.md``; :mod:`interp.report.circuit_page`) into the directory,
+first, and the report gains a *circuit* section that links ``circuit.html`` (the page) or
+``circuit.md`` (the Markdown) and lists, per confirmed head and for the logits, the
+confirmed incoming edges (sender, input, path-patching effect); ``report.json`` records the
+circuit set's run id under ``circuit`` (``interp check`` verifies the pair). Without a
+circuit the report is what it always was, byte for byte.
+
 This module only turns a result into a template context; it never imports or runs a
 model. Output is deterministic: the same result gives byte-identical files.
 
@@ -50,7 +59,8 @@ from string import Formatter
 from typing import Any
 
 from ..io.jsonsafe import finite_or_none, strict_json
-from ..io.output_files import REPORT_FILES, write_set
+from ..io.output_files import CIRCUIT_FILES, REPORT_FILES, set_run_id, write_set
+from ..results.circuit import Circuit, CircuitEdge
 from ..results.classification import (
     SUMMARY_HEADS,
     SUMMARY_STRONGEST,
@@ -59,6 +69,7 @@ from ..results.classification import (
 )
 from ..results.evidence import Evidence, GroupEvidence, standing
 from ..spec.behaviors import POSITIONAL_SHORTCUT_SHARE
+from .circuit_page import circuit_texts
 from .pages import PLOT_CONFIG, asset, figure_divs, render_page, script_json
 from .plots import (
     CONFIRMED_MARK,
@@ -92,33 +103,43 @@ _NAV = (
 )
 
 
+#: Where the circuit section goes in the navigation (after this anchor), when there is one.
+_CIRCUIT_AFTER = "groups"
+
+
 _GROUP_HEADER = ("behavior", "heads", "metric", "clean → ablated", "effect ± stderr",
                  "relative", "strongest alone", "redundancy", "adds nothing")
 
 
-def render_json(classification: Classification) -> str:
+def render_json(classification: Classification, circuit_run_id: str | None = None) -> str:
     """The ``report.json`` document: ``to_dict()`` as strict JSON, ending in a newline.
 
     Every NaN or infinite float is replaced by ``null`` (so any JSON parser reads it).
+    With ``circuit_run_id`` (the run id of the circuit set written beside it) the document
+    ends with ``"circuit": {"run_id": ..., "files": {...}}``.
 
     Example:
         >>> document = json.loads(render_json(result))  # doctest: +SKIP
     """
-    return json.dumps(strict_json(classification.to_dict()), indent=2, allow_nan=False) + "\n"
+    document = strict_json(classification.to_dict())
+    if circuit_run_id is not None:
+        document["circuit"] = {"run_id": circuit_run_id, "files": dict(CIRCUIT_FILES.files)}
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
-def render_markdown(classification: Classification) -> str:
+def render_markdown(classification: Classification, circuit: Circuit | None = None) -> str:
     """The report as GitHub Markdown (``report.md.j2``): settings, baseline, summary, the
     tables and the guide.
 
     Every piece of text from the result is escaped for Markdown and HTML (a model named
     ``![x](http://...)`` stays text); the summary is printed as is, inside a code fence.
+    With ``circuit``, a circuit section links ``circuit.md`` (module docstring).
 
     Example:
         >>> text = render_markdown(result)  # doctest: +SKIP
     """
     c = classification
-    context = _shared_context(c)
+    context = _shared_context(c, circuit)
     return render_page(
         "report.md.j2",
         **context,
@@ -130,8 +151,9 @@ def render_markdown(classification: Classification) -> str:
     )
 
 
-def render_html(classification: Classification) -> str:
-    """The report as one self-contained, offline, interactive HTML page (module docstring).
+def render_html(classification: Classification, circuit: Circuit | None = None) -> str:
+    """The report as one self-contained, offline, interactive HTML page (module docstring);
+    with ``circuit``, a circuit section links ``circuit.html``.
 
     Example:
         >>> page = render_html(result)  # doctest: +SKIP
@@ -153,10 +175,10 @@ def render_html(classification: Classification) -> str:
     divs = figure_divs(specs)
     return render_page(
         "report.html.j2",
-        **_shared_context(c),
+        **_shared_context(c, circuit),
         css=asset("report.css"),
         script=asset("report.js"),
-        nav=_NAV,
+        nav=_nav(circuit is not None),
         marks={"yes": CONFIRMED_MARK, "no": UNCONFIRMED_MARK},
         figures={
             "scores": divs["interp-scores"], "ablations": divs["interp-ablation-effects"],
@@ -178,8 +200,12 @@ def render_html(classification: Classification) -> str:
     )
 
 
-def write_report(classification: Classification, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write ``report.html``, ``report.json`` and ``report.md`` into ``out_dir``.
+def write_report(
+    classification: Classification, out_dir: str | os.PathLike, *,
+    circuit: Circuit | None = None,
+) -> dict[str, Path]:
+    """Write ``report.html``, ``report.json`` and ``report.md`` into ``out_dir`` (and, with
+    ``circuit``, the circuit set the report links).
 
     Everything is rendered before anything is written; the files are then written as one
     set (:data:`~interp.io.output_files.REPORT_FILES`) by
@@ -189,16 +215,27 @@ def write_report(classification: Classification, out_dir: str | os.PathLike) -> 
     failure the temporary files (and a directory this call created) are removed, and a
     failure before the renames leaves any earlier report in ``out_dir`` as it was.
 
+    With ``circuit``, both sets are rendered first; the circuit set
+    (:data:`~interp.io.output_files.CIRCUIT_FILES`) is written first, the same way, and
+    ``report.json`` records its run id, so a crash between the two sets leaves a pair that
+    ``interp check`` calls mixed (an earlier report linking another circuit) or a report
+    that links nothing.
+
     Args:
         classification: the census result.
         out_dir: the directory to write into; created (with parents) if missing. Existing
             report files in it are replaced.
+        circuit: the circuit found from this census (:func:`interp.find_circuit` with
+            ``classification=``), or None (no circuit files, the report unchanged).
 
     Returns:
-        ``{"html": path, "json": path, "markdown": path}``.
+        ``{"html": path, "json": path, "markdown": path}``; with ``circuit`` also
+        ``circuit_json``, ``circuit_html``, ``circuit_markdown``.
 
     Raises:
         NotADirectoryError: ``out_dir`` (or one of its parents) is an existing file.
+        ValueError: ``circuit`` is not of this census' model (a receiver that is not one
+            of its confirmed heads).
 
     Example:
         >>> paths = write_report(result, "report")  # doctest: +SKIP
@@ -212,17 +249,78 @@ def write_report(classification: Classification, out_dir: str | os.PathLike) -> 
                 f"cannot write a report into {str(out)!r}: {str(path)!r} is an existing "
                 "file, not a directory"
             )
+    if circuit is None:
+        documents = {
+            "html": render_html(classification),
+            "json": render_json(classification),
+            "markdown": render_markdown(classification),
+        }
+        return write_set(out_dir, REPORT_FILES, documents)
+    _check_circuit(classification, circuit)
+    linked = circuit_texts(circuit)
     documents = {
-        "html": render_html(classification),
-        "json": render_json(classification),
-        "markdown": render_markdown(classification),
+        "html": render_html(classification, circuit),
+        "json": render_json(classification, set_run_id(CIRCUIT_FILES, linked)),
+        "markdown": render_markdown(classification, circuit),
     }
-    return write_set(out_dir, REPORT_FILES, documents)
+    written = write_set(out_dir, CIRCUIT_FILES, linked)
+    paths = write_set(out_dir, REPORT_FILES, documents)
+    return {**paths, **{f"circuit_{key}": path for key, path in written.items()}}
 
 
-def _shared_context(c: Classification) -> dict:
+def _check_circuit(c: Classification, circuit: Circuit) -> None:
+    """The circuit's receivers must be confirmed heads of this census."""
+    confirmed = {h.label for h in c.heads if h.confirmed_classes}
+    stray = sorted(set(circuit.receivers) - confirmed)
+    if stray:
+        raise ValueError(f"the circuit's receivers {', '.join(stray)} are not confirmed heads "
+                         f"of this census of {_model_name(c)}: find the circuit with "
+                         "classification= this census")
+
+
+def _nav(circuit: bool) -> tuple[tuple[str, str], ...]:
+    """The page's navigation: :data:`_NAV`, with the circuit section when there is one."""
+    if not circuit:
+        return _NAV
+    out: list[tuple[str, str]] = []
+    for anchor, text in _NAV:
+        out.append((anchor, text))
+        if anchor == _CIRCUIT_AFTER:
+            out.append(("circuit", "circuit"))
+    return tuple(out)
+
+
+def _edge_text(edge: CircuitEdge) -> str:
+    """An incoming edge in a few characters: ``0.0 [k] +0.988 ± 0.0035`` (sender, input,
+    path-patching effect), and the group that confirmed it."""
+    text = (f"{edge.source} [{edge.input}] {_fmt(edge.effect, '+.3g')} ± "
+            f"{_fmt(edge.stderr, '.2g')}")
+    others = [s for s in edge.group if s != edge.source]
+    return text + (f" (with {'+'.join(others)})" if others else "")
+
+
+def _circuit_view(c: Classification, circuit: Circuit | None) -> dict | None:
+    """The circuit section: the linked files, the edge counts, and per confirmed head (and
+    the logits) its confirmed incoming edges (:func:`_edge_text`)."""
+    if circuit is None:
+        return None
+    rows = []
+    for h in c.heads:
+        if h.confirmed_classes:
+            rows.append({"label": h.label, "classes": ", ".join(h.confirmed_classes),
+                         "edges": [_edge_text(e) for e in circuit.confirmed_into(h.label)]})
+    rows.append({"label": "logits", "classes": "second-copy loss",
+                 "edges": [_edge_text(e) for e in circuit.confirmed_into("logits")]})
+    counts = {s: len(circuit.with_status(s)) for s in
+              ("confirmed", "refuted", "undecidable", "unchecked")}
+    return {"html": CIRCUIT_FILES.files["html"], "markdown": CIRCUIT_FILES.files["markdown"],
+            "n_edges": len(circuit.edges), "counts": counts, "rows": rows}
+
+
+def _shared_context(c: Classification, circuit: Circuit | None = None) -> dict:
     """The template context the HTML page and the Markdown share."""
     return {
+        "circuit": _circuit_view(c, circuit),
         "name": _model_name(c),
         "lead": _lead(c),
         "summary": _summary(c),

@@ -168,6 +168,10 @@ class Circuit:
         """The edges path patching confirmed, best score first."""
         return self.with_status("confirmed")
 
+    def confirmed_into(self, target: str) -> list[CircuitEdge]:
+        """The confirmed edges into ``target`` (``L.H`` or ``logits``), best score first."""
+        return [e for e in self.confirmed if e.target == target]
+
     def summary(self) -> str:
         """A few lines: receivers, edge counts by status, the confirmed edges."""
         counts = {s: len(self.with_status(s)) for s in EDGE_STATUSES}

@@ -1,4 +1,4 @@
-"""Planted models: two-layer attention-only transformers with hand-set weights whose every
+"""Planted models: two- (or three-) layer attention-only transformers with hand-set weights whose every
 head's role is known exactly. They are the toolkit's test oracles (a perfect planted
 previous-token head must score as one; ablating the planted induction head must cost loss)
 and a small worked example of how attention circuits are wired.
@@ -69,13 +69,21 @@ Head types beyond the three behaviors, each beside a look-alike decoy (issue 11)
   the ``W`` keys ``q - W .. q - 1`` (BOS never among them: early queries share it among the
   keys ``1..q-1`` they have; query 1 rests on BOS). Decoys: ``previous_token`` (the window
   of one) and ``back_N`` for large ``N`` (long range).
-- ``copy_suppression`` (layer 1 only; McDougall et al. 2023): the QK circuit of an
+- ``copy_suppression`` (layer 1 or 2; McDougall et al. 2023): the QK circuit of an
   induction head (it attends to the token that followed an earlier copy of the current
   token, which is what the induction heads predict) and the *negative* of its OV circuit:
   it writes ``-copy_suppression_strength`` times the copy into ``output``, so the predicted
   token's logit falls from 10 to ``10 * (1 - strength)`` and ablating the head *raises* it
   (and lowers the second-copy loss). It needs an ``induction`` head in layer 1 whose
-  prediction it tempers. Decoy: ``induction`` (same pattern, positive OV).
+  prediction it tempers. Decoy: ``induction`` (same pattern, positive OV). In layer 1 it
+  finds that token as an induction head does (query ``token`` against key ``previous``);
+  in layer 2 (``roles_layer2``: a three-layer model) it reads the prediction itself: its
+  query reads ``output``, where the induction heads wrote the predicted next token, and its
+  key reads ``token``, so it attends to the earlier copies of the predicted token (on
+  ``[BOS] r r``: the induction target again) and the circuit is previous-token -> induction
+  (key) -> copy suppression (query) -> logits, beside induction -> logits.
+  ``mute_copy_suppression``: the QK circuit of a ``copy_suppression`` head of the same layer
+  whose OV writes into ``junk`` (it attends like one and writes nothing anyone reads).
 - ``successor`` (Gould et al. 2023): attends to the current token and, through its OV,
   writes the *next* id of the ordinal list ``successor_ids`` (default: every ordinary id
   ``1..d_vocab-1`` in order) into ``output``: token ``ids[j]`` raises the logit of
@@ -89,7 +97,7 @@ Several heads of one role share the role's signal: each of ``n`` previous-token 
 ``1/n`` of the copy into ``previous`` and each of ``n`` induction heads writes ``1/n`` into
 ``output``. ``redundant_induction=True`` asks for two induction heads, so ablating one of them
 halves the correct logit (10 -> 5: a small loss increase) and ablating both removes it.
-Where the roles of the two layers differ in number, the shorter layer is padded with
+Where the roles of the layers differ in number, the shorter layers are padded with
 ``uniform`` heads (``n_heads`` is shared by all layers). The BOS token id is 0.
 
 All weights are set from the arguments alone; ``seed`` only seeds the bridge's throw-away
@@ -122,6 +130,7 @@ PLANTED_ROLES: tuple[str, ...] = (
     "successor",
     "self_copy",
     "idle_successor",
+    "mute_copy_suppression",
 )
 
 
@@ -162,7 +171,11 @@ _MIN_N_CTX = 4  # BOS plus a repeated pair: [BOS] a b a
 _NUMBERED_ROLES = {"back_": 1, "sink_": 1, "local_": 2}  # prefix -> smallest number
 
 
-_COPY_READERS = ("induction", "copy_suppression")  # layer-1 roles that read ``previous``
+_COPY_READERS = ("induction", "copy_suppression", "mute_copy_suppression")  # layer-1
+# roles that read ``previous``
+
+
+_SUPPRESSORS = ("copy_suppression", "mute_copy_suppression")  # roles with that QK circuit
 
 
 @dataclass(frozen=True)
@@ -170,7 +183,8 @@ class PlantedModel:
     """A native ``TransformerBridge`` with hand-set weights and the true role of every head.
 
     Attributes:
-        model: the bridge (two layers, attention only, no normalisation), in eval mode.
+        model: the bridge (two layers, three with ``roles_layer2``; attention only, no
+            normalisation), in eval mode.
         roles: head label ``"L.H"`` -> role (one of :data:`PLANTED_ROLES`) for every head.
         bos_token_id: the token id that must start every sequence (0).
     """
@@ -298,10 +312,12 @@ def _check_roles(name: str, roles: Sequence[str]) -> list[str]:
 def _resolve_roles(
     roles_layer0: Sequence[str],
     roles_layer1: Sequence[str] | None,
+    roles_layer2: Sequence[str] | None = None,
     *,
     redundant_induction: bool,
     duplicate_feeds_output: bool,
-) -> tuple[list[str], list[str]]:
+) -> list[list[str]]:
+    """The roles of each layer (two, or three with ``roles_layer2``), checked and padded."""
     layer0 = _check_roles("roles_layer0", roles_layer0)
     if roles_layer1 is None:
         roles_layer1 = REDUNDANT_ROLES_LAYER1 if redundant_induction else DEFAULT_ROLES_LAYER1
@@ -322,24 +338,37 @@ def _resolve_roles(
             "redundant_induction=True needs at least two 'induction' heads in roles_layer1, "
             f"got {layer1!r} (leave roles_layer1 unset for the default redundant layout)"
         )
-    if "copy_suppression" in layer0:
-        raise ValueError(
-            "roles_layer0 holds 'copy_suppression'; it reads the previous-token signal "
-            "written by layer 0, so it must be in layer 1"
-        )
+    for role in _SUPPRESSORS:
+        if role in layer0:
+            raise ValueError(
+                f"roles_layer0 holds {role!r}; it reads the previous-token signal "
+                "written by layer 0, so it must be in layer 1 (or 2)"
+            )
     if "copy_suppression" in layer1 and "induction" not in layer1:
         raise ValueError(
             "roles_layer1 holds 'copy_suppression' but no 'induction' head whose prediction "
             "it could suppress"
         )
-    if duplicate_feeds_output and "duplicate_token" not in layer0 + layer1:
+    layers = [layer0, layer1]
+    if roles_layer2 is not None:
+        layer2 = _check_roles("roles_layer2", roles_layer2)
+        if "induction" in layer2:
+            raise ValueError(
+                "roles_layer2 holds 'induction'; the induction heads belong in layer 1, "
+                "whose prediction a layer-2 copy-suppression head reads"
+            )
+        if any(role in layer2 for role in _SUPPRESSORS) and "induction" not in layer1:
+            raise ValueError(
+                "roles_layer2 holds a copy-suppression head but roles_layer1 has no "
+                "'induction' head whose prediction it could read"
+            )
+        layers.append(layer2)
+    if duplicate_feeds_output and "duplicate_token" not in sum(layers, []):
         raise ValueError(
             "duplicate_feeds_output=True but no head has the role 'duplicate_token'"
         )
-    n_heads = max(len(layer0), len(layer1))
-    layer0 += [_PAD_ROLE] * (n_heads - len(layer0))
-    layer1 += [_PAD_ROLE] * (n_heads - len(layer1))
-    return layer0, layer1
+    n_heads = max(len(layer) for layer in layers)
+    return [layer + [_PAD_ROLE] * (n_heads - len(layer)) for layer in layers]
 
 
 def _check_fits(roles: Sequence[str], n_ctx: int) -> None:
@@ -355,11 +384,11 @@ def _check_fits(roles: Sequence[str], n_ctx: int) -> None:
             )
 
 
-def _check_strength(strength: float | None, layer1: Sequence[str]) -> float:
+def _check_strength(strength: float | None, roles: Sequence[str]) -> float:
     """The copy-suppression strength (default 0.5), checked."""
     if strength is None:
         return 0.5
-    if "copy_suppression" not in layer1:
+    if "copy_suppression" not in roles:
         raise ValueError(
             "copy_suppression_strength is set but no head has the role 'copy_suppression'"
         )
@@ -426,7 +455,9 @@ def _set_head(
     """Write one head's Q, K, V, O slices into ``state`` (all other entries stay zero).
 
     ``copy_weight`` scales what the OV writes (negative for copy suppression);
-    ``successor_ids`` is the ordinal list a ``successor`` head steps through."""
+    ``successor_ids`` is the ordinal list a ``successor`` head steps through. A
+    copy-suppression head of layer 2 matches the prediction in ``output`` (query) against
+    the key's ``token``; in layer 1, the query's ``token`` against the key's ``previous``."""
     prefix = f"blocks.{layer}.attn"
     w_q, b_q = state[f"{prefix}.q.weight"], state[f"{prefix}.q.bias"]  # [n_heads*d_head, d_model]
     w_k = state[f"{prefix}.k.weight"]  # [n_heads*d_head, d_model]
@@ -455,7 +486,7 @@ def _set_head(
         offsets[role] = _back_offset(role)
     sink_key = _numbered(role, "sink_")
     window = _numbered(role, "local_")
-    token_matching = ("duplicate_token", "induction", "copy_suppression")
+    token_matching = ("duplicate_token", "induction", *_SUPPRESSORS)
     positional = role in offsets or sink_key is not None or window is not None
     if positional or role in token_matching:
         # Keys: one-hot position in the position block.
@@ -476,8 +507,11 @@ def _set_head(
     if role in token_matching:
         tokens = torch.arange(v)
         # Query token t scores `sharpness` on keys with t in their key subspace ...
-        w_q[row + lay.qk_token + tokens, lay.token + tokens] = target
-        key_source = lay.token if role == "duplicate_token" else lay.previous
+        reads_prediction = role in _SUPPRESSORS and layer == 2
+        query_source = lay.output if reads_prediction else lay.token
+        w_q[row + lay.qk_token + tokens, query_source + tokens] = target
+        key_source = lay.token if role == "duplicate_token" or reads_prediction \
+            else lay.previous
         w_k[row + lay.qk_token + tokens, key_source + tokens] = 1.0
     if role == "duplicate_token":
         # ... and -2 * sharpness on itself, through the position block. (An induction head
@@ -514,13 +548,15 @@ def build_planted_model(
     sharpness: float = 30.0,
     roles_layer0: Sequence[str] = DEFAULT_ROLES_LAYER0,
     roles_layer1: Sequence[str] | None = None,
+    roles_layer2: Sequence[str] | None = None,
     redundant_induction: bool = False,
     duplicate_feeds_output: bool = False,
     copy_suppression_strength: float | None = None,
     successor_ids: Sequence[int] | None = None,
     seed: int = 0,
 ) -> PlantedModel:
-    """Build a two-layer attention-only bridge whose heads have exactly the given roles.
+    """Build a two-layer (three with ``roles_layer2``) attention-only bridge whose heads
+    have exactly the given roles.
 
     Args:
         d_vocab: vocabulary size, BOS (id 0) included; at least 3.
@@ -533,6 +569,9 @@ def build_planted_model(
         roles_layer1: role of each layer-1 head; default ``("induction", "uniform")``, or
             ``("induction", "induction", "uniform")`` with ``redundant_induction``. Any
             ``induction`` head needs a ``previous_token`` head in layer 0.
+        roles_layer2: role of each layer-2 head (None: no layer 2). A ``copy_suppression``
+            head there reads the prediction layer 1's ``induction`` heads wrote
+            (module docstring); no ``induction`` in layer 2.
         redundant_induction: plant two induction heads that each write half of the copy
             signal (ablating one costs little, both a lot).
         duplicate_feeds_output: let the unembed read the duplicate-token heads' output
@@ -555,7 +594,8 @@ def build_planted_model(
     Raises:
         ValueError: a size below its minimum, a non-positive ``sharpness``, an unknown
             role, ``induction`` or ``copy_suppression`` in layer 0 or without a
-            previous-token head, ``copy_suppression`` without an induction head, a
+            previous-token head, ``induction`` in layer 2, ``copy_suppression`` without
+            an induction head in layer 1, a
             ``sink_N`` or ``local_W`` that does not fit in ``n_ctx``, a bad
             ``copy_suppression_strength`` or ``successor_ids``, or a flag or argument that
             needs a head the layout lacks.
@@ -575,22 +615,25 @@ def build_planted_model(
     from transformer_lens.model_bridge import TransformerBridge
 
     _check_sizes(d_vocab, n_ctx, sharpness)
-    layer0, layer1 = _resolve_roles(
+    layers = _resolve_roles(
         roles_layer0,
         roles_layer1,
+        roles_layer2,
         redundant_induction=redundant_induction,
         duplicate_feeds_output=duplicate_feeds_output,
     )
-    _check_fits(layer0 + layer1, n_ctx)
-    strength = _check_strength(copy_suppression_strength, layer1)
-    ordinal = _check_successor_ids(successor_ids, layer0 + layer1, d_vocab)
+    layer0, layer1 = layers[0], layers[1]
+    every = sum(layers, [])
+    _check_fits(every, n_ctx)
+    strength = _check_strength(copy_suppression_strength, sum(layers[1:], []))
+    ordinal = _check_successor_ids(successor_ids, every, d_vocab)
     n_heads = len(layer0)
     lay = _Layout(d_vocab=d_vocab, n_ctx=n_ctx)
     cfg = TransformerBridgeConfig(
         d_model=lay.d_model,
         d_head=lay.d_head,
         n_heads=n_heads,
-        n_layers=2,
+        n_layers=len(layers),
         n_ctx=n_ctx,
         d_vocab=d_vocab,
         attn_only=True,
@@ -611,16 +654,16 @@ def build_planted_model(
     # Heads whose output a later component reads split that signal equally: the
     # previous-token heads of layer 0 (read by layer 1), the induction heads and the
     # duplicate-token heads of both layers (read by the unembed). The copy-suppression
-    # heads share the negative signal ``-strength``.
+    # heads (of layers 1 and 2) share the negative signal ``-strength``.
     sharers = {
         "previous_token": layer0.count("previous_token"),
         "induction": layer1.count("induction"),
-        "duplicate_token": (layer0 + layer1).count("duplicate_token"),
-        "copy_suppression": layer1.count("copy_suppression"),
+        "duplicate_token": every.count("duplicate_token"),
+        "copy_suppression": sum(layers[1:], []).count("copy_suppression"),
     }
-    for layer, roles in enumerate((layer0, layer1)):
+    for layer, roles in enumerate(layers):
         for head, role in enumerate(roles):
-            split = role in sharers and not (role == "previous_token" and layer == 1)
+            split = role in sharers and not (role == "previous_token" and layer >= 1)
             copy_weight = 1.0 / sharers[role] if split else 1.0
             if role == "copy_suppression":
                 copy_weight *= -strength
@@ -644,7 +687,7 @@ def build_planted_model(
 
     roles = {
         f"{layer}.{head}": role
-        for layer, layer_roles in enumerate((layer0, layer1))
+        for layer, layer_roles in enumerate(layers)
         for head, role in enumerate(layer_roles)
     }
     return PlantedModel(model=model, roles=roles, bos_token_id=0)
