@@ -73,12 +73,13 @@ def compute_measures(
             for m in chosen:
                 values[m.name], baselines[m.name] = None, None
                 notes[m.name] = f"not measured: no {where} stimuli for this model"
-        elif chosen and clean_runs is not None and bool(stimuli[where].valid.all()):
-            hooks, collect = _pattern_reducers(model, chosen, stimuli[where])
-            clean_runs[where] = clean_run(model, stimuli[where], hooks)
-            values.update(collect())
         elif chosen:
-            values.update(_pattern_pass(model, chosen, stimuli[where]))
+            if clean_runs is not None and bool(stimuli[where].valid.all()):
+                hooks, collect = _pattern_reducers(model, chosen, stimuli[where])
+                clean_runs[where] = clean_run(model, stimuli[where], hooks)
+                values.update(collect())
+            else:
+                values.update(_pattern_pass(model, chosen, stimuli[where]))
             for m in chosen:
                 baselines[m.name] = (_uniform_value(m, stimuli[where]) if m.above_uniform
                                      else None)
