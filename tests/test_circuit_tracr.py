@@ -31,6 +31,7 @@ from interp.pipeline.tracr import (
     load_tracr_model,
     tracr_edge_scores,
     tracr_path_patching,
+    tracr_run,
     tracr_stimuli,
     true_edges,
     weight_reads,
@@ -136,3 +137,18 @@ def test_tracr_path_patching_verdicts(name):
     assert found[("mlp.0",), "1.0", "q"].status == "refuted"
     assert found[("embed",), "1.0", "k"].status == "confirmed"
     assert found[("embed",), "1.0", "v"].effect == 0.0
+
+
+def test_tracr_path_patching_sets_share_one_run():
+    tm = load_tracr_model("detect_abc")
+    prepared = tracr_run(tm, n_seqs=32)
+    sets = [(("1.0", "1.1"), "mlp.1", MLP_IN), (("mlp.0", "1.0", "1.1"), "logits", "out")]
+    found = tracr_path_patching(tm, sets, prepared=prepared)
+    # both shifted values together into the AND; three non-edges together into the logits
+    assert found[sets[0]].status == "confirmed"
+    assert found[sets[1]].status == "refuted" and found[sets[1]].effect == 0.0
+    alone = tracr_path_patching(tm, [(("1.0",), "mlp.1", MLP_IN)], prepared=prepared)
+    assert alone[("1.0",), "mlp.1", MLP_IN].status == "confirmed"
+    assert tracr_edge_scores(tm, prepared=prepared) == tracr_edge_scores(tm, n_seqs=32)
+    with pytest.raises(ValueError, match="no such receiver"):
+        tracr_path_patching(tm, [(("embed",), "mlp.7", MLP_IN)], prepared=prepared)

@@ -49,7 +49,8 @@ graph to ``<name>.npz`` + ``<name>.json``; this module needs neither jax nor tra
   the output back toward clean while the other inputs move it away: ``embed -> mlp.L``
   scores negative, though patched alone it moves the MLP most of all.
 - :func:`tracr_path_patching` checks edges (or sets of senders) exactly, one receiver
-  input at a time, and gives each the registry's verdict.
+  input at a time, and gives each the registry's verdict; :func:`tracr_run` makes the
+  clean pass and ablated senders that it and :func:`tracr_edge_scores` can share.
 """
 
 from __future__ import annotations
@@ -368,20 +369,46 @@ def _ig_grads(fn: Any, start: Tensor, direction: Tensor, n_inputs: int, steps: i
     return grads
 
 
-def _scored_run(tm: TracrModel, n_seqs: int, method: str, seed: int,
-                ) -> tuple[CircuitRun, Senders, list[TracrReceiver]]:
+@dataclass(frozen=True)
+class TracrRun:
+    """One clean pass of a tracr model over random inputs, with every sender's ablated
+    change and every receiver: what :func:`tracr_edge_scores` and
+    :func:`tracr_path_patching` both read (:func:`tracr_run` makes one).
+
+    Attributes:
+        run: the clean pass.
+        senders: every sender's ``ablated - clean`` output.
+        receivers: :func:`tracr_receivers`.
+        method, seed: the ablation method and seed.
+    """
+
+    run: CircuitRun
+    senders: Senders
+    receivers: tuple[TracrReceiver, ...]
+    method: str
+    seed: int
+
+
+def tracr_run(tm: TracrModel, *, n_seqs: int = 64, method: str = "zero", seed: int = 0,
+              ) -> TracrRun:
+    """A :class:`TracrRun` on :func:`tracr_stimuli` (``n_seqs``, ``seed``) with ``method``
+    ablation (default ``zero``: module docstring)."""
     stimuli = tracr_stimuli(tm, n_seqs=n_seqs, seed=seed)
     run = circuit_run(tm.model, stimuli)
     senders = sender_deltas(tm.model, run, method=method, seed=seed)
-    return run, senders, tracr_receivers(tm, run, senders)
+    return TracrRun(run=run, senders=senders,
+                    receivers=tuple(tracr_receivers(tm, run, senders)), method=method,
+                    seed=seed)
 
 
 def tracr_edge_scores(tm: TracrModel, *, n_seqs: int = 64, steps: int = 5,
-                      method: str = "zero", seed: int = 0,
+                      method: str = "zero", seed: int = 0, prepared: TracrRun | None = None,
                       ) -> dict[tuple[str, str, str], float]:
     """The signed attribution score of every :func:`candidate_edges` edge (module
-    docstring: positive = the sender helped; rank by ``|score|``, :func:`edge_auc`)."""
-    run, senders, receivers = _scored_run(tm, n_seqs, method, seed)
+    docstring: positive = the sender helped; rank by ``|score|``, :func:`edge_auc`), on
+    ``prepared`` if given (then ``n_seqs``, ``method`` and ``seed`` are its own)."""
+    prepared = prepared or tracr_run(tm, n_seqs=n_seqs, method=method, seed=seed)
+    run, senders, receivers = prepared.run, prepared.senders, prepared.receivers
     wanted = set(candidate_edges(tm.meta))
     batch = run.stimuli.n_seqs
     scores: dict[tuple[str, str, str], float] = {}
@@ -405,19 +432,24 @@ def tracr_edge_scores(tm: TracrModel, *, n_seqs: int = 64, steps: int = 5,
 def tracr_path_patching(
     tm: TracrModel, sets: Sequence[tuple[tuple[str, ...], str, str]] | None = None, *,
     n_seqs: int = 64, method: str = "zero", seed: int = 0, min_effect: float = 0.1,
-    z: float = 2.0,
+    z: float = 2.0, prepared: TracrRun | None = None,
 ) -> dict[tuple[tuple[str, ...], str, str], Evidence]:
     """Exact path patching of sets of senders into one receiver input, with a verdict.
 
     For ``(senders, receiver, input)`` the residual that ``input`` of ``receiver`` reads
     becomes ``clean + sum of the senders' (ablated - clean)``; every other input, and
     every other node, keeps its clean value (a receiver's metric is computed by hand from
-    its inputs, so nothing in between is rerun). The effect per sequence is the metric's
-    fall, ``metric(clean) - metric(patched)`` (positive: the senders helped along that
-    path); its mean and standard error over the sequences go to
-    :func:`interp.results.evidence.decide` with the receiver's *scale*: the fall when
-    every sender it reads is ablated into every input at once (the receiver cut off from
-    all it reads). Default ``sets``: every :func:`candidate_edges` edge alone.
+    its inputs, so nothing in between is rerun). The effect per sequence is, for a head,
+    an MLP or a numerical output, the *distance* of the patched output from the clean one
+    (the root of the squared-distance metric: on the squared distance a relative effect
+    would be the square of the share moved, so the rule's 10% would mean 32%), for
+    categorical logits the fall of the clean prediction's log probability; positive: the
+    senders helped along that path. Its mean and standard error over the sequences go to
+    :func:`interp.results.evidence.decide` with the receiver's *scale*: the same effect
+    when every sender it reads is ablated into every input at once (the receiver cut off
+    from all it reads); a relative effect above 1 is possible (zeroing ``one`` alone
+    into a tracr MLP moves it more than zeroing all its input). Default ``sets``: every :func:`candidate_edges` edge alone. On
+    ``prepared`` if given (then ``n_seqs``, ``method`` and ``seed`` are its own).
 
     Returns:
         ``(senders, receiver, input)`` -> :class:`interp.results.evidence.Evidence`
@@ -425,7 +457,9 @@ def tracr_path_patching(
     """
     if sets is None:
         sets = [((s,), r, i) for s, r, i in candidate_edges(tm.meta)]
-    run, senders, receivers = _scored_run(tm, n_seqs, method, seed)
+    prepared = prepared or tracr_run(tm, n_seqs=n_seqs, method=method, seed=seed)
+    senders, receivers = prepared.senders, prepared.receivers
+    method, seed = prepared.method, prepared.seed
     missing = {r for _, r, _ in sets} - {rec.label for rec in receivers}
     if missing:
         raise ValueError(f"no such receiver in {tm.name}: {sorted(missing)}")
