@@ -25,9 +25,28 @@ Models (``interp.train.planted``; attention-only, no LayerNorm, one-hot residual
   that each write half the copy. True: every ``prev -> induction.k`` and every
   ``induction -> logits``.
 
-The edges compared are those from a head (as in tests/test_circuit.py): head -> later head
+tracr programs (``tests/data/tracr``, :mod:`interp.pipeline.tracr`): ``frac_prevs`` and
+``detect_abc``, rebuilt as bridges (no LayerNorm, ReLU MLPs) and exported to a
+HookedTransformer with the same weights (checked: same logits). Every candidate edge
+(``embed``/head/MLP -> later head ``q``/``k``/``v``, -> MLP input, -> ``logits``; padding
+heads and MLPs left out), zero ablation on every side (as ACDC on tracr, Conmy et al.
+2023; auto-circuit's ACDC is made to ablate to zeros by handing it zeros as the corrupt
+batch's outputs), 64 random inputs, the output at every position but BOS. Truth: tracr's
+declared graph in full ("edge ROC AUC"), and the graph of what the weights read
+(:func:`interp.pipeline.tracr.weight_reads`: less the ``embed -> head.v`` edges whose
+only label, the BOS flag, has a zero ``W_V`` row). interp: :func:`tracr_edge_scores`
+(EAP-IG) and :func:`tracr_path_patching` of every edge on one :func:`tracr_run`, wall
+time of all three; auto-circuit's metrics: ACDC KL divergence (categorical) or MSE
+(numerical ``frac_prevs``); EAP / EAP-IG the clean prediction's logit minus the other's
+(categorical) or the output value (numerical).
+
+ACDC runs 9 thresholds (``ACDC_EXPS`` x ``ACDC_BASES``; auto-circuit's default is 20)
+so that the whole script stays under 15 minutes on two cores.
+
+The planted edges compared are those from a head (as in tests/test_circuit.py): head -> later head
 ``q``/``k``/``v`` and head -> ``logits``; the AUC counts ties as half. interp ranks by its
-signed score (positive = the sender helped), auto-circuit by |score| (its convention).
+signed score on planted models (positive = the sender helped) and by |score| on tracr,
+auto-circuit by |score| (its convention).
 Data: interp uses its census stimuli ``[BOS] r r`` (``n_seqs`` x ``seq_len``) and mean
 ablation; auto-circuit needs clean/corrupt pairs with an answer at the last position:
 clean ``[BOS] r r[:-1]`` (answer ``r[-1]``, the induction prediction), corrupt
@@ -62,6 +81,11 @@ MODELS = {
                       "redundant_induction": True},
 }
 N_SEQS, SEQ_LEN, SEED = 16, 20, 0
+#: tracr programs (tests/data/tracr) and their stimuli: random full-length inputs.
+TRACR = ("frac_prevs", "detect_abc")
+TRACR_SEQS = 64
+#: ACDC's thresholds tau = base x 10^exp (auto-circuit's default grid is 4 x 5 = 20).
+ACDC_EXPS, ACDC_BASES = [-4, -3, -2], [1, 3, 5]
 
 
 def auc(scores: dict, true: set, edges: list) -> float:
@@ -118,6 +142,61 @@ def run_interp(folder: Path) -> list[dict]:
         (folder / f"{name}.json").write_text(json.dumps({
             "roles": planted.roles, "n_ctx": int(model.cfg.n_ctx),
             "d_vocab": int(model.cfg.d_vocab)}))
+    return rows
+
+
+def run_interp_tracr(folder: Path) -> list[dict]:
+    """interp on the tracr programs: EAP-IG scores of every edge (zero ablation) and exact
+    path patching of every edge with its verdict; the weights, the stimuli and the truths
+    for the auto-circuit side."""
+    import torch
+
+    torch.set_num_threads(1)
+    from interp.pipeline.tracr import (
+        candidate_edges,
+        edge_auc,
+        load_tracr_model,
+        tracr_edge_scores,
+        tracr_path_patching,
+        tracr_run,
+        tracr_stimuli,
+        true_edges,
+        weight_reads,
+    )
+
+    rows = []
+    for name in TRACR:
+        tm = load_tracr_model(name)
+        model = tm.model
+        edges = candidate_edges(tm.meta)
+        full, used = true_edges(tm.meta), true_edges(tm.meta, reads=weight_reads(tm))
+        start = time.perf_counter()
+        prepared = tracr_run(tm, n_seqs=TRACR_SEQS, method="zero", seed=SEED)
+        scores = tracr_edge_scores(tm, prepared=prepared)
+        checked = tracr_path_patching(tm, prepared=prepared)
+        wall = time.perf_counter() - start
+        status = {e: checked[(e[0],), e[1], e[2]].status for e in edges}
+        good = sum(status[e] == "confirmed" for e in used)
+        clean = sum(status[e] != "confirmed" for e in edges if e not in used)
+        rows.append({"model": name, "method": "interp EAP-IG (zero) + path patching",
+                     "auc": edge_auc(scores, full, edges),
+                     "auc_used": edge_auc(scores, used, edges), "wall": wall,
+                     "note": f"path patching: {good}/{len(used)} weight-read true edges "
+                             f"confirmed, {clean}/{len(edges) - len(used)} others refuted "
+                             "or undecidable"})
+        clean_tokens = tracr_stimuli(tm, n_seqs=TRACR_SEQS, seed=SEED).tokens
+        corrupt_tokens = tracr_stimuli(tm, n_seqs=TRACR_SEQS, seed=SEED + 1).tokens
+        with torch.no_grad():
+            logits = model(clean_tokens)
+        arrays = {k: getattr(model, k).detach().numpy() for k in (
+            "W_E", "W_pos", "W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O", "W_in",
+            "b_in", "W_out", "b_out", "W_U", "b_U")}
+        np.savez(folder / f"{name}.npz", **arrays, ref_tokens=clean_tokens.numpy(),
+                 corrupt_tokens=corrupt_tokens.numpy(), ref_logits=logits.numpy())
+        (folder / f"{name}.json").write_text(json.dumps({
+            "n_ctx": int(model.cfg.n_ctx), "d_vocab": int(model.cfg.d_vocab),
+            "numerical": bool(tm.meta["numerical_output"]), "edges": edges,
+            "full": sorted(full), "used": sorted(used)}))
     return rows
 
 
@@ -190,8 +269,8 @@ def run_auto_circuit(folder: Path) -> list[dict]:
 
         methods = {
             "auto-circuit ACDC (kl_div)": lambda pmodel=pmodel, loader=loader: acdc_prune_scores(
-                pmodel, loader, official_edges=None, tao_exps=list(range(-5, -1)),
-                tao_bases=[1, 3, 5, 7, 9]),
+                pmodel, loader, official_edges=None, tao_exps=ACDC_EXPS,
+                tao_bases=ACDC_BASES),
             "auto-circuit EAP (mask gradient, logit)": lambda pmodel=pmodel, loader=loader: (
                 mask_gradient_prune_scores(
                 pmodel, loader, official_edges=None, grad_function="logit",
@@ -215,9 +294,126 @@ def run_auto_circuit(folder: Path) -> list[dict]:
     return rows
 
 
+def run_auto_circuit_tracr(folder: Path) -> list[dict]:
+    """auto-circuit's ACDC, EAP and EAP-IG on the tracr programs, zero ablation (as ACDC on
+    tracr in Conmy et al. 2023), the output at every position but BOS."""
+    import torch as t
+    from auto_circuit.data import PromptDataLoader, PromptDataset
+    from auto_circuit.prune_algos import ACDC
+    from auto_circuit.prune_algos.mask_gradient import mask_gradient_prune_scores
+    from auto_circuit.types import AblationType
+    from auto_circuit.utils.graph_utils import patchable_model
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    t.set_num_threads(1)
+    rows = []
+    original_ablations = ACDC.src_ablations
+    for name in TRACR:
+        meta = json.loads((folder / f"{name}.json").read_text())
+        w = {k: t.from_numpy(v) for k, v in np.load(folder / f"{name}.npz").items()}
+        n_layers, n_heads, d_model, d_head = w["W_Q"].shape
+        cfg = HookedTransformerConfig(
+            n_layers=n_layers, d_model=d_model, d_head=d_head, n_heads=n_heads,
+            d_mlp=int(w["W_in"].shape[-1]), act_fn="relu", n_ctx=meta["n_ctx"],
+            d_vocab=meta["d_vocab"], d_vocab_out=int(w["W_U"].shape[1]), attn_only=False,
+            normalization_type=None, positional_embedding_type="standard", seed=0)
+        model = HookedTransformer(cfg)
+        state = model.state_dict()
+        for layer in range(n_layers):
+            for k in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"):
+                state[f"blocks.{layer}.attn.{k}"] = w[k][layer]
+            for k in ("W_in", "b_in", "W_out", "b_out"):
+                state[f"blocks.{layer}.mlp.{k}"] = w[k][layer]
+        state["embed.W_E"], state["pos_embed.W_pos"] = w["W_E"], w["W_pos"]
+        state["unembed.W_U"], state["unembed.b_U"] = w["W_U"], w["b_U"]
+        model.load_state_dict(state, strict=False)
+        model.eval()
+        clean, corrupt = w["ref_tokens"].long(), w["corrupt_tokens"].long()
+        with t.no_grad():
+            diff = float((model(clean) - w["ref_logits"]).abs().max())
+        assert diff < 1e-3, f"HookedTransformer copy differs from the bridge by {diff}"
+        model.cfg.use_attn_result = True
+        model.cfg.use_attn_in = True
+        model.cfg.use_split_qkv_input = True
+        model.cfg.use_hook_mlp_in = True
+
+        numerical = meta["numerical"]
+        if numerical:  # one output, the value: its mean
+            answers = t.zeros(len(clean), clean.shape[1] - 1, 1, dtype=t.long)
+            wrong = answers
+        else:  # the clean prediction against the other class
+            answers = w["ref_logits"][:, 1:].argmax(-1, keepdim=True)
+            wrong = 1 - answers
+        dataset = PromptDataset(clean, corrupt, list(answers), list(wrong))
+        loader = PromptDataLoader(dataset, seq_len=None, diverge_idx=0,
+                                  batch_size=len(clean), shuffle=False)
+        pmodel = patchable_model(model, factorized=True, slice_output="not_first_seq",
+                                 separate_qkv=True, device=t.device("cpu"))
+        edges = [tuple(e) for e in meta["edges"]]
+        full = {tuple(e) for e in meta["full"]}
+        used = {tuple(e) for e in meta["used"]}
+
+        def ours(edge) -> tuple[str, str, str] | None:
+            src, dest = edge.src.name, edge.dest.name
+            sender = ("embed" if src == "Resid Start" else src[1:] if src.startswith("A")
+                      else "mlp." + src.split()[1] if src.startswith("MLP") else None)
+            if dest == "Resid End":
+                return (sender, "logits", "out")
+            if dest.startswith("MLP"):
+                return (sender, "mlp." + dest.split()[1], "in")
+            if dest.startswith("A"):
+                layer_head, inp = dest[1:].rsplit(".", 1)
+                return (sender, layer_head, inp.lower())
+            return None
+
+        def zero_corrupt(model, sample, ablation_type=AblationType.RESAMPLE, clean=clean):
+            # ACDC ablates to the corrupt batch's outputs: make them zeros
+            is_clean = isinstance(sample, t.Tensor) and t.equal(sample, clean)
+            return original_ablations(
+                model, sample, ablation_type if is_clean else AblationType.ZERO)
+
+        def acdc(pmodel=pmodel, loader=loader, zero_corrupt=zero_corrupt):
+            ACDC.src_ablations = zero_corrupt
+            try:
+                return ACDC.acdc_prune_scores(
+                    pmodel, loader, official_edges=None, tao_exps=ACDC_EXPS,
+                    tao_bases=ACDC_BASES, faithfulness_target="mse" if numerical else "kl_div")
+            finally:
+                ACDC.src_ablations = original_ablations
+
+        grad = {"grad_function": "logit",
+                "answer_function": "avg_val" if numerical else "avg_diff",
+                "ablation_type": AblationType.ZERO, "clean_corrupt": None}
+        methods = {
+            f"auto-circuit ACDC ({'mse' if numerical else 'kl_div'}, zero)": acdc,
+            "auto-circuit EAP (mask gradient, logit, zero)":
+                lambda pmodel=pmodel, loader=loader: mask_gradient_prune_scores(
+                    pmodel, loader, official_edges=None, mask_val=0.0, **grad),
+            "auto-circuit EAP-IG (mask gradient, 5 steps, zero)":
+                lambda pmodel=pmodel, loader=loader: mask_gradient_prune_scores(
+                    pmodel, loader, official_edges=None, integrated_grad_samples=5, **grad),
+        }
+        for method, fn in methods.items():
+            start = time.perf_counter()
+            prune_scores = fn()
+            wall = time.perf_counter() - start
+            scores = {e: 0.0 for e in edges}
+            for edge in pmodel.edges:
+                key = ours(edge)
+                if key in scores:
+                    scores[key] = abs(float(edge.prune_score(prune_scores)))
+            rows.append({"model": name, "method": method, "auc": auc(scores, full, edges),
+                         "auc_used": auc(scores, used, edges), "wall": wall,
+                         "note": f"max |logit diff| vs bridge {diff:.1e}"})
+    return rows
+
+
 def table(rows: list[dict]) -> str:
-    lines = ["| model | method | edge ROC AUC | wall s |", "|---|---|---|---|"]
-    lines += [f"| {r['model']} | {r['method']} | {r['auc']:.3f} | {r['wall']:.2f} |"
+    lines = ["| model | method | edge ROC AUC | AUC, weights' graph | wall s |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {r['model']} | {r['method']} | {r['auc']:.3f} | "
+              f"{r['auc_used']:.3f} | {r['wall']:.2f} |" if 'auc_used' in r else
+              f"| {r['model']} | {r['method']} | {r['auc']:.3f} | | {r['wall']:.2f} |"
               for r in rows]
     return "\n".join(lines)
 
@@ -226,16 +422,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--auto-circuit", metavar="FOLDER", help=argparse.SUPPRESS)
     parser.add_argument("--ac-python", default="/work/ac-venv/bin/python")
+    parser.add_argument("--models", choices=("all", "planted", "tracr"), default="all",
+                        help="which models (default: all)")
     parser.add_argument("--append", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args()
+    planted, tracr = args.models in ("all", "planted"), args.models in ("all", "tracr")
     if args.auto_circuit:  # the child in auto-circuit's environment
-        print(json.dumps(run_auto_circuit(Path(args.auto_circuit))))
+        folder = Path(args.auto_circuit)
+        print(json.dumps((run_auto_circuit(folder) if planted else [])
+                         + (run_auto_circuit_tracr(folder) if tracr else [])))
         return
+    start = time.perf_counter()
+    loadavg = Path("/proc/loadavg").read_text().split()[:3]
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run_interp(Path(tmp))
+        rows = ((run_interp(Path(tmp)) if planted else [])
+                + (run_interp_tracr(Path(tmp)) if tracr else []))
         if Path(args.ac_python).exists():
             env = {**os.environ, "PYTHONPATH": ""}
-            done = subprocess.run([args.ac_python, __file__, "--auto-circuit", tmp],
+            done = subprocess.run([args.ac_python, __file__, "--auto-circuit", tmp,
+                                   "--models", args.models],
                                   capture_output=True, text=True, env=env, check=False)
             if done.returncode != 0:
                 sys.exit(f"auto-circuit side failed:\n{done.stderr[-4000:]}")
@@ -243,20 +448,28 @@ def main() -> None:
         else:
             print(f"no auto-circuit environment at {args.ac_python}: interp only",
                   file=sys.stderr)
-    order = {name: i for i, name in enumerate(MODELS)}
+    total = time.perf_counter() - start
+    loadavg_after = Path("/proc/loadavg").read_text().split()[:3]
+    order = {name: i for i, name in enumerate([*MODELS, *TRACR])}
     rows.sort(key=lambda r: order[r["model"]])
     text = table(rows)
     print(text)
-    for r in rows:
-        print(f"- {r['model']} / {r['method']}: {r['note']}", file=sys.stderr)
+    notes = [f"- {r['model']} / {r['method']}: {r['note']}" for r in rows]
+    print("\n".join(notes), file=sys.stderr)
+    print(f"whole script {total:.0f} s; /proc/loadavg {' '.join(loadavg)} before, "
+          f"{' '.join(loadavg_after)} after", file=sys.stderr)
     if args.append:
-        head = (f"\n## Circuit edges: interp vs auto-circuit ({dt.date.today()}, "
-                f"{platform.machine()}, {platform.processor() or platform.system()}, "
-                f"{os.cpu_count()} cores, 1 thread)\n\n"
-                f"`python benchmarks/circuit_compare.py`; planted models, {N_SEQS} sequences "
-                f"of length {SEQ_LEN}; edges from heads, AUC ties half.\n\n")
+        head = (f"\n## Circuit edges: interp vs auto-circuit ({dt.datetime.now():%Y-%m-%d %H:%M}"
+                f", {platform.machine()}, {platform.processor() or platform.system()}, "
+                f"{os.cpu_count()} cores, 1 thread; /proc/loadavg {' '.join(loadavg)} before, "
+                f"{' '.join(loadavg_after)} after; whole script {total:.0f} s)\n\n"
+                f"`python benchmarks/circuit_compare.py --models {args.models}`; planted: "
+                f"{N_SEQS} sequences of length {SEQ_LEN}, edges from heads; tracr: "
+                f"{TRACR_SEQS} random inputs, every candidate edge (heads, MLPs, logits), "
+                f"zero ablation; ACDC thresholds {len(ACDC_EXPS) * len(ACDC_BASES)}; AUC "
+                "by |score|, ties half.\n\n")
         with open(ROOT / "benchmarks" / "RESULTS.md", "a") as fh:
-            fh.write(head + text + "\n")
+            fh.write(head + text + "\n\n" + "\n".join(notes) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ graph to ``<name>.npz`` + ``<name>.json``; this module needs neither jax nor tra
   output value, or the value itself for a numerical output);
 - :func:`true_edges` turns tracr's graph into interp's edges: ``(sender, receiver, input)``
   is true when the sender writes a label that the receiver reads through that input;
+  tracr's declared spaces (the *full* graph, constant directions such as ``one`` and the
+  BOS flag included) or, with :func:`weight_reads`, only the declared labels whose weights
+  are not zero (tracr puts ``tokens:BOS`` in every head's value space with a zero row of
+  ``W_V``: ``embed -> head.v`` is in the declared graph but carries nothing);
 - :func:`tracr_edge_scores` scores every edge with interp's edge attribution (EAP with
   integrated gradients, :mod:`interp.engine.edges`: the same clean run, sender deltas and
   ``delta . gradient`` on the straight path to every read sender corrupted) but with
@@ -32,11 +36,27 @@ graph to ``<name>.npz`` + ``<name>.json``; this module needs neither jax nor tra
     its clean output.
 
   Every metric is highest at the clean input, so a positive score means the sender helped.
+
+  **Zero ablation** (``method="zero"`` of :mod:`interp.spec.ablation_methods`, the
+  default here, as ACDC on tracr, Conmy et al. 2023): a tracr model writes constant
+  directions on every input (``one``, the MLPs' bias direction; the BOS flag that the
+  attention falls back on), which mean ablation keeps, so edges that carry only them
+  score 0 under it; zeroing a sender removes them too. **Ranking by |score|**
+  (:func:`edge_auc`, as auto-circuit ranks): an edge whose patch moves the receiver's
+  metric in either direction is in the circuit. The signed scores are kept in the
+  output: on the integrated path every input of the receiver shrinks together, and a
+  tracr MLP subtracts its thresholds through ``one``, so there shrinking ``one`` moves
+  the output back toward clean while the other inputs move it away: ``embed -> mlp.L``
+  scores negative, though patched alone it moves the MLP most of all.
+- :func:`tracr_path_patching` checks edges (or sets of senders) exactly, one receiver
+  input at a time, and gives each the registry's verdict; :func:`tracr_run` makes the
+  clean pass and ablated senders that it and :func:`tracr_edge_scores` can share.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,10 +65,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..engine.ablation import summarise_effect
 from ..engine.edges import (
     EMBED,
+    HEAD_INPUTS,
     LOGITS,
     OUT,
+    CircuitRun,
     Senders,
     attribution,
     circuit_run,
@@ -57,6 +80,7 @@ from ..engine.edges import (
     sender_deltas,
 )
 from ..model.heads import HeadId
+from ..results.evidence import Evidence
 from ..stimuli.tokens import Stimuli
 
 #: Where the exported programs live (``tests/data/tracr`` in the source tree).
@@ -66,6 +90,11 @@ EMBED_PREFIXES = ("tokens:", "indices:")
 EMBED_LABELS = ("one",)
 #: The input name of an MLP receiver (an extension of interp's edges).
 MLP_IN = "in"
+#: The metric names of a head's or MLP's receiver, and of the logits.
+DISTANCE = "tracr_output_distance"
+LOGITS_METRIC = "tracr_logits"
+#: Weights below this (absolute) count as not reading a direction (:func:`weight_reads`).
+WEIGHT_TOL = 1e-6
 
 
 @dataclass
@@ -176,20 +205,57 @@ CONSTANT_LABELS = ("one", "tokens:BOS")
 
 
 def true_edges(meta: dict[str, Any], *, constants: bool = True,
+               reads: dict[str, dict[str, list[str]]] | None = None,
                ) -> set[tuple[str, str, str]]:
     """The candidate edges along which tracr's graph passes information: the sender writes
-    a residual label that the receiver reads through that input. ``constants=False``
-    ignores :data:`CONSTANT_LABELS` (edges that carry only a constant are then false)."""
+    a residual label that the receiver reads through that input. ``reads`` (node ->
+    input -> labels; default: tracr's declared spaces, ``meta["nodes"]``) replaces what
+    each node reads, e.g. by :func:`weight_reads`. ``constants=False`` ignores
+    :data:`CONSTANT_LABELS` (edges that carry only a constant are then false)."""
+    reads = reads or meta["nodes"]
     true = set()
     for sender, receiver, inp in candidate_edges(meta):
-        reads = (meta["output_labels"] if receiver == LOGITS
-                 else meta["nodes"][receiver][inp])
-        shared = set(_writes(sender, meta)) & set(reads)
+        read = meta["output_labels"] if receiver == LOGITS else reads[receiver][inp]
+        shared = set(_writes(sender, meta)) & set(read)
         if not constants:
             shared -= set(CONSTANT_LABELS)
         if shared:
             true.add((sender, receiver, inp))
     return true
+
+
+def weight_reads(tm: TracrModel, tol: float = WEIGHT_TOL) -> dict[str, dict[str, list[str]]]:
+    """What each node's *weights* read: the labels of tracr's declared spaces
+    (``meta["nodes"]``) whose weights are not all zero (``|w| > tol``): for a head,
+    ``q`` the rows and ``k`` the columns of ``W_Q W_K^T``, ``v`` the rows of
+    ``W_V W_O``; for an MLP the rows of ``W_in``.
+
+    tracr declares spaces wider than its weights use: every head's value space holds
+    ``tokens:BOS`` (so that attending to BOS, its default when no key matches, adds
+    nothing) with a zero row of ``W_V``; an edge that carries only such a label carries
+    nothing at all, whatever the ablation, and no method can find it. Others dropped
+    (``frac_prevs``: ``tokens:a``/``b`` into an MLP that computes ``tokens == x``;
+    ``detect_abc``: shift heads' queries at indices 0-1 with no key to match) leave each
+    such edge another label to carry, so they change no edge.
+    """
+    model, labels = tm.model, tm.meta["residual_labels"]
+    if len(labels) != int(model.cfg.d_model):
+        raise ValueError(f"{tm.name}: {len(labels)} residual labels for d_model "
+                         f"{model.cfg.d_model}")
+    out: dict[str, dict[str, list[str]]] = {}
+    with torch.no_grad():
+        for node, declared in tm.nodes.items():
+            if node.startswith("mlp."):
+                used = {MLP_IN: model.W_in[_layer(node)].abs().amax(1)}
+            else:
+                h = HeadId.parse(node)
+                qk = model.W_Q[h.layer, h.head] @ model.W_K[h.layer, h.head].T  # (d, d)
+                ov = model.W_V[h.layer, h.head] @ model.W_O[h.layer, h.head]  # (d, d)
+                used = {"q": qk.abs().amax(1), "k": qk.abs().amax(0), "v": ov.abs().amax(1)}
+            out[node] = {inp: [lab for lab in declared[inp] if
+                               float(row[labels.index(lab)]) > tol]
+                         for inp, row in used.items()}
+    return out
 
 
 def tracr_stimuli(tm: TracrModel, n_seqs: int = 64, seed: int = 0) -> Stimuli:
@@ -215,6 +281,79 @@ def _mlp_out(model: Any, layer: int, x: Tensor) -> Tensor:
     return hidden @ model.W_out[layer] + model.b_out[layer]
 
 
+@dataclass(frozen=True)
+class TracrReceiver:
+    """One receiver node with its clean input and its metric (module docstring).
+
+    Attributes:
+        label: ``L.H``, ``mlp.L`` or ``logits``.
+        inputs: the inputs it reads (``q``/``k``/``v``, ``in`` or ``out``), each a residual.
+        resid: the clean residual every input reads, ``[batch, pos, d_model]``.
+        senders: indices (into :class:`interp.engine.edges.Senders`) of the senders it reads.
+        metric: one residual per input -> the metric per sequence, ``[batch]`` (highest at
+            the clean input).
+        metric_name: ``tracr_output_distance`` (heads, MLPs) or ``tracr_logits``.
+    """
+
+    label: str
+    inputs: tuple[str, ...]
+    resid: Tensor
+    senders: tuple[int, ...]
+    metric: Callable[..., Tensor]
+    metric_name: str
+
+
+def tracr_receivers(tm: TracrModel, run: CircuitRun, senders: Senders,
+                    ) -> list[TracrReceiver]:
+    """Every node of tracr's graph and the logits as :class:`TracrReceiver`."""
+    model = tm.model
+    n_layers = int(model.cfg.n_layers)
+    out: list[TracrReceiver] = []
+    for label in tm.nodes:
+        lay = _layer(label)
+        if label.startswith("mlp."):
+            resid = (run.resid_pre[lay + 1] if lay + 1 < n_layers else run.final) \
+                - run.mlp_out[lay]  # the residual between the attention and the MLP
+            idx = tuple(i for i, (s, sl) in enumerate(zip(senders.labels, senders.layers))
+                        if sl < lay or (sl == lay and not s.startswith("mlp.")))
+            with torch.no_grad():
+                clean = _mlp_out(model, lay, resid)
+
+            def mlp_metric(x: Tensor, lay: int = lay, clean: Tensor = clean) -> Tensor:
+                return -((_mlp_out(model, lay, x) - clean) ** 2).sum((-2, -1))
+
+            out.append(TracrReceiver(label, (MLP_IN,), resid, idx, mlp_metric, DISTANCE))
+        else:
+            head = HeadId.parse(label)
+            resid = run.resid_pre[lay]
+            with torch.no_grad():
+                clean = _head_out(model, head, resid, resid, resid)
+
+            def head_metric(x_q: Tensor, x_k: Tensor, x_v: Tensor, head: HeadId = head,
+                            clean: Tensor = clean) -> Tensor:
+                return -((_head_out(model, head, x_q, x_k, x_v) - clean) ** 2).sum((-2, -1))
+
+            out.append(TracrReceiver(label, HEAD_INPUTS, resid, tuple(senders.before(lay)),
+                                     head_metric, DISTANCE))
+    w_u = model.W_U.detach()
+    numerical = bool(tm.meta["numerical_output"])
+    with torch.no_grad():
+        clean_logits = run.final @ w_u
+        target = clean_logits.argmax(-1)
+
+    def out_metric(final: Tensor) -> Tensor:
+        logits = final @ w_u
+        if numerical:
+            return -((logits - clean_logits)[:, 1:] ** 2).sum((-2, -1))
+        logp = torch.log_softmax(logits.float(), -1).gather(-1, target[..., None])[..., 0]
+        return logp[:, 1:].sum(-1)
+
+    idx = tuple(i for i, s in enumerate(senders.labels) if s != EMBED)
+    out.append(TracrReceiver(LOGITS, (OUT,), run.final, idx, out_metric,
+                             DISTANCE if numerical else LOGITS_METRIC))
+    return out
+
+
 def _ig_grads(fn: Any, start: Tensor, direction: Tensor, n_inputs: int, steps: int,
               ) -> list[Tensor]:
     """Gradients of ``fn(*inputs)`` (a scalar) averaged over :func:`ig_points` on the path
@@ -230,83 +369,139 @@ def _ig_grads(fn: Any, start: Tensor, direction: Tensor, n_inputs: int, steps: i
     return grads
 
 
-def _scores(senders: Senders, idx: list[int], grad: Tensor, n_seqs: int) -> Tensor:
-    # metric(corrupt) - metric(clean) to first order, per sender; negated: helped > 0
-    return -attribution(senders.deltas[idx], grad, n_seqs).mean(1)
+@dataclass(frozen=True)
+class TracrRun:
+    """One clean pass of a tracr model over random inputs, with every sender's ablated
+    change and every receiver: what :func:`tracr_edge_scores` and
+    :func:`tracr_path_patching` both read (:func:`tracr_run` makes one).
+
+    Attributes:
+        run: the clean pass.
+        senders: every sender's ``ablated - clean`` output.
+        receivers: :func:`tracr_receivers`.
+        method, seed: the ablation method and seed.
+    """
+
+    run: CircuitRun
+    senders: Senders
+    receivers: tuple[TracrReceiver, ...]
+    method: str
+    seed: int
+
+
+def tracr_run(tm: TracrModel, *, n_seqs: int = 64, method: str = "zero", seed: int = 0,
+              ) -> TracrRun:
+    """A :class:`TracrRun` on :func:`tracr_stimuli` (``n_seqs``, ``seed``) with ``method``
+    ablation (default ``zero``: module docstring)."""
+    stimuli = tracr_stimuli(tm, n_seqs=n_seqs, seed=seed)
+    run = circuit_run(tm.model, stimuli)
+    senders = sender_deltas(tm.model, run, method=method, seed=seed)
+    return TracrRun(run=run, senders=senders,
+                    receivers=tuple(tracr_receivers(tm, run, senders)), method=method,
+                    seed=seed)
 
 
 def tracr_edge_scores(tm: TracrModel, *, n_seqs: int = 64, steps: int = 5,
-                      method: str = "mean", seed: int = 0,
+                      method: str = "zero", seed: int = 0, prepared: TracrRun | None = None,
                       ) -> dict[tuple[str, str, str], float]:
-    """The attribution score of every :func:`candidate_edges` edge (module docstring)."""
-    model = tm.model
-    stimuli = tracr_stimuli(tm, n_seqs=n_seqs, seed=seed)
-    run = circuit_run(model, stimuli)
-    senders = sender_deltas(model, run, method=method, seed=seed)
-    n_layers = int(model.cfg.n_layers)
-    wanted = {e for e in candidate_edges(tm.meta)}
+    """The signed attribution score of every :func:`candidate_edges` edge (module
+    docstring: positive = the sender helped; rank by ``|score|``, :func:`edge_auc`), on
+    ``prepared`` if given (then ``n_seqs``, ``method`` and ``seed`` are its own)."""
+    prepared = prepared or tracr_run(tm, n_seqs=n_seqs, method=method, seed=seed)
+    run, senders, receivers = prepared.run, prepared.senders, prepared.receivers
+    wanted = set(candidate_edges(tm.meta))
+    batch = run.stimuli.n_seqs
     scores: dict[tuple[str, str, str], float] = {}
-    batch = stimuli.n_seqs
+    for rec in receivers:
+        idx = list(rec.senders)
 
-    def keep(receiver: str, inp: str, idx: list[int], values: Tensor) -> None:
-        for i, v in zip(idx, values.tolist()):
-            if (senders.labels[i], receiver, inp) in wanted:
-                scores[senders.labels[i], receiver, inp] = float(v)
+        def total(*xs: Tensor, rec: TracrReceiver = rec) -> Tensor:
+            return rec.metric(*xs).sum() / batch
 
-    for receiver in tm.nodes:
-        lay = _layer(receiver)
-        if receiver.startswith("mlp."):
-            resid_mid = (run.resid_pre[lay + 1] if lay + 1 < n_layers else run.final) \
-                - run.mlp_out[lay]
-            idx = [i for i, (s, sl) in enumerate(zip(senders.labels, senders.layers))
-                   if sl < lay or (sl == lay and not s.startswith("mlp."))]
-            with torch.no_grad():
-                clean = _mlp_out(model, lay, resid_mid)
-
-            def metric(x: Tensor, lay: int = lay, clean: Tensor = clean) -> Tensor:
-                return -((_mlp_out(model, lay, x) - clean) ** 2).sum() / batch
-
-            (grad,) = _ig_grads(metric, resid_mid, senders.deltas[idx].sum(0), 1, steps)
-            keep(receiver, MLP_IN, idx, _scores(senders, idx, grad, batch))
-        else:
-            head = HeadId.parse(receiver)
-            resid = run.resid_pre[lay]
-            idx = senders.before(lay)
-            with torch.no_grad():
-                clean = _head_out(model, head, resid, resid, resid)
-
-            def metric(x_q: Tensor, x_k: Tensor, x_v: Tensor, head: HeadId = head,
-                       clean: Tensor = clean) -> Tensor:
-                return -((_head_out(model, head, x_q, x_k, x_v) - clean) ** 2).sum() / batch
-
-            grads = _ig_grads(metric, resid, senders.deltas[idx].sum(0), 3, steps)
-            for name, grad in zip(("q", "k", "v"), grads):
-                keep(receiver, name, idx, _scores(senders, idx, grad, batch))
-
-    idx = [i for i, s in enumerate(senders.labels) if s != EMBED]
-    w_u = model.W_U.detach()
-    numerical = bool(tm.meta["numerical_output"])
-    with torch.no_grad():
-        clean_logits = run.final @ w_u
-        target = clean_logits.argmax(-1)
-
-    def out_metric(final: Tensor) -> Tensor:
-        logits = final @ w_u
-        if numerical:
-            return -((logits - clean_logits)[:, 1:] ** 2).sum() / batch
-        logp = torch.log_softmax(logits.float(), -1).gather(-1, target[..., None])[..., 0]
-        return logp[:, 1:].sum() / batch
-
-    (grad,) = _ig_grads(out_metric, run.final, senders.deltas[idx].sum(0), 1, steps)
-    keep(LOGITS, OUT, idx, _scores(senders, idx, grad, batch))
+        grads = _ig_grads(total, rec.resid, senders.deltas[idx].sum(0), len(rec.inputs),
+                          steps)
+        for name, grad in zip(rec.inputs, grads):
+            # metric(corrupt) - metric(clean) to first order, per sender; negated: helped > 0
+            values = -attribution(senders.deltas[idx], grad, batch).mean(1)
+            for i, v in zip(idx, values.tolist()):
+                if (senders.labels[i], rec.label, name) in wanted:
+                    scores[senders.labels[i], rec.label, name] = float(v)
     return scores
 
 
+def tracr_path_patching(
+    tm: TracrModel, sets: Sequence[tuple[tuple[str, ...], str, str]] | None = None, *,
+    n_seqs: int = 64, method: str = "zero", seed: int = 0, min_effect: float = 0.1,
+    z: float = 2.0, prepared: TracrRun | None = None,
+) -> dict[tuple[tuple[str, ...], str, str], Evidence]:
+    """Exact path patching of sets of senders into one receiver input, with a verdict.
+
+    For ``(senders, receiver, input)`` the residual that ``input`` of ``receiver`` reads
+    becomes ``clean + sum of the senders' (ablated - clean)``; every other input, and
+    every other node, keeps its clean value (a receiver's metric is computed by hand from
+    its inputs, so nothing in between is rerun). The effect per sequence is, for a head,
+    an MLP or a numerical output, the *distance* of the patched output from the clean one
+    (the root of the squared-distance metric: on the squared distance a relative effect
+    would be the square of the share moved, so the rule's 10% would mean 32%), for
+    categorical logits the fall of the clean prediction's log probability; positive: the
+    senders helped along that path. Its mean and standard error over the sequences go to
+    :func:`interp.results.evidence.decide` with the receiver's *scale*: the same effect
+    when every sender it reads is ablated into every input at once (the receiver cut off
+    from all it reads); a relative effect above 1 is possible (zeroing ``one`` alone
+    into a tracr MLP moves it more than zeroing all its input). Default ``sets``: every :func:`candidate_edges` edge alone. On
+    ``prepared`` if given (then ``n_seqs``, ``method`` and ``seed`` are its own).
+
+    Returns:
+        ``(senders, receiver, input)`` -> :class:`interp.results.evidence.Evidence`
+        (``heads`` of its effect: the senders).
+    """
+    if sets is None:
+        sets = [((s,), r, i) for s, r, i in candidate_edges(tm.meta)]
+    prepared = prepared or tracr_run(tm, n_seqs=n_seqs, method=method, seed=seed)
+    senders, receivers = prepared.senders, prepared.receivers
+    method, seed = prepared.method, prepared.seed
+    missing = {r for _, r, _ in sets} - {rec.label for rec in receivers}
+    if missing:
+        raise ValueError(f"no such receiver in {tm.name}: {sorted(missing)}")
+    out: dict[tuple[tuple[str, ...], str, str], Evidence] = {}
+    with torch.no_grad():
+        for rec in receivers:
+            chosen = [key for key in sets if key[1] == rec.label]
+            if not chosen:
+                continue
+            n_in = len(rec.inputs)
+            clean = rec.metric(*[rec.resid] * n_in).double()  # (B,)
+            cut = rec.resid + senders.deltas[list(rec.senders)].sum(0)
+            scale = float(_fall(rec, clean, rec.metric(*[cut] * n_in).double()).mean())
+            for key in chosen:
+                group, _, inp = key
+                moved = rec.resid + senders.deltas[[senders.index(s) for s in group]].sum(0)
+                xs = [moved if name == inp else rec.resid for name in rec.inputs]
+                patched = rec.metric(*xs).double()
+                effect = summarise_effect(list(group), method, rec.metric_name, clean,
+                                          patched, _fall(rec, clean, patched), scale, seed)
+                out[key] = Evidence.from_effect(effect, min_effect, z)
+    return out
+
+
+def _fall(rec: TracrReceiver, clean: Tensor, patched: Tensor) -> Tensor:
+    """The effect per sequence: the distance of the patched output from the clean one
+    (the root of the squared-distance metric, which is 0 at the clean input), or the
+    fall of the log probability (categorical logits)."""
+    if rec.metric_name == DISTANCE:
+        return (clean - patched).clamp(min=0).sqrt()
+    return clean - patched
+
+
 def edge_auc(scores: dict[tuple[str, str, str], float], true: set[tuple[str, str, str]],
-             edges: list[tuple[str, str, str]]) -> float:
-    """ROC AUC of ``scores`` over ``edges`` with ``true`` as positives (ties count half)."""
-    pos = [scores[e] for e in edges if e in true]
-    neg = [scores[e] for e in edges if e not in true]
+             edges: list[tuple[str, str, str]], *, magnitude: bool = True) -> float:
+    """ROC AUC of ``scores`` over ``edges`` with ``true`` as positives (ties count half),
+    ranked by ``|score|`` (an edge whose patch moves the metric in either direction is in
+    the circuit; auto-circuit ranks the same way) or, with ``magnitude=False``, by the
+    signed score."""
+    rank = {e: abs(v) if magnitude else v for e, v in scores.items()}
+    pos = [rank[e] for e in edges if e in true]
+    neg = [rank[e] for e in edges if e not in true]
     if not pos or not neg:
         return float("nan")
     p, n = np.asarray(pos)[:, None], np.asarray(neg)[None, :]
