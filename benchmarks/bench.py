@@ -416,8 +416,8 @@ def worker_text(args: argparse.Namespace) -> dict:
     import random
     import tempfile
 
-    from interp.pipeline.classify import _text_scores
     from interp.model.loading import bos_token_id
+    from interp.pipeline.classify import _text_scores
     from interp.stimuli.preflight import read_texts
 
     model = build_model("default")
@@ -475,8 +475,9 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    import transformer_lens  # noqa: F401
     from importlib.metadata import version
+
+    import transformer_lens  # noqa: F401
 
     try:
         load = os.getloadavg()

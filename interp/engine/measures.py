@@ -54,9 +54,10 @@ def compute_measures(
         measures: the measures.
         stimuli: ``"census"`` / ``"long"`` -> the stimuli of the pattern measures that ask
             for them.
-        clean_runs: when given, each pattern pass over unpadded stimuli is made as a
-            :func:`interp.engine.ablation.clean_run` of them (the same single pass), left
-            here under the stimuli's name for the measures' checks to start from.
+        clean_runs: when given, each pattern pass over unpadded stimuli that has no clean
+            run here yet is made as a :func:`interp.engine.ablation.clean_run` of them (the
+            same single pass), left here under the stimuli's name for the measures'
+            checks to start from.
 
     Returns:
         ``(values, infos)``: name -> ``[layer, head]`` (or ``[layer, head, bins]``) mean
@@ -74,7 +75,8 @@ def compute_measures(
                 values[m.name], baselines[m.name] = None, None
                 notes[m.name] = f"not measured: no {where} stimuli for this model"
         elif chosen:
-            if clean_runs is not None and bool(stimuli[where].valid.all()):
+            if (clean_runs is not None and where not in clean_runs
+                    and bool(stimuli[where].valid.all())):
                 hooks, collect = _pattern_reducers(model, chosen, stimuli[where])
                 clean_runs[where] = clean_run(model, stimuli[where], hooks)
                 values.update(collect())

@@ -238,7 +238,8 @@ def classify_heads(
     layer_probes = _layer_probes(context, behaviors, progress) if settings.probes else []
     text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
     weights = _weight_evidence(model, candidates, behaviors, settings.seed)
-    measured = _measures(model, settings, stimuli, bos, excluded, long_text, progress)
+    measured = _measures(model, settings, stimuli, bos, excluded, long_text, progress,
+                         census_run=context.made_clean_run(stimuli))
     heads = tuple(
         HeadClass(
             label=str(h), layer=h.layer, index=h.head,
@@ -422,9 +423,11 @@ class MeasureResults(NamedTuple):
 def _measures(
     model: Any, settings: ClassifySettings, stimuli: Stimuli, bos: int,
     excluded: tuple[int, ...], long_text: Sequence[str] = (), progress: bool = False,
+    census_run: CleanRun | None = None,
 ) -> MeasureResults:
     """Every chosen measure (:mod:`interp.spec.measures`) for every head, and each
-    measure's check on the heads it marks."""
+    measure's check on the heads it marks (``census_run``: the census stimuli's clean run,
+    which their checks reuse)."""
     measures = resolve_measures(settings.measures)
     where = {"census": stimuli}
     long_note: dict = {}
@@ -448,7 +451,7 @@ def _measures(
             long_note["errors"] = errors
     # the long stimuli's pattern pass is also the clean run their checks' ablations start
     # from (one pass of the longest stimuli instead of two)
-    runs: dict[str, CleanRun] = {}
+    runs: dict[str, CleanRun] = {} if census_run is None else {"census": census_run}
     values, infos = compute_measures(model, measures, where, runs)
     checks, groups = check_marked(model, measures, values, infos, where,
                                   min_effect=settings.min_effect, z=settings.z_effect,

@@ -181,6 +181,10 @@ class ConfirmationContext:
         (:class:`interp.engine.ablation.CleanRun`); None for padded stimuli."""
         return self.clean_of(self.stimuli)
 
+    def made_clean_run(self, stimuli: Stimuli) -> CleanRun | None:
+        """The clean run of ``stimuli`` if one was made already (never makes one)."""
+        return self._clean_runs.get(id(stimuli))
+
     def clean_of(self, stimuli: Stimuli) -> CleanRun | None:
         """The clean run of ``stimuli`` (the census's or the occurrence probes'), made once;
         None for padded stimuli."""
