@@ -424,3 +424,20 @@ def test_the_retrieval_check_from_a_clean_run_is_the_same():
         fast = copy_loss_effect(planted.model, stimuli, chosen, min_distance=9, clean=clean)
         for name in ("clean", "ablated", "effect", "stderr", "scale"):
             assert getattr(fast, name) == pytest.approx(getattr(full, name), abs=1e-5), name
+
+
+def test_sink_values_from_a_clean_run_read_each_attention_alone(sinks):
+    """With a clean run each layer's attention runs alone on the residual entering it (no
+    MLP, no forward pass), and the values are those of the forward pass."""
+    from interp.engine.ablation import clean_run
+
+    planted, _ = sinks
+    stimuli = long_stimuli(planted.model, 8, seed=3, bos_token_id=0)
+    heads = ["0.0", "0.1", "0.2", "1.0"]
+    full = sink_values(planted.model, stimuli, heads)
+    fast = sink_values(planted.model, stimuli, heads, clean=clean_run(planted.model, stimuli))
+    for a, b in zip(full, fast):
+        assert (a.head, a.key) == (b.head, b.key)
+        torch.testing.assert_close(a.sink, b.sink)
+        torch.testing.assert_close(a.content, b.content)
+        assert a.content_quantile == pytest.approx(b.content_quantile)

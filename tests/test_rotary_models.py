@@ -175,3 +175,17 @@ def test_circuit_edges_recompute_rotary_attention(tiny_llama, stimuli, watch_mod
     assert len(into) == 3 * (1 + 4 + 1)  # embed, 4 heads and 1 MLP of layer 0; q, k, v
     assert all(e.status != "unchecked" for e in circuit.edges)
     assert all(e.effect == 0 for e in into if e.input == "v")
+
+
+def test_attention_alone_reads_what_the_forward_pass_reads(tiny_llama, stimuli):
+    """The sink check's attention-only path (each layer's attention on the clean residual,
+    rotary embeddings applied) gives the forward pass's values."""
+    from interp.catalog.sink import sink_values
+
+    _, model = tiny_llama
+    heads = [f"{layer}.{head}" for layer in range(model.cfg.n_layers) for head in range(2)]
+    full = sink_values(model, stimuli, heads, min_queries=2)
+    fast = sink_values(model, stimuli, heads, min_queries=2, clean=clean_run(model, stimuli))
+    for a, b in zip(full, fast):
+        assert a.key == b.key
+        assert (a.sink - b.sink).abs().max() <= TOL and (a.content - b.content).abs().max() <= TOL

@@ -26,6 +26,7 @@ import torch
 from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
+from ..engine.ablation import CleanRun, attention_alone
 from ..engine.masks import check_pattern, valid_or_all
 from ..model.heads import HeadId, check_heads
 from ..model.hooks import attached_hooks, pattern_hook, v_hook
@@ -155,6 +156,7 @@ def sink_values(
     *,
     quantile: float = 0.05,
     min_queries: int = 16,
+    clean: CleanRun | None = None,
 ) -> list[SinkValues]:
     """Each head's write norm on its sink key and on its content keys (one forward pass up
     to the last head's layer; the model is not modified and no hook stays on it).
@@ -166,6 +168,8 @@ def sink_values(
         heads: the heads to measure (labels or :class:`interp.HeadId`).
         quantile: the content keys' quantile recorded as the null (0 < quantile < 1).
         min_queries: passed to :func:`sink_scores`.
+        clean: a :func:`interp.engine.ablation.clean_run` of ``stimuli``: each layer's
+            attention is then run alone on the residual entering it (no MLP, no pass).
 
     Raises:
         ValueError: a head does not exist, ``quantile`` outside (0, 1), or sequences with
@@ -202,12 +206,17 @@ def sink_values(
 
         return hook
 
-    hooks = [(name(layer), make(layer)) for layer in layers
-             for name, make in ((v_hook, on_values), (pattern_hook, on_pattern))]
-    tokens = stimuli.tokens.to(model_device(model))
-    with torch.inference_mode(), attached_hooks(model, hooks):
-        model(tokens, attention_mask=valid.long().to(tokens.device),
-              stop_at_layer=max(layers) + 1)
+    by_layer = {layer: [(v_hook(layer), on_values(layer)), (pattern_hook(layer), on_pattern(layer))]
+                for layer in layers}
+    hooks = [hook for layer in layers for hook in by_layer[layer]]
+    if clean is not None and clean.stimuli is stimuli and clean.direct:
+        for layer in layers:
+            attention_alone(model, clean, layer, by_layer[layer])
+    else:
+        tokens = stimuli.tokens.to(model_device(model))
+        with torch.inference_mode(), attached_hooks(model, hooks):
+            model(tokens, attention_mask=valid.long().to(tokens.device),
+                  stop_at_layer=max(layers) + 1)
     out = []
     valid = valid.cpu()
     for h in parsed:
@@ -246,10 +255,12 @@ def _no_op_sink(
 
 def _no_op_sinks(
     model: Any, stimuli: Stimuli, heads: list[HeadId], *, min_effect: float, z: float,
-    **_: Any,
+    clean: CleanRun | None = None, **_: Any,
 ) -> list[Evidence]:
-    """:func:`_no_op_sink` of every head, from one forward pass."""
-    return [_no_op_evidence(v, min_effect, z) for v in sink_values(model, stimuli, heads)]
+    """:func:`_no_op_sink` of every head, from one forward pass (or, with ``clean``, each
+    layer's attention alone on the clean residual)."""
+    return [_no_op_evidence(v, min_effect, z)
+            for v in sink_values(model, stimuli, heads, clean=clean)]
 
 
 def _no_op_evidence(v: SinkValues, min_effect: float, z: float) -> Evidence:

@@ -280,6 +280,27 @@ def run_blocks(
         return model(resid, start_at_layer=start)
 
 
+class _AttentionDone(Exception):
+    """Ends a block after its attention (raised by :func:`attention_alone`'s hook)."""
+
+
+def attention_alone(
+    model: Any, clean: CleanRun, layer: int, hooks: Sequence[tuple[str, Any]],
+) -> None:
+    """Block ``layer``'s attention on the clean residual entering it, with read-only
+    ``hooks`` on that layer (its pattern, values ...); the block stops after the heads'
+    outputs, so its MLP never runs. Needs ``clean.direct``."""
+
+    def done(z: Tensor, hook: Any) -> None:
+        raise _AttentionDone
+
+    try:
+        with torch.inference_mode(), attached_hooks(model, [*hooks, (z_hook(layer), done)]):
+            run_blocks(model, clean.resid_pre[layer], layer, True, layer + 1)
+    except _AttentionDone:
+        pass
+
+
 def blocks_run_alone(model: Any, layer: int, before: Tensor, after: Tensor) -> bool:
     """True when block ``layer`` called on its own (with the rotary position embeddings a
     rotary model hands it) maps ``before`` to ``after`` as it did inside the clean

@@ -117,8 +117,9 @@ def check_marked(
             return _checked(found, m, heads)
 
         if check.each is not None and marked:
+            reuse = clean_for(where) if _takes_clean(check.each) else {}
             found = list(check.each(model, where, list(marked), min_effect=min_effect, z=z,
-                                    method=method, seed=seed))
+                                    method=method, seed=seed, **reuse))
             if len(found) != len(marked):
                 raise TypeError(f"the check of measure {m.name!r} returned {len(found)} "
                                 f"evidence for {len(marked)} heads")
@@ -261,7 +262,9 @@ def judge_group(
     """Redundancy of ``members`` under any test of a set of heads (see
     :mod:`interp.results.evidence`): ``test(heads)`` gives the evidence for ``heads`` tested
     together (ablated together, for an ablation); the group is tested whole (``together``,
-    unless given), each member alone and the group without each member.
+    unless given), each member alone and, when the whole group is confirmed, the group
+    without each member (a group that does not do the job together is no redundant group,
+    and no member adds to it).
 
     Args:
         name: what the members share (a class, or a measure's mark).
@@ -273,15 +276,21 @@ def judge_group(
     if together is None:
         together = test(list(members))
     alone = {h: test([h]) for h in members}
-    without = {h: (alone[members[1 - i]] if len(members) == 2
-                   else test([m for m in members if m != h]))
-               for i, h in enumerate(members)}
     strongest = max(members, key=lambda h: _or(alone[h].effect, -math.inf))
     best = alone[strongest]
     gain = _gain(together, best, min_effect, z)
-    adds = {h: _gain(together, without[h], min_effect, z).confirmed for h in members}
+    if together.status == "confirmed":
+        without = {h: (alone[members[1 - i]] if len(members) == 2
+                       else test([m for m in members if m != h]))
+                   for i, h in enumerate(members)}
+        adds = {h: _gain(together, without[h], min_effect, z).confirmed for h in members}
+    else:  # a group that does not do the job together shares no job: no member adds to it
+        adds = dict.fromkeys(members, False)
     if together.status == "undecidable":
         confirmed, reason = False, together.reason
+    elif together.status == "refuted":
+        confirmed = False
+        reason = f"together the heads do not do it either ({together.reason})"
     elif gain.confirmed:
         confirmed = True
         reason = (f"together the heads do clearly more than {strongest} alone "

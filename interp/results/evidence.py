@@ -19,8 +19,8 @@ the model did better without the heads.
 
 Groups of heads that share a class are ablated together. A group confirms *redundancy*
 only when together the heads do clearly more than the strongest member alone (the same
-rule applied to the gain); a member *adds* to the group when the group without it does
-clearly less. A member unconfirmed alone that adds to a redundant group is "confirmed
+rule applied to the gain), and never when together they are refuted; a member *adds* to a
+confirmed whole group when the group without it does clearly less. A member unconfirmed alone that adds to a redundant group is "confirmed
 together"; one that adds nothing stays unconfirmed.
 
 This module holds results only; it runs no model.
@@ -293,7 +293,8 @@ class GroupEvidence:
         heads: the members.
         together: the group ablation (its own verdict: does the group matter at all).
         alone: member -> relative effect of that member ablated alone on the same metric.
-        adds: member -> whether the group without it does clearly less.
+        adds: member -> whether the group without it does clearly less (False for
+            every member when the group together is not confirmed: not measured).
         strongest: the member with the largest effect alone.
         gain: relative effect together minus the strongest member alone.
         confirmed: redundancy confirmed (the gain passes :func:`decide`).

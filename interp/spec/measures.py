@@ -71,7 +71,8 @@ class MeasureCheck:
         each: optional ``each(model, stimuli, heads, **same keywords)`` -> one
             :class:`interp.Evidence` per head, each head tested *alone*, all in one call
             (e.g. one forward pass for every marked head, where ``fn`` would run one per
-            head); must agree with ``fn`` on a single head.
+            head); must agree with ``fn`` on a single head. Takes ``clean=`` like ``fn``
+            if it accepts it.
     """
 
     claim: str
