@@ -304,3 +304,24 @@ def test_rotary_models_without_a_rotary_module_are_refused():
 
     with pytest.raises(ValueError, match="rotary"):
         check_supported(Fake())
+
+
+def test_an_edge_that_opposes_its_receivers_metric_is_in_the_circuit():
+    """Path patching decides on the size of the effect in either direction: a sender that
+    clearly opposes the receiver's metric (a suppressor on the loss) is confirmed, its
+    negative effect kept; a small or noisy effect of either sign is refuted."""
+    from interp.engine.path_patching import verdict
+    from interp.results.evidence import AblationEffect
+
+    def edge(effect, stderr, scale=2.0):
+        return AblationEffect(heads=("2.0",), method="mean", metric="second_copy_loss",
+                              clean=1.0, ablated=1.0 + effect, effect=effect, stderr=stderr,
+                              relative=effect / scale if scale else float("nan"), scale=scale,
+                              seed=0)
+
+    helps, opposes = verdict(edge(0.8, 0.05), 0.1, 2.0), verdict(edge(-0.8, 0.05), 0.1, 2.0)
+    assert helps.status == opposes.status == "confirmed"
+    assert opposes.relative == pytest.approx(-0.4) and "opposes" in opposes.reason
+    assert verdict(edge(-0.1, 0.01), 0.1, 2.0).status == "refuted"  # 0.05 of the scale
+    assert verdict(edge(-0.8, 0.5), 0.1, 2.0).status == "refuted"  # within the noise
+    assert verdict(edge(-0.8, 0.05, scale=0.0), 0.1, 2.0).status == "undecidable"

@@ -26,13 +26,14 @@ carries the signal, and only a group test shows them (:mod:`interp.pipeline.circ
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from ..model.heads import HeadId
-from ..results.evidence import AblationEffect, Evidence
+from ..results.evidence import AblationEffect, Evidence, decide
 from ..spec.behaviors import Behavior
 from .ablation import copy_nll, copy_slices, summarise_effect
 from .edges import (
@@ -134,5 +135,16 @@ def _summed(senders: Senders, chosen: Sequence[str]) -> Tensor:
 
 
 def verdict(effect: AblationEffect, min_effect: float, z: float) -> Evidence:
-    """The registry's verdict rule on one path-patching effect."""
-    return Evidence.from_effect(effect, min_effect, z)
+    """The registry's verdict rule on one path-patching effect, on its size in either
+    direction: an edge is in the circuit when the receiver reads what the sender sends,
+    whether it helps the receiver's metric (positive ``effect``) or opposes it (negative: a
+    copy suppressor's edge to the logits raises the loss it is measured by, as IOI's
+    negative name movers do). ``relative`` keeps the sign; the reason says "opposes"."""
+    evidence = Evidence.from_effect(effect, min_effect, z)
+    if effect.effect >= 0 or evidence.status == "undecidable":
+        return evidence
+    opposed = decide(-effect.effect, effect.stderr, effect.scale, min_effect, z, effect.metric)
+    if opposed.status != "confirmed":
+        return evidence
+    return replace(evidence, status="confirmed",
+                   reason=f"opposes the receiver's metric: {opposed.reason}")
