@@ -235,6 +235,8 @@ def classify_heads(
     loss_effects, sweep_note = _loss_sweep(context, settings, progress)
     evidence = _ablation_evidence(context, behaviors, progress)
     groups = _group_ablations(context, behaviors, evidence, progress)
+    if context.made_clean_run(stimuli) is not None:  # no census ablation after this point
+        context.made_clean_run(stimuli).reruns.clear()
     layer_probes = _layer_probes(context, behaviors, progress) if settings.probes else []
     text_scores = _text_scores(model, texts, settings.batch_size, behaviors) if texts else {}
     weights = _weight_evidence(model, candidates, behaviors, settings.seed)
