@@ -13,9 +13,10 @@ input and every other component (the heads in between included) keeps the clean 
 
 The effect per sequence is oriented so that positive means the sender helped along that
 path (the receiver's score fell, the loss rose); its mean and standard error over the
-sequences go to the one verdict rule, :func:`interp.results.evidence.decide`, with the
-receiver's clean score (or the first-to-second-copy loss drop, for the logits) as the
-scale: ``confirmed`` / ``refuted`` / ``undecidable``.
+sequences go to the one verdict rule, :func:`interp.results.evidence.decide`, applied to
+the effect's size (an edge that clearly opposes the metric is confirmed too:
+:func:`verdict`), with the receiver's clean score (or the first-to-second-copy loss drop,
+for the logits) as the scale: ``confirmed`` / ``refuted`` / ``undecidable``.
 
 A *set* of senders is path-patched the same way with the sum of their changes
 (:func:`patch_head_sets`, :func:`patch_logit_sets`): redundant senders (two previous-token

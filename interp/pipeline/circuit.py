@@ -10,8 +10,10 @@
    the number of edges. The ranking is complete: every pair is scored, none is pruned.
 3. **Checks** (:mod:`interp.engine.path_patching`): the ``max_checked`` edges of largest
    ``|score|`` (default: all) are path-patched exactly, and the registry's rule gives each
-   a verdict: confirmed, refuted or undecidable, effect +- stderr over sequences; the rest
-   stay ``unchecked``.
+   a verdict on the size of its effect in either direction (a sender that clearly opposes
+   its receiver's metric is in the circuit too; :func:`interp.engine.path_patching.verdict`):
+   confirmed, refuted or undecidable, effect +- stderr over sequences; the rest stay
+   ``unchecked``.
 4. **Groups**: redundant senders each look refuted alone (a twin still carries the
    signal), so the checked edges into one receiver input that path patching did not
    confirm and that scored positive are also patched together: those whose senders share

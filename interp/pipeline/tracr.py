@@ -448,8 +448,9 @@ def tracr_path_patching(
     :func:`interp.results.evidence.decide` with the receiver's *scale*: the same effect
     when every sender it reads is ablated into every input at once (the receiver cut off
     from all it reads); a relative effect above 1 is possible (zeroing ``one`` alone
-    into a tracr MLP moves it more than zeroing all its input). Default ``sets``: every :func:`candidate_edges` edge alone. On
-    ``prepared`` if given (then ``n_seqs``, ``method`` and ``seed`` are its own).
+    into a tracr MLP moves it more than zeroing all its input). Default ``sets``: every
+    :func:`candidate_edges` edge alone. On ``prepared`` if given (then ``n_seqs``,
+    ``method`` and ``seed`` are its own).
 
     Returns:
         ``(senders, receiver, input)`` -> :class:`interp.results.evidence.Evidence`

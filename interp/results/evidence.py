@@ -20,8 +20,9 @@ the model did better without the heads.
 Groups of heads that share a class are ablated together. A group confirms *redundancy*
 only when together the heads do clearly more than the strongest member alone (the same
 rule applied to the gain), and never when together they are refuted; a member *adds* to a
-confirmed whole group when the group without it does clearly less. A member unconfirmed alone that adds to a redundant group is "confirmed
-together"; one that adds nothing stays unconfirmed.
+confirmed whole group when the group without it does clearly less. A member unconfirmed
+alone that adds to a redundant group is "confirmed together"; one that adds nothing stays
+unconfirmed.
 
 This module holds results only; it runs no model.
 """
