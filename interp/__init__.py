@@ -37,7 +37,7 @@ from .report.circuit_page import write_circuit
 from .report.head_report import render_html, render_json, render_markdown, write_report
 from .report.loaders import load_report, load_sweep
 from .results.checkpoints import CheckpointSweep
-from .results.circuit import Circuit, CircuitEdge
+from .results.circuit import Circuit, CircuitEdge, CircuitGroup
 from .results.classification import (
     BehaviorInfo,
     Classification,
@@ -81,6 +81,7 @@ __all__ = [
     "CheckpointSweep",
     "Circuit",
     "CircuitEdge",
+    "CircuitGroup",
     "CircuitSettings",
     "Classification",
     "ClassifySettings",
