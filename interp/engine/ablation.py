@@ -73,10 +73,10 @@ class CleanRun:
 
     An ablation of heads whose first layer is ``L`` leaves everything before block ``L``
     as it was, so the ablated pass starts from the cached residual entering block ``L``
-    (through the model's own ``forward(start_at_layer=L)``, which applies rotary position
-    embeddings where the model has them), and its metric reads only the positions it needs
-    (the final norm and unembedding of the copy positions, not every logit). The clean
-    metrics are measured once and reused.
+    (:func:`ablated_resid`: the blocks called directly, with the rotary position
+    embeddings where the model has them, or later, from an ablated pass already run), and
+    its metric reads only the positions it needs (the final norm and unembedding of the
+    copy positions, not every logit). The clean metrics are measured once and reused.
 
     Attributes:
         stimuli: the stimuli of the pass (unpadded).
@@ -229,17 +229,6 @@ def stop_forward(resid: Tensor, hook: Any) -> None:
     from transformer_lens.model_bridge.exceptions import StopAtLayerException
 
     raise StopAtLayerException(resid)
-
-
-def run_from(
-    model: Any, clean: CleanRun, start: int, hooks: Sequence[tuple[str, Any]] = (),
-    stop_at_layer: int | None = None,
-) -> Tensor:
-    """Blocks ``start..`` on the cached residual entering block ``start``, with ``hooks``;
-    returns the residual leaving the last block run (every block, or those before
-    ``stop_at_layer``)."""
-    with torch.inference_mode(), attached_hooks(model, list(hooks)):
-        return run_blocks(model, clean.resid_pre[start], start, clean.direct, stop_at_layer)
 
 
 def _block_kwargs(model: Any, resid: Tensor) -> dict[str, Any] | None:
@@ -635,11 +624,13 @@ def measure_ablation(
         )
     if clean is not None and clean.stimuli is not stimuli:
         raise ValueError("the clean run was made on other stimuli")
-    hooks = ablation_hooks(model, stimuli, parsed, method=method, seed=seed, clean=clean)
+    def hooks() -> list[tuple[str, Any]]:  # the whole passes' hooks (a rerun makes its own)
+        return ablation_hooks(model, stimuli, parsed, method=method, seed=seed, clean=clean)
+
     if metric == "second_copy_loss":
         if clean is None:
             first, before = copy_losses(model, stimuli)
-            _, ablated = copy_losses(model, stimuli, hooks)
+            _, ablated = copy_losses(model, stimuli, hooks())
         else:
             first, before = _clean_copy_losses(model, clean)
             second = copy_slices(int(stimuli.repeat_len))[1]
@@ -651,7 +642,7 @@ def measure_ablation(
                                 scale, seed)
     if metric == "loss":
         before = sequence_losses(model, stimuli)
-        ablated = sequence_losses(model, stimuli, hooks)
+        ablated = sequence_losses(model, stimuli, hooks())
         everything = ablation_hooks(
             model, stimuli, all_heads(int(model.cfg.n_layers), int(model.cfg.n_heads)),
             method=method, seed=seed, clean=clean,
@@ -662,7 +653,7 @@ def measure_ablation(
     behavior = metric[len(DOWNSTREAM):]
     if clean is None:
         before = downstream_score(model, stimuli, readers, behavior)
-        ablated = downstream_score(model, stimuli, readers, behavior, hooks)
+        ablated = downstream_score(model, stimuli, readers, behavior, hooks())
     else:
         key = (metric, tuple(str(r) for r in readers))
         if key not in clean.metrics:
