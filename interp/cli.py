@@ -35,6 +35,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from .engine.edges import check_supported
 from .io.output_files import OUTPUT_SETS, check_directory, check_output_dir
@@ -356,12 +357,7 @@ def _main(argv: Sequence[str] | None) -> int:
                               device_map=device_map)
         if args.circuit:
             check_supported(model)
-        n_seqs, default_len = census_size(model)
-        seq_len, note = fit_seq_len(int(model.cfg.n_ctx), args.seq_len, default=default_len)
-        if note:
-            print(f"interp: note: {note}", file=sys.stderr)
-        settings = replace(settings, seq_len=seq_len,
-                           n_seqs=args.n_seqs if args.n_seqs is not None else n_seqs)
+        settings = _sized(settings, model, args)
         with _libraries_silenced(args.quiet):
             result = _classify(model, args, settings, texts)
             circuit = _report_circuit(model, args, settings, result)
@@ -383,6 +379,18 @@ def _main(argv: Sequence[str] | None) -> int:
     return 0
 
 
+def _sized(settings: Any, model: Any, args: argparse.Namespace) -> Any:
+    """``settings`` (census or circuit) with the census size the model gets when
+    ``--n-seqs`` / ``--seq-len`` are not given (:func:`census_size`), the length cut to
+    what fits its context (said in a note)."""
+    n_seqs, default_len = census_size(model)
+    seq_len, note = fit_seq_len(int(model.cfg.n_ctx), args.seq_len, default=default_len)
+    if note:
+        print(f"interp: note: {note}", file=sys.stderr)
+    return replace(settings, seq_len=seq_len,
+                   n_seqs=args.n_seqs if args.n_seqs is not None else n_seqs)
+
+
 def _circuit(args: argparse.Namespace) -> int:
     """``interp circuit``: receivers from a census, every edge scored, the top checked."""
     started = time.perf_counter()
@@ -402,12 +410,7 @@ def _circuit(args: argparse.Namespace) -> int:
             model = load_spec(args.model, device=args.device, dtype=args.dtype,
                               device_map=_device_map(args.device_map))
         check_supported(model)
-        n_seqs, default_len = census_size(model)
-        seq_len, note = fit_seq_len(int(model.cfg.n_ctx), args.seq_len, default=default_len)
-        if note:
-            print(f"interp: note: {note}", file=sys.stderr)
-        settings = replace(settings, seq_len=seq_len,
-                           n_seqs=args.n_seqs if args.n_seqs is not None else n_seqs)
+        settings = _sized(settings, model, args)
         with _libraries_silenced(args.quiet):
             circuit = find_circuit(model, settings)
             paths = write_circuit(circuit, args.out)
