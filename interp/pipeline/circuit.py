@@ -57,9 +57,8 @@ from ..model.loading import bos_token_id, model_name
 from ..results.circuit import Circuit, CircuitEdge, CircuitGroup
 from ..results.classification import Classification
 from ..results.evidence import Evidence
-from ..spec.ablation_methods import ablation_method
 from ..spec.behaviors import get_behavior, resolve_behaviors
-from ..stimuli.preflight import check_seed, check_token_ids
+from ..stimuli.preflight import check_token_ids
 from ..stimuli.tokens import Stimuli, check_stimuli, repeated_tokens
 from .classify import ClassifySettings, classify_heads
 from .confirm import judge_group
@@ -101,8 +100,6 @@ class CircuitSettings:
     exclude_tokens: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        check_seed(self.seed)
-        ablation_method(self.method)
         if self.behaviors is not None:
             names = (self.behaviors,) if isinstance(self.behaviors, str) else self.behaviors
             object.__setattr__(self, "behaviors", tuple(names))
@@ -112,18 +109,13 @@ class CircuitSettings:
                 raise ValueError(f"unknown behavior: {err.args[0]}") from None
         object.__setattr__(self, "exclude_tokens", check_token_ids(
             self.exclude_tokens, vocab_size=2**63, name="exclude_tokens"))
-        if self.n_seqs < 2:
-            raise ValueError(f"n_seqs must be at least 2, got {self.n_seqs}")
-        if self.seq_len < 2:
-            raise ValueError(f"seq_len must be at least 2, got {self.seq_len}")
+        self.census()  # the census's own checks: seed, method, n_seqs, seq_len, min_effect
         if self.ig_steps < 0:
             raise ValueError(f"ig_steps must be 0 or more, got {self.ig_steps}")
         if self.group_size < 0:
             raise ValueError(f"group_size must be 0 or more, got {self.group_size}")
         if self.max_checked is not None and self.max_checked < 0:
             raise ValueError(f"max_checked must be 0 or more, got {self.max_checked}")
-        if not 0.0 < self.min_effect <= 1.0:
-            raise ValueError(f"min_effect must lie in (0, 1], got {self.min_effect}")
 
     def census(self) -> ClassifySettings:
         """The classification settings that pick the receivers (no sweep, probes or
