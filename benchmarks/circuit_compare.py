@@ -69,6 +69,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -201,6 +202,21 @@ def run_interp_tracr(folder: Path) -> list[dict]:
 
 
 # ----------------------------------------------------------- auto-circuit side (ac venv)
+def timed_scores(fn: Any, pmodel: Any, ours: Any, edges: list) -> tuple[dict, float]:
+    """Run one auto-circuit method ``fn()``: each of our ``edges`` with the |prune score|
+    of its auto-circuit edge (``ours`` maps one to ours; 0 for an edge it lacks), and the
+    wall seconds of the call."""
+    start = time.perf_counter()
+    prune_scores = fn()
+    wall = time.perf_counter() - start
+    scores = {e: 0.0 for e in edges}
+    for edge in pmodel.edges:
+        key = ours(edge)
+        if key in scores:
+            scores[key] = abs(float(edge.prune_score(prune_scores)))
+    return scores, wall
+
+
 def run_auto_circuit(folder: Path) -> list[dict]:
     import torch as t
 
@@ -281,14 +297,7 @@ def run_auto_circuit(folder: Path) -> list[dict]:
                 answer_function="avg_diff", integrated_grad_samples=5)),
         }
         for method, fn in methods.items():
-            start = time.perf_counter()
-            prune_scores = fn()
-            wall = time.perf_counter() - start
-            scores = {e: 0.0 for e in edges}
-            for edge in pmodel.edges:
-                key = ours(edge)
-                if key in scores:
-                    scores[key] = abs(float(edge.prune_score(prune_scores)))
+            scores, wall = timed_scores(fn, pmodel, ours, edges)
             rows.append({"model": name, "method": method, "auc": auc(scores, true, edges),
                              "wall": wall, "note": f"max |logit diff| vs bridge {diff:.1e}"})
     return rows
@@ -394,14 +403,7 @@ def run_auto_circuit_tracr(folder: Path) -> list[dict]:
                     pmodel, loader, official_edges=None, integrated_grad_samples=5, **grad),
         }
         for method, fn in methods.items():
-            start = time.perf_counter()
-            prune_scores = fn()
-            wall = time.perf_counter() - start
-            scores = {e: 0.0 for e in edges}
-            for edge in pmodel.edges:
-                key = ours(edge)
-                if key in scores:
-                    scores[key] = abs(float(edge.prune_score(prune_scores)))
+            scores, wall = timed_scores(fn, pmodel, ours, edges)
             rows.append({"model": name, "method": method, "auc": auc(scores, full, edges),
                          "auc_used": auc(scores, used, edges), "wall": wall,
                          "note": f"max |logit diff| vs bridge {diff:.1e}"})
