@@ -201,7 +201,7 @@ def test_a_confirmation_that_cannot_be_made_says_so(watch_model):
 def test_a_group_does_not_confirm_a_look_alike(watch_model):
     """One true induction head and a look-alike with the same attention that writes
     nothing: the group of both does no more than the true head alone, so no redundancy is
-    claimed and the look-alike stays unconfirmed (it adds nothing)."""
+    claimed and the look-alike stays unconfirmed."""
     planted = build_planted_model(roles_layer1=("induction", "uniform"))
     model = planted.model
     watch_model(model)
@@ -223,9 +223,12 @@ def test_a_group_does_not_confirm_a_look_alike(watch_model):
     assert result.head("1.1").status("induction") == "refuted"
     (group,) = [g for g in result.groups if g.behavior == "induction"]
     assert group.strongest == "1.0" and not group.confirmed
-    assert group.adds == {"1.0": True, "1.1": False}
+    # no redundancy: no class can hang on a member adding to the group, so the group is
+    # not ablated without each (None: not measured), and the look-alike stays refuted
+    assert group.adds == {"1.0": None, "1.1": None}
     assert result.heads_with("induction", confirmed=True) == ["1.0"]
-    assert "adds nothing: 1.1" in result.summary()
+    assert result.head("1.1").status("induction") == "refuted"
+    assert "no redundancy shown" in result.summary()
 
 
 def test_group_members_are_measured_like_the_group(watch_model):

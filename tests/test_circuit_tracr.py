@@ -7,7 +7,8 @@ What is measured (64 sequences, zero ablation as ACDC on tracr, 5 IG steps), and
 
 - ranked by |score| (an edge whose patch moves the metric either way is in the circuit),
   against the graph of what tracr's weights read (:func:`weight_reads`): AUC 1.0 on both
-  programs, every true edge non-zero, every other edge exactly 0;
+  programs, every true edge non-zero, every other edge exactly 0; the same against the RASP
+  program's graph (``constants=False``), which in interp's edge space is that graph;
 - against tracr's full declared graph (constant directions included): 0.900 / 0.889 on
   interp's edges: the only misses are ``embed -> head.v``, declared through the BOS flag
   but with a zero row of ``W_V`` (nothing flows; path patching: effect exactly 0);
@@ -111,6 +112,11 @@ def test_tracr_edge_auc(scored):
     full = true_edges(tm.meta)
     assert edge_auc(scores, used, in_interp) == 1.0
     assert edge_auc(scores, used, edges) == 1.0
+    # the RASP program's own graph (the SOps it names; the constant directions are the
+    # compiler's) is, in interp's edge space, exactly the graph the weights read
+    program = true_edges(tm.meta, constants=False)
+    assert {e for e in program if e[2] != MLP_IN} == {e for e in used if e[2] != MLP_IN}
+    assert edge_auc(scores, program, in_interp) == 1.0
     assert all(abs(scores[e]) > 1e-2 for e in used)
     assert all(scores[e] == 0 for e in edges if e not in used)
     # the full declared graph: only embed -> head.v (a zero W_V row) is missed

@@ -207,3 +207,41 @@ def test_many_heads_are_screened_by_attribution_before_exact_ablation(watch_mode
     assert SCREENED_EXACT <= len(measured) <= SCREENED_EXACT + len(classified) < 80
     assert classified <= measured
     assert "attribution" in result.settings["loss_sweep"]
+
+
+def test_a_group_is_not_ablated_without_a_member_confirmed_alone():
+    """judge_group tests the group without each member *unconfirmed* alone (its class
+    hangs on whether it adds); a member confirmed alone keeps its class whatever the
+    group shows, so that ablation is skipped and its ``adds`` is None (not measured)."""
+    from interp.model.heads import HeadId
+    from interp.pipeline.confirm import judge_group
+    from interp.results.evidence import AblationEffect, Evidence
+
+    a, b, c = HeadId(1, 0), HeadId(1, 1), HeadId(2, 0)
+    # relative effect of each ablated set: a alone clears the bar, b and c do not, the
+    # group does clearly more than a; without b it loses a lot, without c nothing
+    relative = {(a,): 0.5, (b,): 0.05, (c,): 0.02, (a, b, c): 0.9, (a, c): 0.55,
+                (a, b): 0.9}
+    tested: list[tuple] = []
+
+    def test(heads: list) -> Evidence:
+        key = tuple(sorted(heads))
+        tested.append(key)
+        r = relative[key]
+        effect = AblationEffect(heads=tuple(map(str, heads)), method="mean", metric="m",
+                                clean=1.0, ablated=1.0 - r, effect=r, stderr=0.01,
+                                relative=r, scale=1.0, seed=0)
+        return Evidence.from_effect(effect, 0.1, 2.0)
+
+    group = judge_group("induction", [a, b, c], test, min_effect=0.1, z=2.0)
+    assert group.confirmed
+    assert group.adds == {"1.0": None, "1.1": True, "2.0": False}
+    assert (b, c) not in tested  # the group without a: never run
+    assert sorted(tested) == sorted([(a, b, c), (a,), (b,), (c,), (a, c), (a, b)])
+
+    # no redundancy (together no more than a alone): no member is ablated without
+    tested.clear()
+    relative[(a, b, c)] = 0.52
+    group = judge_group("induction", [a, b, c], test, min_effect=0.1, z=2.0)
+    assert not group.confirmed and group.adds == dict.fromkeys(["1.0", "1.1", "2.0"])
+    assert sorted(tested) == sorted([(a, b, c), (a,), (b,), (c,)])

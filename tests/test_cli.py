@@ -494,7 +494,7 @@ def test_every_long_stage_shows_progress_and_quiet_silences_it(tmp_path, capsys)
     args = ["report", "--model", "default", "--n-seqs", "8", "--seq-len", "12"]
     assert main([*args, "--out", str(tmp_path / "loud")]) == 0
     loud = capsys.readouterr().err
-    for stage in ("census", "ablations", "ablation sweep", "group ablations", "layer probes",
+    for stage in ("census", "ablations", "ablation sweep", "layer probes",
                   "induction_long check"):
         assert f"{stage}:" in loud, stage
     assert main([*args, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0

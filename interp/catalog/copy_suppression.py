@@ -143,15 +143,31 @@ def predicted_logit_effect(
                     model, clean.final, second).float()
             clean_logits = clean.metrics["second_copy_logits"]  # (B, L-1, V)
             ablated_logits = position_logits(model, final, second).float()
-    predicted = clean_logits.argmax(-1, keepdim=True)  # (B, L-1, 1)
-
-    def centred(logits: Tensor) -> Tensor:
-        return (logits - logits.mean(-1, keepdim=True)).gather(-1, predicted)[..., 0]
-
-    clean = centred(clean_logits).mean(-1).cpu()  # (B,)
-    ablated = centred(ablated_logits).mean(-1).cpu()  # (B,)
+    clean = _centred_predicted(clean_logits, clean_logits).cpu()  # (B,)
+    ablated = _centred_predicted(clean_logits, ablated_logits).cpu()  # (B,)
     return summarise_effect(parsed, method, "predicted_logit", clean, ablated,
                             ablated - clean, float(clean.mean()), seed)
+
+
+def _centred_predicted(clean_logits: Tensor, logits: Tensor) -> Tensor:
+    """Per sequence, the mean over positions of ``logits``' centred logit (minus the mean
+    over the vocabulary) of the token ``clean_logits`` predict: ``[batch]``."""
+    predicted = clean_logits.argmax(-1, keepdim=True)  # (B, P, 1)
+    return (logits - logits.mean(-1, keepdim=True)).gather(-1, predicted)[..., 0].mean(-1)
+
+
+def predicted_logit_value(
+    model: Any, stimuli: Stimuli, clean_final: Tensor, final: Tensor,
+) -> Float[Tensor, " batch"]:
+    """The copy-suppression test read from a residual leaving the last block (the
+    behavior's ``direct`` value, :class:`interp.spec.behaviors.Confirmation`): per
+    sequence, the mean centred logit, over the second copy of ``[BOS] r r``, of the token
+    the clean residual ``clean_final`` predicts. It rises when a suppressor's output is
+    taken out of ``final``; differentiable in ``final``."""
+    second = copy_slices(stimuli.repeat_len)[1]
+    with torch.no_grad():
+        clean_logits = position_logits(model, clean_final, second).float()
+    return _centred_predicted(clean_logits, position_logits(model, final, second).float())
 
 
 def copy_suppression_effect(
@@ -203,6 +219,6 @@ register_behavior(Behavior(
     "that logit the head takes away).",
     targets=_predicted_copies,
     positional=second_copy_offset(1),
-    confirmation=Confirmation("custom", fn=_suppression_effect),
+    confirmation=Confirmation("custom", fn=_suppression_effect, direct=predicted_logit_value),
     needs_predictions=True,
 ))

@@ -121,7 +121,7 @@ class CleanRun:
 
 
 #: Most memory the residuals of ablated passes kept on one :class:`CleanRun` may take.
-RERUN_CACHE_BYTES = 128 * 2**20
+RERUN_CACHE_BYTES = 256 * 2**20
 
 
 def rerun_key(method: str, seed: int, heads: Sequence[HeadId]) -> tuple:
@@ -428,21 +428,29 @@ def ablation_hooks(
 
 
 def copy_losses(
-    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = ()
+    model: Any, stimuli: Stimuli, hooks: Sequence[tuple[str, Any]] = (),
+    clean: CleanRun | None = None,
 ) -> tuple[Float[Tensor, " seq"], Float[Tensor, " seq"]]:
     """Per-sequence mean next-token loss on the first and on the second copy of ``r``.
 
     First copy: predictions of positions ``2..L`` (unpredictable for random tokens);
-    second copy: positions ``L + 2 .. 2L`` (predictable by induction).
+    second copy: positions ``L + 2 .. 2L`` (predictable by induction). With ``clean`` (a
+    :func:`clean_run` of ``stimuli``, no ``hooks``) they are read from its final residual,
+    with no forward pass.
 
     Raises:
-        ValueError: the stimuli are not ``[BOS] r r`` batches.
+        ValueError: the stimuli are not ``[BOS] r r`` batches, or ``clean`` is of others.
     """
     if stimuli.repeat_len is None:
         raise ValueError("copy losses need repeated-token stimuli ([BOS] r r)")
-    length = stimuli.repeat_len
+    first, second = copy_slices(stimuli.repeat_len)
+    if clean is not None:
+        if clean.stimuli is not stimuli or hooks:
+            raise ValueError("copy_losses takes a clean run of the same stimuli, no hooks")
+        with torch.inference_mode():
+            return tuple(copy_nll(model, clean.final, stimuli.tokens, part).cpu()
+                         for part in (first, second))
     nll = position_nll(model, stimuli, hooks)  # (B, S-1): position p predicts p + 1
-    first, second = copy_slices(length)
     return nll[:, first].mean(-1).cpu(), nll[:, second].mean(-1).cpu()
 
 

@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from ..model.hooks import attached_hooks, pattern_hook
 from ..model.loading import model_device, model_name
 from ..results.scores import HeadScores
 from ..spec.behaviors import Behavior, Predictions, resolve_behaviors
 from ..stimuli.tokens import Stimuli, check_stimuli
+from .ablation import position_logits
 from .scoring import (
     TargetMasks,
     distance_profile,
@@ -37,6 +39,7 @@ def score_heads(
     distance: bool = True,
     positional: bool = False,
     behaviors: Sequence[Behavior | str] | None = None,
+    predictions: Predictions | None = None,
 ) -> HeadScores:
     """Score every head of ``model`` for every behavior on ``stimuli``.
 
@@ -52,6 +55,9 @@ def score_heads(
             :func:`interp.unrepeated_tokens`, the positional-shortcut control.
         behaviors: names or :class:`interp.Behavior` values to score (default: every
             registered behavior, :func:`interp.registered_behaviors`).
+        predictions: the model's predictions on ``stimuli`` when already known
+            (:func:`predictions_from_final` of a clean pass); default: a forward pass
+            makes them, if a behavior needs them.
 
     Returns:
         :class:`interp.HeadScores` with per-sequence scores and nulls.
@@ -79,8 +85,10 @@ def score_heads(
     for start in iterator:
         index = torch.arange(start, min(start + size, stimuli.n_seqs))
         chunk = stimuli.subset(index)
+        known = (None if predictions is None
+                 else Predictions(predictions.tokens[index], predictions.probs[index]))
         scores, nulls, counts, profile = _score_chunk(
-            model, chunk, n_layers, n_heads, distance, positional, chosen
+            model, chunk, n_layers, n_heads, distance, positional, chosen, known
         )
         if profile is not None:
             profiles.append(profile)
@@ -102,17 +110,17 @@ def score_heads(
 
 def _score_chunk(
     model: Any, stimuli: Stimuli, n_layers: int, n_heads: int, distance: bool,
-    positional: bool, behaviors: tuple[Behavior, ...],
+    positional: bool, behaviors: tuple[Behavior, ...], predictions: Predictions | None,
 ) -> tuple[dict, dict, dict, torch.Tensor | None]:
     from transformer_lens.model_bridge.exceptions import StopAtLayerException
 
     device = model_device(model)
     tokens = stimuli.tokens.to(device)
     valid = stimuli.valid.to(device)
-    predictions = (
-        predicted_tokens(model, stimuli) if any(b.needs_predictions for b in behaviors)
-        else None
-    )
+    if predictions is None and any(b.needs_predictions for b in behaviors):
+        predictions = predicted_tokens(model, stimuli)
+    elif predictions is not None:
+        predictions = Predictions(predictions.tokens.to(device), predictions.probs.to(device))
     if positional:
         if stimuli.repeat_len is None:
             raise ValueError("positional targets need stimuli with a repeat_len ([BOS] r s)")
@@ -176,5 +184,16 @@ def predicted_tokens(model: Any, stimuli: Stimuli) -> Predictions:
     tokens = stimuli.tokens.to(model_device(model))
     with torch.inference_mode():
         logits = model(tokens, attention_mask=stimuli.valid.to(tokens.device).long())
+    return _top(logits)
+
+
+def predictions_from_final(model: Any, final_resid: Tensor) -> Predictions:
+    """:func:`predicted_tokens` from the residual leaving the last block of a clean pass
+    (e.g. :attr:`interp.engine.ablation.CleanRun.final`): no second forward pass."""
+    with torch.inference_mode():
+        return _top(position_logits(model, final_resid, slice(None)))
+
+
+def _top(logits: Tensor) -> Predictions:
     probs, ids = torch.softmax(logits.float(), dim=-1).max(-1)  # (B, S) each
     return Predictions(tokens=ids, probs=probs)

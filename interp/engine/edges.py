@@ -45,7 +45,7 @@ A rotary model without a ``rotary_emb`` module to call is refused with a message
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -390,11 +390,19 @@ def logit_losses(model: Any, run: CircuitRun, final: Tensor) -> Float[Tensor, " 
 
 def logit_edge_scores(
     model: Any, run: CircuitRun, senders: Senders, *, steps: int = 0,
+    value: Callable[[Tensor], Tensor] | None = None,
 ) -> dict[str, float]:
     """The attribution score of every sender (heads and MLPs) into the logits: the
     first-order rise of the second-copy loss (nats) when its output is replaced on the
     direct path to the unembedding only (positive: the sender helped), with the gradient
-    averaged over ``steps`` points of the path to every such sender corrupted."""
+    averaged over ``steps`` points of the path to every such sender corrupted.
+
+    ``value``: another ``[batch]`` function of the residual leaving the last block to
+    score by instead of the loss (rising when a sender's help is taken out; a behavior's
+    ``Confirmation.direct``)."""
+    if value is None:
+        def value(final: Tensor) -> Tensor:
+            return logit_losses(model, run, final)
     idx = [i for i, label in enumerate(senders.labels) if label != EMBED]
     direction = senders.deltas[idx].sum(0)
     grad = torch.zeros_like(run.final)
@@ -402,7 +410,7 @@ def logit_edge_scores(
     with torch.inference_mode(False), torch.enable_grad():
         for alpha in points:
             final = (run.final + alpha * direction).detach().requires_grad_(True)
-            (g,) = torch.autograd.grad(logit_losses(model, run, final).mean(), [final])
+            (g,) = torch.autograd.grad(value(final).mean(), [final])
             grad += g / len(points)
     change = attribution(senders.deltas[idx], grad, run.stimuli.n_seqs)  # (N, B)
     return {senders.labels[i]: float(v) for i, v in zip(idx, change.mean(1).tolist())}

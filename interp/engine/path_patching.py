@@ -9,7 +9,9 @@ input and every other component (the heads in between included) keeps the clean 
   patched and the other clean, and its behavior score is read (0..1 per sequence);
   ``v``: attention does not read it, so the score is unchanged (effect exactly 0);
 - into the ``logits`` (``out``): the residual leaving the last block gets the sender's
-  change, and the second-copy loss is read (nats per sequence).
+  change, and the second-copy loss is read (nats per sequence); for a confirmed head whose
+  behavior's test reads the logits (``Confirmation.direct``: copy suppression's predicted
+  logit), that test is read instead (:func:`patch_logit_direct`).
 
 The effect per sequence is oriented so that positive means the sender helped along that
 path (the receiver's score fell, the loss rose); its mean and standard error over the
@@ -51,6 +53,9 @@ from .edges import (
 #: (the receiver's score for its behavior, as the ``downstream`` confirmation reads it).
 DOWNSTREAM = "downstream_"
 LOGIT_METRIC = "second_copy_loss"
+#: The metric name of a confirmed ``b`` head's edge to the logits judged by its own
+#: behavior's test (``Confirmation.direct``): ``direct_<b>``.
+DIRECT = "direct_"
 
 
 def patch_head_edges(
@@ -107,6 +112,27 @@ def patch_logit_edges(
     found = patch_logit_sets(model, run, senders, [[s] for s in sources], method=method,
                              seed=seed)
     return dict(zip(sources, found))
+
+
+def patch_logit_direct(
+    model: Any, run: CircuitRun, senders: Senders, source: str, behavior: Behavior, *,
+    method: str, seed: int,
+) -> AblationEffect:
+    """Path-patch one sender's direct path to the logits and read its own behavior's test
+    there (``behavior.confirmation.direct``, metric ``direct_<behavior>``): effect =
+    patched minus clean value (positive: the sender did its job along that path), scale =
+    the larger magnitude of the two means (``relative``: the share of the value the path
+    moves)."""
+    direct = behavior.confirmation.direct
+    if direct is None:
+        raise ValueError(f"behavior {behavior.name!r} has no direct test of the logits")
+    with torch.no_grad():
+        clean = direct(model, run.stimuli, run.final, run.final).float()  # (B,)
+        final = run.final + _summed(senders, [source])
+        patched = direct(model, run.stimuli, run.final, final).float()  # (B,)
+    scale = max(abs(float(clean.mean())), abs(float(patched.mean())))
+    return summarise_effect([source], method, DIRECT + behavior.name, clean.cpu(),
+                            patched.cpu(), (patched - clean).double().cpu(), scale, seed)
 
 
 def patch_logit_sets(

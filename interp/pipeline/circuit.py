@@ -8,6 +8,10 @@
    MLP, and every head's (and MLP's) edge into the ``logits``, scored by edge attribution
    patching (with integrated gradients, ``ig_steps``), at a cost that does not grow with
    the number of edges. The ranking is complete: every pair is scored, none is pruned.
+   The logits' metric is the second-copy loss, except for a receiver whose behavior's
+   test reads the logits itself (``Confirmation.direct``, metric ``direct_<behavior>``):
+   a copy suppressor's direct edge lowers the predicted token's logit, its job, which
+   shows in the loss only as harm.
 3. **Checks** (:mod:`interp.engine.path_patching`): the ``max_checked`` edges of largest
    ``|score|`` (default: all) are path-patched exactly, and the registry's rule gives each
    a verdict on the size of its effect in either direction (a sender that clearly opposes
@@ -44,10 +48,12 @@ from ..engine.edges import (
     sender_deltas,
 )
 from ..engine.path_patching import (
+    DIRECT,
     DOWNSTREAM,
     LOGIT_METRIC,
     patch_head_edges,
     patch_head_sets,
+    patch_logit_direct,
     patch_logit_edges,
     patch_logit_sets,
     verdict,
@@ -57,7 +63,7 @@ from ..model.loading import bos_token_id, model_name
 from ..results.circuit import Circuit, CircuitEdge, CircuitGroup
 from ..results.classification import Classification
 from ..results.evidence import Evidence
-from ..spec.behaviors import get_behavior, resolve_behaviors
+from ..spec.behaviors import Behavior, get_behavior, resolve_behaviors
 from ..stimuli.preflight import check_token_ids
 from ..stimuli.tokens import Stimuli, check_stimuli, repeated_tokens
 from .classify import ClassifySettings, classify_heads
@@ -203,15 +209,21 @@ def find_circuit(
     check_by_hand(model, run, list(receivers))
     senders = sender_deltas(model, run, method=settings.method, seed=settings.seed)
     scores: dict[tuple[str, str, str], float] = {}
-    metrics: dict[str, str] = {}
+    metrics: dict[tuple[str, str, str], str] = {}
     for head, name in receivers.items():
         found = head_edge_scores(model, run, senders, head, get_behavior(name),
                                  steps=settings.ig_steps)
         scores.update({(source, str(head), inp): v for (source, inp), v in found.items()})
-        metrics[str(head)] = DOWNSTREAM + name
+        metrics.update({(source, str(head), inp): DOWNSTREAM + name for source, inp in found})
     logits = logit_edge_scores(model, run, senders, steps=settings.ig_steps)
     scores.update({(source, LOGITS, OUT): v for source, v in logits.items()})
-    metrics[LOGITS] = LOGIT_METRIC
+    metrics.update({(source, LOGITS, OUT): LOGIT_METRIC for source in logits})
+    direct = direct_tests(receivers)
+    for source, behavior in direct.items():
+        found = logit_edge_scores(model, run, senders, steps=settings.ig_steps,
+                                  value=_direct_value(model, run, behavior))
+        scores[source, LOGITS, OUT] = found[source]
+        metrics[source, LOGITS, OUT] = DIRECT + behavior.name
 
     ranked = sorted(scores, key=lambda k: (-abs(scores[k]), k))
     chosen = ranked if settings.max_checked is None else ranked[: settings.max_checked]
@@ -223,15 +235,19 @@ def find_circuit(
             found = patch_head_edges(model, run, senders, head, get_behavior(name), wanted,
                                      **common)
             effects.update({(s, str(head), inp): e for (s, inp), e in found.items()})
-    wanted_logits = [s for s, t, _ in chosen if t == LOGITS]
+    wanted_logits = [s for s, t, _ in chosen if t == LOGITS and s not in direct]
     if wanted_logits:
         found_logits = patch_logit_edges(model, run, senders, wanted_logits, **common)
         effects.update({(s, LOGITS, OUT): e for s, e in found_logits.items()})
+    for source in [s for s, t, _ in chosen if t == LOGITS and s in direct]:
+        effects[source, LOGITS, OUT] = patch_logit_direct(model, run, senders, source,
+                                                          direct[source], **common)
 
     verdicts = {key: verdict(e, settings.min_effect, settings.z_effect)
                 for key, e in effects.items()}
     groups = redundant_groups(model, run, senders, receivers, classification, scores,
-                              verdicts, settings)
+                              {k: v for k, v in verdicts.items() if k[0] not in direct
+                               or k[1] != LOGITS}, settings)
     together = {}
     for group in groups:
         for source in group.confirmed:
@@ -241,7 +257,7 @@ def find_circuit(
     for key in sorted(scores, key=lambda k: (-scores[k], k)):
         source, target, inp = key
         edge = CircuitEdge(source=source, target=target, input=inp, score=scores[key],
-                           metric=metrics[target])
+                           metric=metrics[key])
         if key in verdicts:
             evidence = verdicts[key]
             status, reason, members = evidence.status, evidence.reason, ()
@@ -251,7 +267,7 @@ def find_circuit(
                 reason = (f"confirmed together with {', '.join(m for m in members if m != source)}"
                           f" ({group.reason}); alone: {evidence.reason}")
             edge = CircuitEdge(source=source, target=target, input=inp, score=scores[key],
-                               metric=metrics[target], effect=evidence.effect,
+                               metric=metrics[key], effect=evidence.effect,
                                stderr=evidence.stderr, relative=evidence.relative,
                                status=status, reason=reason, group=members)
         edges.append(edge)
@@ -262,6 +278,21 @@ def find_circuit(
         receivers={str(h): b for h, b in receivers.items()},
         edges=tuple(edges), stimuli=stimuli.to_dict(), groups=tuple(groups),
     )
+
+
+def direct_tests(receivers: dict[HeadId, str]) -> dict[str, Behavior]:
+    """The receivers whose behavior's test reads the logits (``Confirmation.direct``):
+    head label -> behavior; their edges to the logits are scored and checked by it."""
+    return {str(h): get_behavior(b) for h, b in receivers.items()
+            if get_behavior(b).confirmation.direct is not None}
+
+
+def _direct_value(model: Any, run: Any, behavior: Behavior) -> Callable[[Any], Any]:
+    """``behavior``'s direct test as a function of the residual leaving the last block."""
+    def value(final: Any) -> Any:
+        return behavior.confirmation.direct(model, run.stimuli, run.final, final)
+
+    return value
 
 
 def candidate_groups(

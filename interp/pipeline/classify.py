@@ -32,9 +32,9 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ..engine.ablation import CleanRun, copy_losses
+from ..engine.ablation import CleanRun, clean_run, copy_losses
 from ..engine.ablation_sweep import ablation_sweep, attribution_scores
-from ..engine.census import score_heads
+from ..engine.census import predictions_from_final, score_heads
 from ..engine.measures import compute_measures
 from ..engine.probing import probe_layers
 from ..engine.text_census import score_texts
@@ -207,9 +207,14 @@ def classify_heads(
             seed=settings.seed, exclude_ids=excluded,
         )
     check_stimuli(model, stimuli, repeated=True)
+    # one clean pass serves the predictions, the copy losses and every later ablation
+    census_run = clean_run(model, stimuli) if bool(stimuli.valid.all()) else None
+    predictions = (predictions_from_final(model, census_run.final)
+                   if census_run is not None and any(b.needs_predictions for b in behaviors)
+                   else None)
     scores = score_heads(model, stimuli, batch_size=settings.batch_size, progress=progress,
-                         behaviors=behaviors)
-    first, second = copy_losses(model, stimuli)
+                         behaviors=behaviors, predictions=predictions)
+    first, second = copy_losses(model, stimuli, clean=census_run)
     baseline = {
         "first_copy_loss": float(first.mean()),
         "second_copy_loss": float(second.mean()),
@@ -230,11 +235,12 @@ def classify_heads(
         candidates=candidates, method=settings.method, seed=settings.seed,
         min_effect=settings.min_effect, z_effect=settings.z_effect, probes=settings.probes,
     )
+    if census_run is not None:
+        context.adopt(census_run)
     # the sweep first: it leaves each head's ablated pass in the shared clean run, so the
     # confirmations that ablate one head on the second-copy loss reuse it
     loss_effects, sweep_note = _loss_sweep(context, settings, progress)
-    evidence = _ablation_evidence(context, behaviors, progress)
-    groups = _group_ablations(context, behaviors, evidence, progress)
+    evidence, groups = _confirmations(context, behaviors, progress)
     if context.made_clean_run(stimuli) is not None:  # no census ablation after this point
         context.made_clean_run(stimuli).reruns.clear()
     layer_probes = _layer_probes(context, behaviors, progress) if settings.probes else []
@@ -309,16 +315,36 @@ def _candidates(
     return candidates
 
 
-def _ablation_evidence(
+def _confirmations(
     context: ConfirmationContext, behaviors: tuple[Behavior, ...], progress: bool,
-) -> dict[HeadId, dict[str, Evidence]]:
-    """Each candidate class put to the ablation its behavior names (module docstring)."""
-    by_name = {b.name: b for b in behaviors}
+) -> tuple[dict[HeadId, dict[str, Evidence]], list[GroupEvidence]]:
+    """Each candidate class put to the ablation its behavior names (module docstring),
+    and the heads that share a class ablated together (exposes redundancy; each member's
+    evidence gets a pointer to its group).
+
+    One behavior at a time, its group right after its members: the group's tests of each
+    member alone and of the group without one restart from the members' own ablated passes
+    while the clean run still keeps them (:func:`interp.engine.ablation.ablated_resid`)."""
     evidence: dict[HeadId, dict[str, Evidence]] = {h: {} for h in context.candidates}
-    steps = [(h, b) for h, classes in context.candidates.items() for b in classes]
-    for h, name in _steps(steps, "ablations", "test", progress):
-        evidence[h][name] = confirm_heads(context, by_name[name], [h])
-    return evidence
+    groups: list[GroupEvidence] = []
+    members = {b.name: [h for h, classes in context.candidates.items() if b.name in classes]
+               for b in behaviors}
+    steps: list[tuple[Behavior, list[HeadId]]] = []
+    for b in behaviors:
+        steps += [(b, [h]) for h in members[b.name]]
+        if len(members[b.name]) >= 2:
+            steps.append((b, members[b.name]))
+    for behavior, heads in _steps(steps, "ablations", "test", progress):
+        if len(heads) == 1:
+            evidence[heads[0]][behavior.name] = confirm_heads(context, behavior, heads)
+            continue
+        single = {h: evidence[h][behavior.name] for h in heads}
+        group = confirm_group(context, behavior, heads, single)
+        groups.append(group)
+        for h in heads:
+            evidence[h][behavior.name] = evidence[h][behavior.name].with_group(
+                link(group, str(h)))
+    return evidence, groups
 
 
 def _steps(items: list, desc: str, unit: str, progress: bool) -> Any:
@@ -330,25 +356,6 @@ def _steps(items: list, desc: str, unit: str, progress: bool) -> Any:
 
     return tqdm(items, desc=desc, unit=unit)
 
-
-def _group_ablations(
-    context: ConfirmationContext, behaviors: tuple[Behavior, ...],
-    evidence: dict[HeadId, dict[str, Evidence]], progress: bool = False,
-) -> list[GroupEvidence]:
-    """Ablate the heads that share a class together (exposes redundancy); each member's
-    evidence gets a pointer to its group."""
-    groups = []
-    shared = [b for b in behaviors
-              if sum(b.name in classes for classes in context.candidates.values()) >= 2]
-    for behavior in _steps(shared, "group ablations", "group", progress):
-        members = [h for h, classes in context.candidates.items() if behavior.name in classes]
-        single = {h: evidence[h][behavior.name] for h in members}
-        group = confirm_group(context, behavior, members, single)
-        groups.append(group)
-        for h in members:
-            evidence[h][behavior.name] = evidence[h][behavior.name].with_group(
-                link(group, str(h)))
-    return groups
 
 
 def _layer_probes(

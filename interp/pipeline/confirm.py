@@ -186,6 +186,11 @@ class ConfirmationContext:
         """The clean run of ``stimuli`` if one was made already (never makes one)."""
         return self._clean_runs.get(id(stimuli))
 
+    def adopt(self, run: CleanRun) -> None:
+        """Share a clean run made already (of the census stimuli, say) with every later
+        ablation of its stimuli."""
+        self._clean_runs[id(run.stimuli)] = run
+
     def clean_of(self, stimuli: Stimuli) -> CleanRun | None:
         """The clean run of ``stimuli`` (the census's or the occurrence probes'), made once;
         None for padded stimuli."""
@@ -262,9 +267,12 @@ def judge_group(
     """Redundancy of ``members`` under any test of a set of heads (see
     :mod:`interp.results.evidence`): ``test(heads)`` gives the evidence for ``heads`` tested
     together (ablated together, for an ablation); the group is tested whole (``together``,
-    unless given), each member alone and, when the whole group is confirmed, the group
-    without each member (a group that does not do the job together is no redundant group,
-    and no member adds to it).
+    unless given), each member alone and, when the whole group is confirmed and does
+    clearly more than its strongest member (redundancy), the group without each member
+    unconfirmed alone: only then can adding to the group confirm a member. A group that does
+    not do the job together is no redundant group and no member adds to it (False); where
+    the group shows no redundancy, or a member is confirmed alone (its class stands
+    whatever the group shows), whether it adds is not measured (None).
 
     Args:
         name: what the members share (a class, or a measure's mark).
@@ -279,12 +287,15 @@ def judge_group(
     strongest = max(members, key=lambda h: _or(alone[h].effect, -math.inf))
     best = alone[strongest]
     gain = _gain(together, best, min_effect, z)
-    if together.status == "confirmed":
-        without = {h: (alone[members[1 - i]] if len(members) == 2
+    adds: dict[HeadId, bool | None] = dict.fromkeys(members)
+    if together.status == "confirmed" and gain.confirmed:
+        for i, h in enumerate(members):
+            if alone[h].status == "confirmed":
+                continue
+            without = (alone[members[1 - i]] if len(members) == 2
                        else test([m for m in members if m != h]))
-                   for i, h in enumerate(members)}
-        adds = {h: _gain(together, without[h], min_effect, z).confirmed for h in members}
-    else:  # a group that does not do the job together shares no job: no member adds to it
+            adds[h] = _gain(together, without, min_effect, z).confirmed
+    elif together.status != "confirmed":  # a group that does not do the job: none adds to it
         adds = dict.fromkeys(members, False)
     if together.status == "undecidable":
         confirmed, reason = False, together.reason
@@ -309,7 +320,7 @@ def judge_group(
 def link(group: GroupEvidence, member: str) -> GroupLink:
     """The pointer a member's evidence keeps to its group."""
     return GroupLink(heads=group.heads, relative=group.relative, confirmed=group.confirmed,
-                     adds=bool(group.adds.get(member)))
+                     adds=group.adds.get(member, False))
 
 
 def _measure(

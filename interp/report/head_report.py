@@ -745,7 +745,8 @@ def _group_line(ev: Evidence) -> str:
     group = ev.group
     assert group is not None
     mark = CONFIRMED_MARK if group.confirmed else UNCONFIRMED_MARK
-    share = "adds to the group" if group.adds else "adds nothing to the group"
+    share = {True: "adds to the group", False: "adds nothing to the group",
+             None: "the group was not ablated without it (no class hangs on it)"}[group.adds]
     return (f"ablated with {_members(group.heads)} together: relative "
             f"{_fmt(group.relative, '.3f')}, redundancy {mark}; this head {share}")
 
@@ -770,7 +771,7 @@ def _weight_lines(h: HeadClass) -> list[str]:
 
 def _group_cells(g: GroupEvidence) -> list[str]:
     t = g.together
-    idle = [h for h in g.heads if not g.adds.get(h)]
+    idle = [h for h in g.heads if g.adds.get(h) is False]
     return [
         g.behavior,
         "+".join(g.heads),
@@ -843,7 +844,7 @@ def _evidence_lines(h: HeadClass) -> list[str]:
             text += (f"; with {_members(group.heads)} together: relative "
                      f"{_fmt(group.relative, '.3f')} "
                      f"{CONFIRMED_MARK if group.confirmed else UNCONFIRMED_MARK}"
-                     + ("" if group.adds else ", adds nothing"))
+                     + (", adds nothing" if group.adds is False else ""))
         if ev.note:
             text += f" [{ev.note}]"
         lines.append(text)
@@ -1003,7 +1004,9 @@ _GUIDE = (
     ("Group ablations.", (
         "Heads sharing a class are also ablated together. Redundancy is confirmed only when "
         "together they do clearly more than the strongest member alone; a member whose "
-        "removal from the group changes nothing adds nothing and stays unconfirmed."
+        "removal from the group changes nothing adds nothing and stays unconfirmed. The group "
+        "is ablated without a member only where that can confirm it: when redundancy is "
+        "confirmed and the member is unconfirmed alone."
     )),
     ("Weights.", (
         "Evidence read from the weights alone, with no input. OV copying (−1..1): near 1, "
@@ -1121,7 +1124,7 @@ def _summary_view(c: Classification) -> dict:
             "relative": _fmt(g.relative, ".2f"), "note": g.together.note or "",
             "alone": _fmt(g.alone.get(g.strongest), ".2f"), "strongest": g.strongest,
             "verdict": "redundancy confirmed" if g.confirmed else "no redundancy shown",
-            "idle": [h for h in g.heads if not g.adds.get(h)],
+            "idle": [h for h in g.heads if g.adds.get(h) is False],
         }
         (groups if c.group_shows(g) else other_groups).append(entry)
     return {"classes": classes, "findings": findings, "groups": groups,

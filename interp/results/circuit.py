@@ -45,8 +45,11 @@ class CircuitEdge:
         source: ``embed``, ``L.H`` or ``mlp.L``.
         target: ``L.H`` or ``logits``.
         input: ``q``, ``k``, ``v`` (into a head) or ``out`` (into the logits).
-        score: the attribution score (units of the target's metric; positive: helps).
-        metric: the target's metric (``downstream_<behavior>`` or ``second_copy_loss``).
+        score: the attribution score (units of the edge's metric; positive: helps).
+        metric: the metric both score and effect read: the target's
+            (``downstream_<behavior>`` into a head, ``second_copy_loss`` into the logits),
+            or ``direct_<behavior>`` for a head's edge to the logits judged by its own
+            behavior's test (copy suppression: the predicted token's logit).
         effect, stderr: path-patching effect and its standard error (None: unchecked).
         relative: ``effect / scale`` (None: unchecked or undecidable).
         status: one of :data:`EDGE_STATUSES`; ``reason`` says why.

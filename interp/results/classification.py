@@ -463,7 +463,7 @@ class Classification:
             line = (f"group {members} ({g.behavior}): ablated together, relative "
                     f"effect {_num(g.relative)} vs {_num(alone)} for {g.strongest} alone: "
                     f"{verdict}")
-            idle = [h for h in g.heads if not g.adds.get(h)]
+            idle = [h for h in g.heads if g.adds.get(h) is False]
             if idle:
                 line += f"; adds nothing: {self.heads_text(idle, g.alone.get)}"
             lines.append(line)

@@ -22,7 +22,8 @@ only when together the heads do clearly more than the strongest member alone (th
 rule applied to the gain), and never when together they are refuted; a member *adds* to a
 confirmed whole group when the group without it does clearly less. A member unconfirmed
 alone that adds to a redundant group is "confirmed together"; one that adds nothing stays
-unconfirmed.
+unconfirmed. Whether a member adds is measured only where it can confirm one: in a group
+whose redundancy is confirmed, for members unconfirmed alone (otherwise ``None``).
 
 This module holds results only; it runs no model.
 """
@@ -147,6 +148,11 @@ def relative_note(relative: float | None, metric: str = "") -> str | None:
     return "below 0: the model did better on this metric without the heads"
 
 
+def _adds(value: Any) -> bool | None:
+    """A stored ``adds``: True, False or None (not measured)."""
+    return None if value is None else bool(value)
+
+
 @dataclass(frozen=True)
 class GroupLink:
     """A member's pointer to the group ablation of its class."""
@@ -154,7 +160,7 @@ class GroupLink:
     heads: tuple[str, ...]
     relative: float
     confirmed: bool
-    adds: bool
+    adds: bool | None  # None: not measured (the member is confirmed alone)
 
     def to_dict(self) -> dict:
         return {"heads": list(self.heads), "relative": self.relative,
@@ -163,7 +169,7 @@ class GroupLink:
     @classmethod
     def from_dict(cls, data: dict) -> "GroupLink":
         return cls(heads=tuple(data["heads"]), relative=_float(data.get("relative")),
-                   confirmed=bool(data.get("confirmed")), adds=bool(data.get("adds", False)))
+                   confirmed=bool(data.get("confirmed")), adds=_adds(data.get("adds", False)))
 
 
 @dataclass(frozen=True)
@@ -295,7 +301,10 @@ class GroupEvidence:
         together: the group ablation (its own verdict: does the group matter at all).
         alone: member -> relative effect of that member ablated alone on the same metric.
         adds: member -> whether the group without it does clearly less (False for
-            every member when the group together is not confirmed: not measured).
+            every member when the group together is not confirmed: no member adds to a
+            group that does not do the job; None where not measured, as no class can hang
+            on it: for every member when redundancy is not shown, and for a member
+            confirmed alone).
         strongest: the member with the largest effect alone.
         gain: relative effect together minus the strongest member alone.
         confirmed: redundancy confirmed (the gain passes :func:`decide`).
@@ -306,7 +315,7 @@ class GroupEvidence:
     heads: tuple[str, ...]
     together: Evidence
     alone: dict[str, float]
-    adds: dict[str, bool]
+    adds: dict[str, bool | None]
     strongest: str
     gain: float
     confirmed: bool
@@ -336,7 +345,7 @@ class GroupEvidence:
         return cls(
             behavior=str(data.get("behavior", "")), heads=heads, together=together,
             alone={str(k): _float(v) for k, v in data.get("alone", {}).items()},
-            adds={str(k): bool(v) for k, v in data.get("adds", {}).items()},
+            adds={str(k): _adds(v) for k, v in data.get("adds", {}).items()},
             strongest=str(data.get("strongest", heads[0] if heads else "")),
             gain=_float(data.get("gain")), confirmed=bool(data.get("confirmed")),
             reason=str(data.get("reason", "")),

@@ -91,6 +91,14 @@ class Confirmation:
             (:class:`interp.engine.ablation.CleanRun`) to restart ablated passes from.
         evidence_probe: a probe task whose accuracy under the ablation is recorded as
             supplementary evidence (never decides).
+        direct: for a test that reads the logits, the same test read from a residual
+            leaving the last block: ``direct(model, stimuli, clean_final, final)`` gives
+            a ``[batch]`` value, differentiable in ``final``, that rises when the heads'
+            help is taken out of ``final`` (``clean_final`` fixes what the test looks
+            at, e.g. the clean prediction). :func:`interp.find_circuit` scores and checks
+            a confirmed head's edge to the logits by it instead of the second-copy loss
+            (a copy suppressor's direct edge does its job by lowering a logit, which
+            raises the loss). None: the edge to the logits is judged by the loss.
     """
 
     kind: str
@@ -98,8 +106,11 @@ class Confirmation:
     probe_task: "ProbeTask | str | None" = None
     fn: Callable[..., Any] | None = None
     evidence_probe: "ProbeTask | str | None" = None
+    direct: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.direct is not None and not callable(self.direct):
+            raise ValueError(f"a confirmation's direct must be callable, got {self.direct!r}")
         if self.kind not in CONFIRMATION_KINDS:
             raise ValueError(
                 f"unknown confirmation {self.kind!r}; choose from {CONFIRMATION_KINDS}"
