@@ -99,3 +99,17 @@ def test_a_short_census_finds_the_known_heads(smollm2):
     # the strongest induction head carries the copying: ablating it raises the second-copy loss
     effect = measure_ablation(smollm2, stimuli, [INDUCTION[0]])
     assert effect.effect > 0 and effect.effect > 2 * effect.stderr
+
+
+def test_the_induction_circuit_enters_through_the_key(smollm2):
+    """``find_circuit`` on the real model (rotary attention recomputed by hand, checked
+    against the model's own pattern first): the previous-token head 16.0 feeds the
+    strongest induction head 18.6 through its key, not its query or value."""
+    settings = interp.CircuitSettings(n_seqs=8, seq_len=16, seed=1, behaviors=("induction",),
+                                      exclude_tokens=special_token_ids(smollm2))
+    circuit = interp.find_circuit(smollm2, settings)
+    assert INDUCTION[0] in circuit.receivers
+    key = circuit.edge(PREVIOUS_TOKEN[0], INDUCTION[0], "k")
+    assert key.status == "confirmed" and key.relative > 0.5, key.reason
+    assert circuit.edge(PREVIOUS_TOKEN[0], INDUCTION[0], "v").effect == 0.0
+    assert circuit.edge(PREVIOUS_TOKEN[0], INDUCTION[0], "q").status != "confirmed"
