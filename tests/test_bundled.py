@@ -37,3 +37,9 @@ def test_classification_agrees_with_the_model_card(census):
     card = json.loads((DEFAULT_MODEL_DIR / "heads.json").read_text())
     for behavior in ("previous_token", "induction", "duplicate_token"):
         assert set(card[behavior]) <= set(census.heads_with(behavior)), behavior
+        # the card lists the heads confirmed alone or together with their group (0.1's
+        # duplicate-token class stands only together), and the unconfirmed apart
+        confirmed = set(census.heads_with(behavior, confirmed=True))
+        assert confirmed == set(card[behavior]), behavior
+        assert not confirmed & set(card["unconfirmed"][behavior]), behavior
+    assert census.head("0.1").status("duplicate_token") == "confirmed together"

@@ -245,3 +245,13 @@ def test_a_group_is_not_ablated_without_a_member_confirmed_alone():
     group = judge_group("induction", [a, b, c], test, min_effect=0.1, z=2.0)
     assert not group.confirmed and group.adds == dict.fromkeys(["1.0", "1.1", "2.0"])
     assert sorted(tested) == sorted([(a, b, c), (a,), (b,), (c,)])
+
+    # a member's own test may read another metric than the group's (a probe after its own
+    # layer): the census says which members its own evidence confirms, and only those skip
+    # the group without them (b passes the group's metric alone but not its own test)
+    tested.clear()
+    relative.update({(a, b, c): 0.95, (b,): 0.3, (b, c): 0.5, (a, c): 0.55, (a, b): 0.95})
+    group = judge_group("induction", [a, b, c], test, min_effect=0.1, z=2.0,
+                        confirmed_alone=[a])
+    assert group.confirmed and group.adds == {"1.0": None, "1.1": True, "2.0": False}
+    assert (b, c) not in tested and (a, c) in tested

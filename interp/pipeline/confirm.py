@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,12 +257,15 @@ def confirm_group(
         return Evidence.from_effect(effect, ctx.min_effect, ctx.z_effect, receivers=receivers)
 
     return judge_group(behavior.name, members, on_group_metric, together,
-                       min_effect=ctx.min_effect, z=ctx.z_effect)
+                       min_effect=ctx.min_effect, z=ctx.z_effect,
+                       confirmed_alone=[h for h, e in single.items()
+                                        if e is not None and e.status == "confirmed"])
 
 
 def judge_group(
     name: str, members: list[HeadId], test: Callable[[list[HeadId]], Evidence],
     together: Evidence | None = None, *, min_effect: float, z: float,
+    confirmed_alone: Collection[HeadId] | None = None,
 ) -> GroupEvidence:
     """Redundancy of ``members`` under any test of a set of heads (see
     :mod:`interp.results.evidence`): ``test(heads)`` gives the evidence for ``heads`` tested
@@ -280,6 +283,10 @@ def judge_group(
         test: the test of a set of heads.
         together: the whole group's evidence, when already measured.
         min_effect, z: the settings of :func:`interp.results.evidence.decide`.
+        confirmed_alone: the members whose own evidence confirms them (their class
+            stands without the group; default: those ``test`` confirms alone). A member's
+            own test may read another metric than the group's (a probe after its own
+            layer, not the group's last), so the census passes its verdicts.
     """
     if together is None:
         together = test(list(members))
@@ -287,10 +294,12 @@ def judge_group(
     strongest = max(members, key=lambda h: _or(alone[h].effect, -math.inf))
     best = alone[strongest]
     gain = _gain(together, best, min_effect, z)
+    if confirmed_alone is None:
+        confirmed_alone = [h for h in members if alone[h].status == "confirmed"]
     adds: dict[HeadId, bool | None] = dict.fromkeys(members)
     if together.status == "confirmed" and gain.confirmed:
         for i, h in enumerate(members):
-            if alone[h].status == "confirmed":
+            if h in confirmed_alone:
                 continue
             without = (alone[members[1 - i]] if len(members) == 2
                        else test([m for m in members if m != h]))
