@@ -24,6 +24,10 @@ Models (``interp.train.planted``; attention-only, no LayerNorm, one-hot residual
 - ``redundant``: layer 0 ``previous_token, previous_token, back_1``, two induction heads
   that each write half the copy. True: every ``prev -> induction.k`` and every
   ``induction -> logits``.
+- ``suppression``: three layers (``d_vocab`` 64): ``previous_token, back_1,
+  current_token``; ``induction, uniform, bos``; ``copy_suppression,
+  mute_copy_suppression, uniform``. True: ``prev -> induction.k``, ``induction ->
+  copy_suppression.q``, ``induction -> logits`` and ``copy_suppression -> logits``.
 
 tracr programs (``tests/data/tracr``, :mod:`interp.pipeline.tracr`): ``frac_prevs`` and
 ``detect_abc``, rebuilt as bridges (no LayerNorm, ReLU MLPs) and exported to a
@@ -80,6 +84,10 @@ MODELS = {
                     "roles_layer1": ("induction", "uniform")},
     "redundant": {"roles_layer0": ("previous_token", "previous_token", "back_1"),
                       "redundant_induction": True},
+    "suppression": {"d_vocab": 64,
+                    "roles_layer0": ("previous_token", "back_1", "current_token"),
+                    "roles_layer1": ("induction", "uniform", "bos"),
+                    "roles_layer2": ("copy_suppression", "mute_copy_suppression", "uniform")},
 }
 N_SEQS, SEQ_LEN, SEED = 16, 20, 0
 #: tracr programs (tests/data/tracr) and their stimuli: random full-length inputs.
@@ -105,7 +113,9 @@ def head_edges(roles: dict[str, str]) -> list[tuple[str, str, str]]:
 def truth(roles: dict[str, str]) -> set[tuple[str, str, str]]:
     prevs = [h for h, r in roles.items() if r == "previous_token" and h.startswith("0.")]
     inds = [h for h, r in roles.items() if r == "induction"]
-    return {(p, i, "k") for p in prevs for i in inds} | {(i, "logits", "out") for i in inds}
+    supps = [h for h, r in roles.items() if r == "copy_suppression"]
+    return ({(p, i, "k") for p in prevs for i in inds} | {(i, "logits", "out") for i in inds}
+            | {(i, c, "q") for i in inds for c in supps} | {(c, "logits", "out") for c in supps})
 
 
 # ---------------------------------------------------------------- interp side (project venv)
@@ -426,8 +436,12 @@ def main() -> None:
     parser.add_argument("--ac-python", default="/work/ac-venv/bin/python")
     parser.add_argument("--models", choices=("all", "planted", "tracr"), default="all",
                         help="which models (default: all)")
+    parser.add_argument("--planted", nargs="+", choices=tuple(MODELS), default=list(MODELS),
+                        help="which planted models (default: all)")
     parser.add_argument("--append", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args()
+    for name in set(MODELS) - set(args.planted):
+        del MODELS[name]
     planted, tracr = args.models in ("all", "planted"), args.models in ("all", "tracr")
     if args.auto_circuit:  # the child in auto-circuit's environment
         folder = Path(args.auto_circuit)
@@ -442,7 +456,7 @@ def main() -> None:
         if Path(args.ac_python).exists():
             env = {**os.environ, "PYTHONPATH": ""}
             done = subprocess.run([args.ac_python, __file__, "--auto-circuit", tmp,
-                                   "--models", args.models],
+                                   "--models", args.models, "--planted", *MODELS],
                                   capture_output=True, text=True, env=env, check=False)
             if done.returncode != 0:
                 sys.exit(f"auto-circuit side failed:\n{done.stderr[-4000:]}")
@@ -465,7 +479,8 @@ def main() -> None:
                 f", {platform.machine()}, {platform.processor() or platform.system()}, "
                 f"{os.cpu_count()} cores, 1 thread; /proc/loadavg {' '.join(loadavg)} before, "
                 f"{' '.join(loadavg_after)} after; whole script {total:.0f} s)\n\n"
-                f"`python benchmarks/circuit_compare.py --models {args.models}`; planted: "
+                f"`python benchmarks/circuit_compare.py --models {args.models} --planted "
+                f"{' '.join(MODELS)}`; planted: "
                 f"{N_SEQS} sequences of length {SEQ_LEN}, edges from heads; tracr: "
                 f"{TRACR_SEQS} random inputs, every candidate edge (heads, MLPs, logits), "
                 f"zero ablation; ACDC thresholds {len(ACDC_EXPS) * len(ACDC_BASES)}; AUC "
