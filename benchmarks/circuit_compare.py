@@ -212,6 +212,47 @@ def run_interp_tracr(folder: Path) -> list[dict]:
 
 
 # ----------------------------------------------------------- auto-circuit side (ac venv)
+def hooked_copy(folder: Path, name: str) -> tuple[Any, dict, dict, float]:
+    """The exported model ``name`` (``run_interp`` / ``run_interp_tracr``) rebuilt as a
+    HookedTransformer with the same weights (attention-only, or with ReLU MLPs where the
+    export has them), its logits checked against the bridge's, set up for auto-circuit's
+    patching: ``(model, weights, meta, max |logit difference|)``."""
+    import torch as t
+    from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+    meta = json.loads((folder / f"{name}.json").read_text())
+    w = {k: t.from_numpy(v) for k, v in np.load(folder / f"{name}.npz").items()}
+    n_layers, n_heads, d_model, d_head = w["W_Q"].shape
+    has_mlp = "W_in" in w
+    mlp = ({"d_mlp": int(w["W_in"].shape[-1]), "act_fn": "relu",
+            "d_vocab_out": int(w["W_U"].shape[1])} if has_mlp else {})
+    cfg = HookedTransformerConfig(
+        n_layers=n_layers, d_model=d_model, d_head=d_head, n_heads=n_heads,
+        n_ctx=meta["n_ctx"], d_vocab=meta["d_vocab"], attn_only=not has_mlp,
+        normalization_type=None, positional_embedding_type="standard", seed=0, **mlp)
+    model = HookedTransformer(cfg)
+    state = model.state_dict()
+    parts = [("attn", ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"))]
+    if has_mlp:
+        parts.append(("mlp", ("W_in", "b_in", "W_out", "b_out")))
+    for layer in range(n_layers):
+        for part, keys in parts:
+            for k in keys:
+                state[f"blocks.{layer}.{part}.{k}"] = w[k][layer]
+    state["embed.W_E"], state["pos_embed.W_pos"] = w["W_E"], w["W_pos"]
+    state["unembed.W_U"], state["unembed.b_U"] = w["W_U"], w["b_U"]
+    model.load_state_dict(state, strict=False)
+    model.eval()
+    with t.no_grad():
+        diff = float((model(w["ref_tokens"].long()) - w["ref_logits"]).abs().max())
+    assert diff < 1e-3, f"HookedTransformer copy differs from the bridge by {diff}"
+    model.cfg.use_attn_result = True
+    model.cfg.use_attn_in = True
+    model.cfg.use_split_qkv_input = True
+    model.cfg.use_hook_mlp_in = True
+    return model, w, meta, diff
+
+
 def timed_scores(fn: Any, pmodel: Any, ours: Any, edges: list) -> tuple[dict, float]:
     """Run one auto-circuit method ``fn()``: each of our ``edges`` with the |prune score|
     of its auto-circuit edge (``ours`` maps one to ours; 0 for an edge it lacks), and the
@@ -235,34 +276,10 @@ def run_auto_circuit(folder: Path) -> list[dict]:
     from auto_circuit.prune_algos.ACDC import acdc_prune_scores
     from auto_circuit.prune_algos.mask_gradient import mask_gradient_prune_scores
     from auto_circuit.utils.graph_utils import patchable_model
-    from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     rows = []
     for name in MODELS:
-        meta = json.loads((folder / f"{name}.json").read_text())
-        w = {k: t.from_numpy(v) for k, v in np.load(folder / f"{name}.npz").items()}
-        n_layers, n_heads, d_model, d_head = w["W_Q"].shape
-        cfg = HookedTransformerConfig(
-            n_layers=n_layers, d_model=d_model, d_head=d_head, n_heads=n_heads,
-            n_ctx=meta["n_ctx"], d_vocab=meta["d_vocab"], attn_only=True,
-            normalization_type=None, positional_embedding_type="standard", seed=0)
-        model = HookedTransformer(cfg)
-        state = model.state_dict()
-        for layer in range(n_layers):
-            for k in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"):
-                state[f"blocks.{layer}.attn.{k}"] = w[k][layer]
-        state["embed.W_E"], state["pos_embed.W_pos"] = w["W_E"], w["W_pos"]
-        state["unembed.W_U"], state["unembed.b_U"] = w["W_U"], w["b_U"]
-        model.load_state_dict(state, strict=False)
-        model.eval()
-        with t.no_grad():
-            diff = float((model(w["ref_tokens"]) - w["ref_logits"]).abs().max())
-        assert diff < 1e-3, f"HookedTransformer copy differs from the bridge by {diff}"
-        model.cfg.use_attn_result = True
-        model.cfg.use_attn_in = True
-        model.cfg.use_split_qkv_input = True
-        model.cfg.use_hook_mlp_in = True
-
+        model, _, meta, diff = hooked_copy(folder, name)
         gen = t.Generator().manual_seed(SEED)
         r = t.stack([t.randperm(meta["d_vocab"] - 1, generator=gen)[:SEQ_LEN] + 1
                      for _ in range(N_SEQS)])
@@ -322,39 +339,13 @@ def run_auto_circuit_tracr(folder: Path) -> list[dict]:
     from auto_circuit.prune_algos.mask_gradient import mask_gradient_prune_scores
     from auto_circuit.types import AblationType
     from auto_circuit.utils.graph_utils import patchable_model
-    from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     t.set_num_threads(1)
     rows = []
     original_ablations = ACDC.src_ablations
     for name in TRACR:
-        meta = json.loads((folder / f"{name}.json").read_text())
-        w = {k: t.from_numpy(v) for k, v in np.load(folder / f"{name}.npz").items()}
-        n_layers, n_heads, d_model, d_head = w["W_Q"].shape
-        cfg = HookedTransformerConfig(
-            n_layers=n_layers, d_model=d_model, d_head=d_head, n_heads=n_heads,
-            d_mlp=int(w["W_in"].shape[-1]), act_fn="relu", n_ctx=meta["n_ctx"],
-            d_vocab=meta["d_vocab"], d_vocab_out=int(w["W_U"].shape[1]), attn_only=False,
-            normalization_type=None, positional_embedding_type="standard", seed=0)
-        model = HookedTransformer(cfg)
-        state = model.state_dict()
-        for layer in range(n_layers):
-            for k in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"):
-                state[f"blocks.{layer}.attn.{k}"] = w[k][layer]
-            for k in ("W_in", "b_in", "W_out", "b_out"):
-                state[f"blocks.{layer}.mlp.{k}"] = w[k][layer]
-        state["embed.W_E"], state["pos_embed.W_pos"] = w["W_E"], w["W_pos"]
-        state["unembed.W_U"], state["unembed.b_U"] = w["W_U"], w["b_U"]
-        model.load_state_dict(state, strict=False)
-        model.eval()
+        model, w, meta, diff = hooked_copy(folder, name)
         clean, corrupt = w["ref_tokens"].long(), w["corrupt_tokens"].long()
-        with t.no_grad():
-            diff = float((model(clean) - w["ref_logits"]).abs().max())
-        assert diff < 1e-3, f"HookedTransformer copy differs from the bridge by {diff}"
-        model.cfg.use_attn_result = True
-        model.cfg.use_attn_in = True
-        model.cfg.use_split_qkv_input = True
-        model.cfg.use_hook_mlp_in = True
 
         numerical = meta["numerical"]
         if numerical:  # one output, the value: its mean

@@ -443,13 +443,11 @@ def copy_losses(
     """
     if stimuli.repeat_len is None:
         raise ValueError("copy losses need repeated-token stimuli ([BOS] r r)")
-    first, second = copy_slices(stimuli.repeat_len)
     if clean is not None:
         if clean.stimuli is not stimuli or hooks:
             raise ValueError("copy_losses takes a clean run of the same stimuli, no hooks")
-        with torch.inference_mode():
-            return tuple(copy_nll(model, clean.final, stimuli.tokens, part).cpu()
-                         for part in (first, second))
+        return _clean_copy_losses(model, clean)
+    first, second = copy_slices(stimuli.repeat_len)
     nll = position_nll(model, stimuli, hooks)  # (B, S-1): position p predicts p + 1
     return nll[:, first].mean(-1).cpu(), nll[:, second].mean(-1).cpu()
 

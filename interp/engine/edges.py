@@ -66,7 +66,8 @@ from ..model.loading import model_device, uses_rotary
 from ..spec.ablation_methods import ablation_method
 from ..spec.behaviors import Behavior, Predictions
 from ..stimuli.tokens import Stimuli
-from .ablation import copy_nll, copy_slices, position_logits, stop_forward
+from .ablation import copy_nll, copy_slices, stop_forward
+from .census import predictions_from_final
 from .scoring import TargetMasks, score_layer_all, target_masks
 
 #: The node every embedding writes as (token plus position), and the output node.
@@ -153,12 +154,9 @@ def circuit_run(model: Any, stimuli: Stimuli) -> CircuitRun:
     tokens = stimuli.tokens.to(model_device(model))
     with torch.no_grad(), attached_hooks(model, hooks):
         final = model(tokens).detach().clone()
-    with torch.no_grad():
-        probs, ids = torch.softmax(position_logits(model, final, slice(None)).float(),
-                                   dim=-1).max(-1)  # (B, S) each
     return CircuitRun(stimuli=stimuli, resid_pre=store["resid"], z=store["z"],
                       mlp_out=store["mlp"], patterns=store["pattern"], final=final,
-                      predictions=Predictions(tokens=ids, probs=probs))
+                      predictions=predictions_from_final(model, final))
 
 
 @dataclass(frozen=True)
