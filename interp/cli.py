@@ -338,8 +338,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # Everything that can be checked before the census is checked here.
         check_output_dir(args.out)
         settings = ClassifySettings(
-            seed=args.seed, n_seqs=args.n_seqs if args.n_seqs is not None else CENSUS_SIZE[0],
-            seq_len=args.seq_len if args.seq_len is not None else DEFAULT_SEQ_LEN,
+            seed=args.seed, **_given_size(args),
             method=args.method, sweep=not args.no_sweep, batch_size=args.batch_size,
             exclude_tokens=parse_token_ids(args.exclude_tokens),
         )
@@ -379,6 +378,13 @@ def _main(argv: Sequence[str] | None) -> int:
     return 0
 
 
+def _given_size(args: argparse.Namespace) -> dict[str, int]:
+    """``n_seqs`` and ``seq_len`` as given, or the small-model defaults until the model is
+    loaded (:func:`_sized` then fits them to it)."""
+    return {"n_seqs": args.n_seqs if args.n_seqs is not None else CENSUS_SIZE[0],
+            "seq_len": args.seq_len if args.seq_len is not None else DEFAULT_SEQ_LEN}
+
+
 def _sized(settings: Any, model: Any, args: argparse.Namespace) -> Any:
     """``settings`` (census or circuit) with the census size the model gets when
     ``--n-seqs`` / ``--seq-len`` are not given (:func:`census_size`), the length cut to
@@ -397,8 +403,7 @@ def _circuit(args: argparse.Namespace) -> int:
     try:
         check_output_dir(args.out)
         settings = CircuitSettings(
-            seed=args.seed, n_seqs=args.n_seqs if args.n_seqs is not None else CENSUS_SIZE[0],
-            seq_len=args.seq_len if args.seq_len is not None else DEFAULT_SEQ_LEN,
+            seed=args.seed, **_given_size(args),
             method=args.method, behaviors=tuple(args.behavior) if args.behavior else None,
             ig_steps=args.ig_steps, max_checked=args.max_checked,
             exclude_tokens=parse_token_ids(args.exclude_tokens),
